@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// The package: a GPT toolkit built from first principles.
+//
+// Dependency direction (see DESIGN.md): CKernels ← Tensors ← (NN ← GPT ← Training) ← LLMCommand.
+// No target uses `unsafeFlags`, so the package stays usable as a dependency: the SIMD kernels in
+// CKernels select their instruction set per function (`__attribute__((target(...)))`) at run time.
+import PackageDescription
+
+let package = Package(
+    name: "llm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "llm", targets: ["LLMCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Hot loops in C: GEMM micro-kernels with runtime CPU dispatch, fused row kernels, thread pool.
+        .target(name: "CKernels"),
+        // fp32 tensors with reverse-mode autograd.
+        .target(name: "Tensors", dependencies: ["CKernels"]),
+        // Neural-network building blocks and optimizers.
+        .target(name: "NN", dependencies: ["Tensors"]),
+        // The `llm` command line.
+        .executableTarget(
+            name: "LLMCommand",
+            dependencies: [
+                "Tensors",
+                "NN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            resources: [.copy("Resources/the-verdict.txt")]
+        ),
+        .testTarget(
+            name: "TensorsTests",
+            dependencies: ["Tensors", "CKernels"],
+            resources: [.copy("Resources/tensor-goldens.json")]
+        ),
+    ]
+)

@@ -1,0 +1,315 @@
+// Fused row kernels: each reads its input once and writes its output once, where the composed
+// version (max, subtract, exp, sum, divide, ...) would make a full pass over memory per step.
+// Every kernel here has a composed twin in Swift that the tests compare it with.
+//
+// Rows are split over the thread pool in contiguous ranges; small inputs run on the calling thread.
+#include "ckernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef void (*range_fn)(void *context, long begin, long end);
+
+typedef struct {
+    range_fn fn;
+    void *context;
+    long count, per_task;
+} range_job;
+
+static void range_task(void *context, long t) {
+    const range_job *j = context;
+    long begin = t * j->per_task, end = begin + j->per_task;
+    if (end > j->count) end = j->count;
+    if (begin < end) j->fn(j->context, begin, end);
+}
+
+// Runs fn over [0, count) in ranges; `cost` is the work per item (in elements) to decide if threads pay.
+static void parallel_ranges(long count, long cost, range_fn fn, void *context) {
+    long threads = llm_num_threads();
+    if (threads <= 1 || count < 2 || count * cost < 65536) {
+        fn(context, 0, count);
+        return;
+    }
+    long tasks = threads * 4 < count ? threads * 4 : count;
+    range_job job = {fn, context, count, (count + tasks - 1) / tasks};
+    llm_parallel_for((count + job.per_task - 1) / job.per_task, range_task, &job);
+}
+
+// ---- Softmax --------------------------------------------------------------------------------------
+
+typedef struct {
+    const float *x, *dy;
+    float *y, *dx;
+    long cols, query_len;
+    int causal, accumulate;
+} softmax_args;
+
+// Number of visible keys for row r (all of them unless causal).
+static long visible_keys(const softmax_args *s, long r) {
+    if (!s->causal) return s->cols;
+    long limit = r % s->query_len + s->cols - s->query_len + 1;
+    return limit < 0 ? 0 : (limit > s->cols ? s->cols : limit);
+}
+
+static void softmax_rows(void *context, long begin, long end) {
+    const softmax_args *s = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = s->x + r * s->cols;
+        float *y = s->y + r * s->cols;
+        long n = visible_keys(s, r);
+        float max = -INFINITY;
+        for (long j = 0; j < n; j++) max = x[j] > max ? x[j] : max;
+        float sum = 0.0f;
+        for (long j = 0; j < n; j++) {
+            y[j] = expf(x[j] - max);
+            sum += y[j];
+        }
+        float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+        for (long j = 0; j < n; j++) y[j] *= inv;
+        for (long j = n; j < s->cols; j++) y[j] = 0.0f;
+    }
+}
+
+void llm_softmax_forward(const float *x, float *y, long rows, long cols, int causal, long query_len) {
+    softmax_args s = {x, NULL, y, NULL, cols, query_len > 0 ? query_len : 1, causal, 0};
+    parallel_ranges(rows, cols * 4, softmax_rows, &s);
+}
+
+static void softmax_backward_rows(void *context, long begin, long end) {
+    const softmax_args *s = context;
+    for (long r = begin; r < end; r++) {
+        const float *y = s->y + r * s->cols, *dy = s->dy + r * s->cols;
+        float *dx = s->dx + r * s->cols;
+        float dot = 0.0f;
+        for (long j = 0; j < s->cols; j++) dot += dy[j] * y[j];
+        for (long j = 0; j < s->cols; j++) {
+            float g = y[j] * (dy[j] - dot);
+            dx[j] = s->accumulate ? dx[j] + g : g;
+        }
+    }
+}
+
+void llm_softmax_backward(const float *y, const float *dy, float *dx, long rows, long cols, int accumulate) {
+    softmax_args s = {NULL, dy, (float *)y, dx, cols, 1, 0, accumulate};
+    parallel_ranges(rows, cols * 2, softmax_backward_rows, &s);
+}
+
+static void log_softmax_rows(void *context, long begin, long end) {
+    const softmax_args *s = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = s->x + r * s->cols;
+        float *y = s->y + r * s->cols;
+        float max = -INFINITY;
+        for (long j = 0; j < s->cols; j++) max = x[j] > max ? x[j] : max;
+        float sum = 0.0f;
+        for (long j = 0; j < s->cols; j++) sum += expf(x[j] - max);
+        float shift = max + logf(sum);
+        for (long j = 0; j < s->cols; j++) y[j] = x[j] - shift;
+    }
+}
+
+void llm_log_softmax_forward(const float *x, float *y, long rows, long cols) {
+    softmax_args s = {x, NULL, y, NULL, cols, 1, 0, 0};
+    parallel_ranges(rows, cols * 4, log_softmax_rows, &s);
+}
+
+static void log_softmax_backward_rows(void *context, long begin, long end) {
+    const softmax_args *s = context;
+    for (long r = begin; r < end; r++) {
+        const float *y = s->y + r * s->cols, *dy = s->dy + r * s->cols;
+        float *dx = s->dx + r * s->cols;
+        float total = 0.0f;
+        for (long j = 0; j < s->cols; j++) total += dy[j];
+        for (long j = 0; j < s->cols; j++) {
+            float g = dy[j] - expf(y[j]) * total;
+            dx[j] = s->accumulate ? dx[j] + g : g;
+        }
+    }
+}
+
+void llm_log_softmax_backward(const float *y, const float *dy, float *dx, long rows, long cols, int accumulate) {
+    softmax_args s = {NULL, dy, (float *)y, dx, cols, 1, 0, accumulate};
+    parallel_ranges(rows, cols * 3, log_softmax_backward_rows, &s);
+}
+
+// ---- Layer norm -----------------------------------------------------------------------------------
+
+typedef struct {
+    const float *x, *weight, *bias, *mean_in, *rstd_in, *dy;
+    float *y, *mean, *rstd, *dx, *dweight, *dbias;
+    long rows, cols;
+    float eps;
+} layernorm_args;
+
+static void layernorm_rows(void *context, long begin, long end) {
+    const layernorm_args *l = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = l->x + r * l->cols;
+        float *y = l->y + r * l->cols;
+        float sum = 0.0f;
+        for (long j = 0; j < l->cols; j++) sum += x[j];
+        float mean = sum / (float)l->cols;
+        float squares = 0.0f; // two passes: the one-pass formula loses digits when |mean| >> std
+        for (long j = 0; j < l->cols; j++) squares += (x[j] - mean) * (x[j] - mean);
+        float rstd = 1.0f / sqrtf(squares / (float)l->cols + l->eps);
+        for (long j = 0; j < l->cols; j++) {
+            float v = (x[j] - mean) * rstd;
+            if (l->weight) v *= l->weight[j];
+            if (l->bias) v += l->bias[j];
+            y[j] = v;
+        }
+        l->mean[r] = mean;
+        l->rstd[r] = rstd;
+    }
+}
+
+void llm_layernorm_forward(const float *x, const float *weight, const float *bias, float *y, float *mean,
+                           float *rstd, long rows, long cols, float eps) {
+    layernorm_args l = {x, weight, bias, NULL, NULL, NULL, y, mean, rstd, NULL, NULL, NULL, rows, cols, eps};
+    parallel_ranges(rows, cols * 3, layernorm_rows, &l);
+}
+
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight.
+static void layernorm_backward_rows(void *context, long begin, long end) {
+    const layernorm_args *l = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = l->x + r * l->cols, *dy = l->dy + r * l->cols;
+        float *dx = l->dx + r * l->cols;
+        float mean = l->mean_in[r], rstd = l->rstd_in[r];
+        float g_sum = 0.0f, gx_sum = 0.0f;
+        for (long j = 0; j < l->cols; j++) {
+            float g = l->weight ? dy[j] * l->weight[j] : dy[j];
+            g_sum += g;
+            gx_sum += g * (x[j] - mean) * rstd;
+        }
+        float g_mean = g_sum / (float)l->cols, gx_mean = gx_sum / (float)l->cols;
+        for (long j = 0; j < l->cols; j++) {
+            float g = l->weight ? dy[j] * l->weight[j] : dy[j];
+            float xhat = (x[j] - mean) * rstd;
+            dx[j] += rstd * (g - g_mean - xhat * gx_mean);
+        }
+    }
+}
+
+// The parameter gradients sum over rows, so they are split by columns instead: no two threads
+// write the same element, and each still reads its rows' slices contiguously.
+static void layernorm_backward_columns(void *context, long begin, long end) {
+    const layernorm_args *l = context;
+    for (long r = 0; r < l->rows; r++) {
+        const float *x = l->x + r * l->cols, *dy = l->dy + r * l->cols;
+        float mean = l->mean_in[r], rstd = l->rstd_in[r];
+        for (long j = begin; j < end; j++) {
+            if (l->dweight) l->dweight[j] += dy[j] * (x[j] - mean) * rstd;
+            if (l->dbias) l->dbias[j] += dy[j];
+        }
+    }
+}
+
+void llm_layernorm_backward(const float *x, const float *weight, const float *mean, const float *rstd,
+                            const float *dy, float *dx, float *dweight, float *dbias, long rows, long cols) {
+    layernorm_args l = {x, weight, NULL, mean, rstd, dy, NULL, NULL, NULL, dx, dweight, dbias, rows, cols, 0};
+    if (dx) parallel_ranges(rows, cols * 4, layernorm_backward_rows, &l);
+    if (dweight || dbias) parallel_ranges(cols, rows * 2, layernorm_backward_columns, &l);
+}
+
+// ---- GELU -----------------------------------------------------------------------------------------
+
+#define GELU_SCALE 0.7978845608028654f // sqrt(2 / pi)
+#define GELU_CUBE 0.044715f
+
+typedef struct {
+    const float *x, *dy;
+    float *y, *dx;
+} gelu_args;
+
+static void gelu_range(void *context, long begin, long end) {
+    const gelu_args *g = context;
+    for (long i = begin; i < end; i++) {
+        float x = g->x[i];
+        g->y[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + GELU_CUBE * x * x * x)));
+    }
+}
+
+void llm_gelu_forward(const float *x, float *y, long count) {
+    gelu_args g = {x, NULL, y, NULL};
+    parallel_ranges(count, 8, gelu_range, &g);
+}
+
+static void gelu_backward_range(void *context, long begin, long end) {
+    const gelu_args *g = context;
+    for (long i = begin; i < end; i++) {
+        float x = g->x[i];
+        float t = tanhf(GELU_SCALE * (x + GELU_CUBE * x * x * x));
+        float slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBE * x * x);
+        g->dx[i] += g->dy[i] * slope;
+    }
+}
+
+void llm_gelu_backward(const float *x, const float *dy, float *dx, long count) {
+    gelu_args g = {x, dy, NULL, dx};
+    parallel_ranges(count, 8, gelu_backward_range, &g);
+}
+
+// ---- Cross-entropy --------------------------------------------------------------------------------
+
+typedef struct {
+    const float *logits;
+    const int64_t *targets;
+    float *lse, *dlogits;
+    double *row_loss;
+    long cols;
+    int64_t ignore_index;
+    float scale;
+} cross_entropy_args;
+
+static void cross_entropy_rows(void *context, long begin, long end) {
+    const cross_entropy_args *c = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = c->logits + r * c->cols;
+        float max = -INFINITY;
+        for (long j = 0; j < c->cols; j++) max = x[j] > max ? x[j] : max;
+        float sum = 0.0f;
+        for (long j = 0; j < c->cols; j++) sum += expf(x[j] - max);
+        float lse = max + logf(sum);
+        c->lse[r] = lse;
+        int64_t t = c->targets[r];
+        c->row_loss[r] = t == c->ignore_index ? 0.0 : (double)(lse - x[t]);
+    }
+}
+
+double llm_cross_entropy_forward(const float *logits, const int64_t *targets, float *lse, long rows, long cols,
+                                 int64_t ignore_index, long *counted) {
+    double *row_loss = malloc(sizeof(double) * (size_t)(rows > 0 ? rows : 1));
+    if (!row_loss) abort();
+    cross_entropy_args c = {logits, targets, lse, NULL, row_loss, cols, ignore_index, 0};
+    parallel_ranges(rows, cols * 2, cross_entropy_rows, &c);
+    double total = 0.0;
+    long n = 0;
+    for (long r = 0; r < rows; r++) {
+        if (targets[r] == ignore_index) continue;
+        total += row_loss[r];
+        n++;
+    }
+    free(row_loss);
+    *counted = n;
+    return total;
+}
+
+static void cross_entropy_backward_rows(void *context, long begin, long end) {
+    const cross_entropy_args *c = context;
+    for (long r = begin; r < end; r++) {
+        int64_t t = c->targets[r];
+        if (t == c->ignore_index) continue;
+        const float *x = c->logits + r * c->cols;
+        float *dx = c->dlogits + r * c->cols;
+        float lse = c->lse[r];
+        for (long j = 0; j < c->cols; j++) dx[j] += c->scale * expf(x[j] - lse);
+        dx[t] -= c->scale;
+    }
+}
+
+void llm_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse, float *dlogits,
+                                long rows, long cols, int64_t ignore_index, float scale) {
+    cross_entropy_args c = {logits, targets, (float *)lse, dlogits, NULL, cols, ignore_index, scale};
+    parallel_ranges(rows, cols * 2, cross_entropy_backward_rows, &c);
+}

@@ -1,0 +1,281 @@
+// Single-precision GEMM, the way BLIS and OpenBLAS organise it:
+//
+//   for each NC-wide column panel of B          (kept in L3)
+//     for each KC-deep slice of the K dimension
+//       pack B[kc x nc] into NR-wide slivers     (one sliver, kc x NR, stays in L1)
+//       for each MC-tall block of A
+//         pack A[mc x kc] into MR-tall slivers   (the block stays in L2)
+//         for each sliver pair: micro-kernel computes an MR x NR tile of C in registers
+//
+// Packing makes every micro-kernel read memory sequentially whatever the transposes, and pads the
+// edges with zeros so the kernel always computes a full tile (edge tiles go through a small buffer).
+// Micro-kernels: AVX-512 8x32 (16 zmm accumulators), AVX2+FMA 6x16 (12 ymm accumulators) and a
+// portable 4x8 written in plain C that the compiler vectorises for SSE2 or NEON. Each SIMD kernel
+// carries its own target attribute and is chosen at run time (cpu.c), so no build flags are needed.
+//
+// Threads: C is split into as many column (or row) ranges as there are threads and each thread runs
+// the serial algorithm on its range with its own packing buffers. Simple, and balanced for the large
+// GPT shapes; tried and rejected for now: sharing one packed B between threads (needs a barrier per
+// KC slice for a few percent).
+#include "ckernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#define KC 256
+#define MC 144  // a multiple of every MR (4, 6, 8)
+#define NC 3072 // a multiple of every NR (8, 16, 32)
+#define MAX_MR 8
+#define MAX_NR 32
+
+typedef void (*micro_kernel)(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                             float beta);
+
+typedef struct {
+    int mr, nr;
+    micro_kernel fn;
+} kernel_desc;
+
+// Stores an accumulated tile row: c = alpha * acc + beta * c, never reading c when beta == 0.
+#define STORE_ROW(store, load, mul, fmadd, set1, ptr, acc)                                               \
+    do {                                                                                                 \
+        if (beta == 0.0f) store((ptr), mul(set1(alpha), (acc)));                                        \
+        else store((ptr), fmadd(set1(alpha), (acc), mul(set1(beta), load(ptr))));                        \
+    } while (0)
+
+#if defined(__x86_64__) || defined(__i386__)
+
+__attribute__((target("avx512f")))
+static void kernel_avx512_8x32(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                               float beta) {
+    __m512 c0[8], c1[8];
+    for (int r = 0; r < 8; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (long k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        for (int r = 0; r < 8; r++) {
+            __m512 ar = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+        }
+        a += 8;
+        b += 32;
+    }
+    for (int r = 0; r < 8; r++) {
+        STORE_ROW(_mm512_storeu_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_fmadd_ps, _mm512_set1_ps,
+                  c + r * ldc, c0[r]);
+        STORE_ROW(_mm512_storeu_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_fmadd_ps, _mm512_set1_ps,
+                  c + r * ldc + 16, c1[r]);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void kernel_avx2_6x16(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                             float beta) {
+    __m256 c0[6], c1[6];
+    for (int r = 0; r < 6; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (long k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        for (int r = 0; r < 6; r++) {
+            __m256 ar = _mm256_broadcast_ss(a + r);
+            c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
+        }
+        a += 6;
+        b += 16;
+    }
+    for (int r = 0; r < 6; r++) {
+        STORE_ROW(_mm256_storeu_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_fmadd_ps, _mm256_set1_ps,
+                  c + r * ldc, c0[r]);
+        STORE_ROW(_mm256_storeu_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_fmadd_ps, _mm256_set1_ps,
+                  c + r * ldc + 8, c1[r]);
+    }
+}
+
+#endif
+
+static void kernel_portable_4x8(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                                float beta) {
+    float acc[4][8] = {{0}};
+    for (long k = 0; k < kc; k++) {
+        for (int r = 0; r < 4; r++)
+            for (int j = 0; j < 8; j++) acc[r][j] += a[r] * b[j];
+        a += 4;
+        b += 8;
+    }
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 8; j++)
+            c[r * ldc + j] = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * c[r * ldc + j];
+}
+
+static const kernel_desc *kernel_for(llm_isa isa) {
+    static const kernel_desc portable = {4, 8, kernel_portable_4x8};
+#if defined(__x86_64__) || defined(__i386__)
+    static const kernel_desc avx2 = {6, 16, kernel_avx2_6x16};
+    static const kernel_desc avx512 = {8, 32, kernel_avx512_8x32};
+    if (isa == LLM_ISA_AVX512) return &avx512;
+    if (isa == LLM_ISA_AVX2) return &avx2;
+#else
+    (void)isa;
+#endif
+    return &portable;
+}
+
+// ---- Packing --------------------------------------------------------------------------------------
+
+// op(A)[i0.., p0..] (mc x kc) into MR-tall slivers: sliver s holds kc columns of MR values each.
+static void pack_a(int trans, const float *a, long lda, long i0, long p0, long mc, long kc, int mr,
+                   float *dst) {
+    for (long s = 0; s < mc; s += mr) {
+        long rows = mc - s < mr ? mc - s : mr;
+        if (!trans) {
+            for (long r = 0; r < rows; r++) {
+                const float *src = a + (i0 + s + r) * lda + p0;
+                for (long k = 0; k < kc; k++) dst[k * mr + r] = src[k];
+            }
+        } else {
+            for (long k = 0; k < kc; k++) {
+                const float *src = a + (p0 + k) * lda + i0 + s;
+                for (long r = 0; r < rows; r++) dst[k * mr + r] = src[r];
+            }
+        }
+        for (long r = rows; r < mr; r++)
+            for (long k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
+        dst += (long)mr * kc;
+    }
+}
+
+// op(B)[p0.., j0..] (kc x nc) into NR-wide slivers: sliver s holds kc rows of NR values each.
+static void pack_b(int trans, const float *b, long ldb, long p0, long j0, long kc, long nc, int nr,
+                   float *dst) {
+    for (long s = 0; s < nc; s += nr) {
+        long cols = nc - s < nr ? nc - s : nr;
+        if (!trans) {
+            for (long k = 0; k < kc; k++) {
+                memcpy(dst + k * nr, b + (p0 + k) * ldb + j0 + s, sizeof(float) * (size_t)cols);
+                for (long j = cols; j < nr; j++) dst[k * nr + j] = 0.0f;
+            }
+        } else {
+            for (long j = 0; j < cols; j++) {
+                const float *src = b + (j0 + s + j) * ldb + p0;
+                for (long k = 0; k < kc; k++) dst[k * nr + j] = src[k];
+            }
+            for (long j = cols; j < nr; j++)
+                for (long k = 0; k < kc; k++) dst[k * nr + j] = 0.0f;
+        }
+        dst += (long)nr * kc;
+    }
+}
+
+// Per-thread packing buffers, grown on demand and kept for the thread's lifetime (pool threads live
+// as long as the process), so steady-state GEMMs allocate nothing.
+static float *thread_buffer(int which, size_t floats) {
+    static _Thread_local float *buffers[2];
+    static _Thread_local size_t capacity[2];
+    if (capacity[which] < floats) {
+        free(buffers[which]);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        buffers[which] = aligned_alloc(64, bytes);
+        capacity[which] = buffers[which] ? floats : 0;
+    }
+    return buffers[which];
+}
+
+static void gemm_serial(const kernel_desc *kd, int ta, int tb, long m, long n, long k, float alpha,
+                        const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    const int mr = kd->mr, nr = kd->nr;
+    long mc_cap = m < MC ? ((m + mr - 1) / mr) * mr : MC;
+    long nc_cap = n < NC ? ((n + nr - 1) / nr) * nr : NC;
+    long kc_cap = k < KC ? k : KC;
+    float *pa = thread_buffer(0, (size_t)(mc_cap * kc_cap));
+    float *pb = thread_buffer(1, (size_t)(nc_cap * kc_cap));
+    if (!pa || !pb) abort(); // out of memory for a few hundred KB: nothing sensible is left to do
+    float tile[MAX_MR * MAX_NR];
+
+    for (long jc = 0; jc < n; jc += NC) {
+        long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k; pc += KC) {
+            long kc = k - pc < KC ? k - pc : KC;
+            pack_b(tb, b, ldb, pc, jc, kc, nc, nr, pb);
+            float beta_k = pc == 0 ? beta : 1.0f; // later K slices add onto the first one's result
+            for (long ic = 0; ic < m; ic += MC) {
+                long mc = m - ic < MC ? m - ic : MC;
+                pack_a(ta, a, lda, ic, pc, mc, kc, mr, pa);
+                for (long jr = 0; jr < nc; jr += nr) {
+                    long nvalid = nc - jr < nr ? nc - jr : nr;
+                    const float *bp = pb + jr * kc;
+                    for (long ir = 0; ir < mc; ir += mr) {
+                        long mvalid = mc - ir < mr ? mc - ir : mr;
+                        const float *ap = pa + ir * kc;
+                        float *cp = c + (ic + ir) * ldc + jc + jr;
+                        if (mvalid == mr && nvalid == nr) {
+                            kd->fn(kc, ap, bp, cp, ldc, alpha, beta_k);
+                        } else {
+                            kd->fn(kc, ap, bp, tile, nr, alpha, 0.0f);
+                            for (long i = 0; i < mvalid; i++)
+                                for (long j = 0; j < nvalid; j++)
+                                    cp[i * ldc + j] = beta_k == 0.0f ? tile[i * nr + j]
+                                                                     : tile[i * nr + j] + beta_k * cp[i * ldc + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+typedef struct {
+    const kernel_desc *kd;
+    int ta, tb, split_columns;
+    long m, n, k, chunk;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    long lda, ldb, ldc;
+} gemm_job;
+
+static void gemm_task(void *context, long t) {
+    const gemm_job *j = context;
+    long start = t * j->chunk;
+    if (j->split_columns) {
+        if (start >= j->n) return;
+        long count = j->n - start < j->chunk ? j->n - start : j->chunk;
+        const float *b = j->tb ? j->b + start * j->ldb : j->b + start;
+        gemm_serial(j->kd, j->ta, j->tb, j->m, count, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
+                    j->c + start, j->ldc);
+    } else {
+        if (start >= j->m) return;
+        long count = j->m - start < j->chunk ? j->m - start : j->chunk;
+        const float *a = j->ta ? j->a + start : j->a + start * j->lda;
+        gemm_serial(j->kd, j->ta, j->tb, count, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta,
+                    j->c + start * j->ldc, j->ldc);
+    }
+}
+
+void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { // the product is empty: C = beta * C
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+        return;
+    }
+    const kernel_desc *kd = kernel_for(llm_gemm_isa());
+    long threads = llm_num_threads();
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    if (threads > 1 && flops < 4e6) threads = 1; // below ~20 us of work, waking threads costs more
+    gemm_job job = {kd, trans_a, trans_b, 0, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
+    if (threads == 1) {
+        gemm_serial(kd, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    // Split the longer side, in whole micro-tiles, so every thread gets an equal share.
+    job.split_columns = n >= m;
+    long length = job.split_columns ? n : m, unit = job.split_columns ? kd->nr : kd->mr;
+    long per = (length + threads - 1) / threads;
+    job.chunk = ((per + unit - 1) / unit) * unit;
+    long tasks = (length + job.chunk - 1) / job.chunk;
+    llm_parallel_for(tasks, gemm_task, &job);
+}

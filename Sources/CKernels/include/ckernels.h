@@ -1,0 +1,95 @@
+// CKernels: the hot loops of the toolkit, in C so that each SIMD kernel can carry its own
+// `__attribute__((target(...)))` and be chosen at run time (Swift has no per-function target
+// attribute, and `unsafeFlags` would make the package unusable as a dependency).
+//
+// Everything here works on contiguous row-major fp32 buffers. Shapes are checked by the Swift caller;
+// these functions trust their arguments.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- Thread pool (threadpool.c) -------------------------------------------------------------------
+
+/// A task body: called once for each index in [0, count).
+typedef void (*llm_task_fn)(void *context, long index);
+
+/// Runs `fn(context, i)` for every i in [0, count) on the persistent pool; returns when all are done.
+/// Called from inside a running task (nested) or while another thread owns the pool, it runs serially.
+void llm_parallel_for(long count, llm_task_fn fn, void *context);
+
+/// Number of threads the pool uses (the calling thread included). Defaults to `LLM_NUM_THREADS`
+/// from the environment, else the number of online cores.
+int llm_num_threads(void);
+
+/// Changes the number of threads (values below 1 mean 1). Takes effect on the next parallel call.
+void llm_set_num_threads(int count);
+
+// ---- CPU features and GEMM (cpu.c, gemm.c) --------------------------------------------------------
+
+/// Instruction sets the GEMM can use, best first.
+typedef enum { LLM_ISA_PORTABLE = 0, LLM_ISA_AVX2 = 1, LLM_ISA_AVX512 = 2 } llm_isa;
+
+/// The best instruction set this CPU supports.
+llm_isa llm_cpu_best_isa(void);
+
+/// The instruction set GEMM uses now: the best one, unless `LLM_GEMM_ISA` (portable|avx2|avx512)
+/// or `llm_gemm_set_isa` asked for a lower one.
+llm_isa llm_gemm_isa(void);
+
+/// Forces an instruction set (clamped to what the CPU supports); returns the one now in use.
+llm_isa llm_gemm_set_isa(llm_isa isa);
+
+/// C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or its transpose.
+/// op(A) is M x K, op(B) is K x N, C is M x N. lda/ldb/ldc are row strides of A, B, C as stored.
+/// With beta == 0, C is not read (it may hold garbage or NaN).
+void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
+               const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
+
+// ---- Fused row kernels (fused.c) ------------------------------------------------------------------
+
+/// Softmax of each row of x (rows x cols) into y. With `causal`, rows are grouped in matrices of
+/// `query_len` rows; row r is query position q = r % query_len and may see keys j <= q + cols - query_len
+/// (so a KV-cached query block sees its whole prefix); masked entries become exactly 0.
+void llm_softmax_forward(const float *x, float *y, long rows, long cols, int causal, long query_len);
+
+/// dx = y * (dy - sum(dy * y)) per row; accumulates into dx when `accumulate` is non-zero.
+void llm_softmax_backward(const float *y, const float *dy, float *dx, long rows, long cols, int accumulate);
+
+/// Log-softmax per row and its backward: dx = dy - exp(y) * sum(dy).
+void llm_log_softmax_forward(const float *x, float *y, long rows, long cols);
+void llm_log_softmax_backward(const float *y, const float *dy, float *dx, long rows, long cols, int accumulate);
+
+/// Layer norm over the last dimension: y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance,
+/// as PyTorch). Saves mean and rstd (one per row) for the backward pass. weight/bias may be NULL.
+void llm_layernorm_forward(const float *x, const float *weight, const float *bias, float *y,
+                           float *mean, float *rstd, long rows, long cols, float eps);
+
+/// Backward of layer norm. Adds into dx, dweight and dbias (each may be NULL to skip it).
+void llm_layernorm_backward(const float *x, const float *weight, const float *mean, const float *rstd,
+                            const float *dy, float *dx, float *dweight, float *dbias, long rows, long cols);
+
+/// GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+void llm_gelu_forward(const float *x, float *y, long count);
+/// dx += dy * gelu'(x).
+void llm_gelu_backward(const float *x, const float *dy, float *dx, long count);
+
+/// Cross-entropy of logits (rows x cols) against integer targets; rows whose target equals
+/// `ignore_index` are skipped. Writes each row's log-sum-exp into `lse` (for the backward pass) and
+/// returns the sum of the per-row losses; *counted receives the number of rows not ignored.
+double llm_cross_entropy_forward(const float *logits, const int64_t *targets, float *lse,
+                                 long rows, long cols, int64_t ignore_index, long *counted);
+
+/// dlogits += scale * (softmax(logits) - onehot(target)) for rows not ignored.
+void llm_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
+                                float *dlogits, long rows, long cols, int64_t ignore_index, float scale);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

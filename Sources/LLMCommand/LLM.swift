@@ -1,0 +1,13 @@
+// The `llm` command: one subcommand per file.
+
+import ArgumentParser
+
+@main
+struct LLM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llm",
+        abstract: "Build, train and run GPT-style language models from first principles.",
+        discussion: "Start with `llm demo`: it trains a small model on an embedded text and generates from it.",
+        subcommands: [Demo.self]
+    )
+}

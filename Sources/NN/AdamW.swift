@@ -1,0 +1,61 @@
+// AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with PyTorch's semantics:
+//
+//   p -= lr * weightDecay * p                      (decoupled decay, before the Adam step)
+//   m  = beta1 * m + (1 - beta1) * g
+//   v  = beta2 * v + (1 - beta2) * g^2
+//   p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+//
+// One fused loop per parameter: reading p, g, m and v once per step is what bounds its speed.
+
+import Foundation
+import Tensors
+
+public final class AdamW {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, eps: Float
+    public var weightDecay: Float
+    public private(set) var step = 0
+    let parameters: [Tensor]
+    private var firstMoments: [[Float]]
+    private var secondMoments: [[Float]]
+
+    public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                eps: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        firstMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
+        secondMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
+    }
+
+    /// Applies one update from the parameters' accumulated gradients (parameters without one are skipped).
+    public func update() {
+        step += 1
+        let correction1 = 1 - Float(Foundation.pow(Double(beta1), Double(step)))
+        let correction2 = 1 - Float(Foundation.pow(Double(beta2), Double(step)))
+        let (lr, b1, b2, eps, decay) = (learningRate, beta1, beta2, self.eps, weightDecay)
+        for (k, p) in parameters.enumerated() {
+            guard let grad = p.grad else { continue }
+            grad.withUnsafeBufferPointer { g in
+                p.withUnsafeMutableBufferPointer { w in
+                    firstMoments[k].withUnsafeMutableBufferPointer { m in
+                        secondMoments[k].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<w.count {
+                                w[i] -= lr * decay * w[i]
+                                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                                w[i] -= lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Clears every parameter's gradient before the next accumulation.
+    public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
+}

@@ -1,0 +1,78 @@
+// Reverse-mode automatic differentiation.
+//
+// Every operation that has an input requiring grad records a `GradientNode` on its output: the inputs
+// and a closure that adds the output's gradient, pushed through the operation, into the inputs'
+// gradients. `backward()` orders the graph topologically and runs the closures from the loss back to
+// the leaves. Gradients accumulate (+=) across calls until `zeroGrad()`, as in PyTorch; intermediate
+// (non-leaf) gradients are freed as soon as they have been passed on.
+
+public enum Autograd {
+    @TaskLocal static var isRecording = true
+
+    /// Whether operations currently record the graph (false inside `withNoGrad`).
+    public static var isGradEnabled: Bool { isRecording }
+
+    /// Runs `body` without recording operations: for inference and for optimizer updates.
+    public static func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
+        try $isRecording.withValue(false, operation: body)
+    }
+}
+
+extension Tensor {
+    /// Makes `output` (a fresh tensor computed from `inputs`) a graph node when any input requires grad
+    /// and recording is on. Returns `output` for chaining.
+    @discardableResult
+    func recording(_ name: String, _ inputs: [Tensor], backward: @escaping (_ output: Tensor) -> Void) -> Tensor {
+        guard Autograd.isRecording, inputs.contains(where: { $0.requiresGrad }) else { return self }
+        requiresGrad = true
+        node = GradientNode(name: name, inputs: inputs, backward: backward)
+        return self
+    }
+
+    /// Computes the gradient of this scalar with respect to every tensor it was computed from that
+    /// requires grad, adding into their `grad`.
+    public func backward() {
+        precondition(count == 1, "backward() needs a scalar (one element), got shape \(shape)")
+        precondition(requiresGrad, "backward() on a tensor that does not require grad")
+        let order = topologicalOrder()
+        gradPointer()[0] += 1
+        for tensor in order.reversed() {
+            guard let node = tensor.node, tensor.gradStorage != nil else { continue }
+            node.backward(tensor)
+            tensor.gradStorage = nil // an intermediate's gradient is not needed once passed on
+        }
+    }
+
+    /// Tensors reachable from this one through graph nodes, each after all of its inputs.
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        // Iterative depth-first search: deep graphs (long training unrolls) would overflow the stack.
+        var stack: [(tensor: Tensor, expanded: Bool)] = [(self, false)]
+        while let (tensor, expanded) = stack.popLast() {
+            if expanded {
+                order.append(tensor)
+                continue
+            }
+            guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
+            stack.append((tensor, true))
+            for input in tensor.node?.inputs ?? [] where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        return order
+    }
+
+    /// Adds `values` (same element count) into this tensor's gradient, if it requires grad.
+    func addGrad(_ values: UnsafePointer<Float>) {
+        guard requiresGrad else { return }
+        let g = gradPointer()
+        for i in 0..<count { g[i] += values[i] }
+    }
+
+    /// Adds into this tensor's gradient through a closure that receives the gradient buffer.
+    func updateGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        guard requiresGrad else { return }
+        body(gradPointer())
+    }
+}

@@ -1,0 +1,93 @@
+// Matrix multiplication, batched, with PyTorch's broadcasting of the batch dimensions.
+//
+//   a (..., M, K) @ b (..., K, N) -> (..., M, N)
+//
+// Backward, per batch: dA += dC @ B^T and dB += A^T @ dC. Both run on the same GEMM with transpose
+// flags, so no transposed copy is ever made. When `b` has no batch dimensions (the weights of a
+// linear layer), the whole batch is one GEMM of (batch * M) rows.
+
+import CKernels
+
+/// C = alpha * op(A) op(B) + beta * C on raw row-major buffers (see llm_sgemm).
+@inline(__always)
+func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    llm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+extension Tensor {
+    /// Matrix product; 1-D operands are treated as a row (left) or column (right) vector and that
+    /// dimension is dropped from the result, as in PyTorch.
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 1 && other.rank >= 1, "matmul needs tensors of rank >= 1, got \(shape) and \(other.shape)")
+        if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
+        if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
+        return Tensor.batchedMatmul(self, other)
+    }
+
+    private static func batchedMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
+        precondition(b.shape[b.rank - 2] == k, "matmul: shapes \(a.shape) and \(b.shape) do not fit (\(k) != \(b.shape[b.rank - 2]))")
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = broadcastShape(batchA, batchB)
+        let out = Tensor(uninitializedShape: batch + [m, n])
+        let pa = a.pointer, pb = b.pointer, pc = out.pointer
+
+        // Weights without batch dimensions: one tall GEMM.
+        if shapeCount(batchB) == 1 && batchA == batch {
+            let rows = shapeCount(batch) * m
+            gemm(m: rows, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n)
+            return out.recording("matmul", [a, b]) { output in
+                let g = output.gradPointer()
+                if a.requiresGrad {
+                    gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: pb, ldb: n, beta: 1, c: a.gradPointer(), ldc: k)
+                }
+                if b.requiresGrad {
+                    gemm(transA: true, m: k, n: n, k: rows, a: pa, lda: k, b: g, ldb: n, beta: 1, c: b.gradPointer(), ldc: n)
+                }
+            }
+        }
+
+        // General case: find, for each output matrix, the matrix of `a` and of `b` it reads.
+        var pairs: [(a: Int, b: Int)] = []
+        forEachBroadcastRow(batch, [broadcastStrides(batchA, to: batch), broadcastStrides(batchB, to: batch)]) { _, off, length, step in
+            for i in 0..<length { pairs.append((off[0] + i * step[0], off[1] + i * step[1])) }
+        }
+        if batch.isEmpty { pairs = [(0, 0)] }
+        let aDistinct = Set(pairs.map(\.a)).count == pairs.count
+        let bDistinct = Set(pairs.map(\.b)).count == pairs.count
+        runBatches(pairs.count, flopsEach: m * n * k, parallel: true) { i in
+            gemm(m: m, n: n, k: k, a: pa + pairs[i].a * m * k, lda: k, b: pb + pairs[i].b * k * n, ldb: n,
+                 c: pc + i * m * n, ldc: n)
+        }
+        return out.recording("matmul", [a, b]) { output in
+            let g = output.gradPointer()
+            if a.requiresGrad {
+                let ga = a.gradPointer()
+                // Broadcast operands accumulate several batches into one matrix: keep those serial.
+                runBatches(pairs.count, flopsEach: m * n * k, parallel: aDistinct) { i in
+                    gemm(transB: true, m: m, n: k, k: n, a: g + i * m * n, lda: n, b: pb + pairs[i].b * k * n, ldb: n,
+                         beta: 1, c: ga + pairs[i].a * m * k, ldc: k)
+                }
+            }
+            if b.requiresGrad {
+                let gb = b.gradPointer()
+                runBatches(pairs.count, flopsEach: m * n * k, parallel: bDistinct) { i in
+                    gemm(transA: true, m: k, n: n, k: m, a: pa + pairs[i].a * m * k, lda: k, b: g + i * m * n, ldb: n,
+                         beta: 1, c: gb + pairs[i].b * k * n, ldc: n)
+                }
+            }
+        }
+    }
+
+    /// Runs one GEMM per batch. Small matrices (attention heads) go one per thread, since a single
+    /// small GEMM would not split across threads; large ones run in turn, each using every thread.
+    private static func runBatches(_ count: Int, flopsEach: Int, parallel: Bool, _ body: (Int) -> Void) {
+        if parallel && count > 1 && flopsEach < 2_000_000 {
+            Threads.parallelFor(count, body)
+        } else {
+            for i in 0..<count { body(i) }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// Tensor: an n-dimensional array of Float, row-major and always contiguous, that records the
+// operations applied to it so that `backward()` can compute gradients (Autograd.swift).
+//
+// Design choices, and why:
+// - Always contiguous. `transposed`/`permuted` copy; `reshaped` shares storage. Strided views would
+//   save copies but make every kernel handle strides; the hot paths (GEMM with transpose flags, the
+//   fused row kernels) never need the copies anyway.
+// - A class: a tensor is a node of the autograd graph and has identity.
+// - Shape errors are programmer errors: they trap with a message that names both shapes. Input from
+//   files, flags and the network must be validated before it becomes a tensor.
+//
+// Dimension legend used in comments across this module: B batch, T time (tokens), C channels,
+// M/N/K matrix sizes (op(A) is M x K, op(B) is K x N).
+
+import Foundation
+
+/// Owns a 64-byte aligned buffer of Floats; shared by tensors that are reshapes of one another.
+final class Storage {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
+    }
+
+    convenience init(zeros count: Int) {
+        self.init(count: count)
+        pointer.initialize(repeating: 0, count: count)
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+}
+
+/// A node of the autograd graph: the inputs of the operation that made a tensor and how to send the
+/// output's gradient back to them. The closure gets the output tensor as an argument (rather than
+/// capturing it) so that no tensor keeps itself alive.
+struct GradientNode {
+    let name: String
+    let inputs: [Tensor]
+    let backward: (_ output: Tensor) -> Void
+}
+
+public final class Tensor {
+    /// The size of each dimension; `[]` for a scalar.
+    public let shape: [Int]
+    let storage: Storage
+    /// Whether gradients flow to this tensor. Set it on parameters (leaves); operations set it on
+    /// their outputs when any input requires grad and gradient recording is enabled.
+    public var requiresGrad: Bool
+    var gradStorage: Storage?
+    var node: GradientNode?
+
+    init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        precondition(storage.count == shapeCount(shape),
+                     "storage of \(storage.count) elements cannot hold shape \(shape)")
+        self.shape = shape
+        self.storage = storage
+        self.requiresGrad = requiresGrad
+    }
+
+    /// A tensor of the given shape with uninitialised contents; callers fill every element.
+    init(uninitializedShape shape: [Int]) {
+        self.shape = shape
+        self.storage = Storage(count: shapeCount(shape))
+        self.requiresGrad = false
+    }
+
+    /// A tensor holding `scalars` in row-major order.
+    public convenience init(_ scalars: [Float], shape: [Int], requiresGrad: Bool = false) {
+        precondition(scalars.count == shapeCount(shape),
+                     "\(scalars.count) values do not fill shape \(shape)")
+        let storage = Storage(count: scalars.count)
+        scalars.withUnsafeBufferPointer { storage.pointer.initialize(from: $0.baseAddress!, count: scalars.count) }
+        self.init(shape: shape, storage: storage, requiresGrad: requiresGrad)
+    }
+
+    /// A 1-D tensor.
+    public convenience init(_ scalars: [Float], requiresGrad: Bool = false) {
+        self.init(scalars, shape: [scalars.count], requiresGrad: requiresGrad)
+    }
+
+    /// A rank-0 tensor.
+    public convenience init(scalar: Float, requiresGrad: Bool = false) {
+        self.init([scalar], shape: [], requiresGrad: requiresGrad)
+    }
+
+    /// A 2-D tensor from rows of equal length.
+    public convenience init(rows: [[Float]], requiresGrad: Bool = false) {
+        let width = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == width }, "rows of unequal length")
+        self.init(rows.flatMap { $0 }, shape: [rows.count, width], requiresGrad: requiresGrad)
+    }
+
+    // MARK: Basic properties
+
+    public var rank: Int { shape.count }
+    public var count: Int { storage.count }
+
+    /// The elements in row-major order (a copy).
+    public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: count)) }
+
+    /// The single element of a one-element tensor.
+    public func item() -> Float {
+        precondition(count == 1, "item() needs a tensor with one element, got shape \(shape)")
+        return storage.pointer[0]
+    }
+
+    /// The accumulated gradient, or nil before any backward pass reached this tensor.
+    public var grad: Tensor? {
+        gradStorage.map { Tensor(shape: shape, storage: $0) }
+    }
+
+    /// Forgets the accumulated gradient.
+    public func zeroGrad() { gradStorage = nil }
+
+    /// The same values, cut off from the graph (shares storage, requires no grad).
+    public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
+
+    /// Read access to the elements, without a copy.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Write access to the elements in place (for optimizers and loaders). Writing to a tensor that
+    /// a recorded operation still needs for its backward pass gives wrong gradients, as in PyTorch.
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Mutable gradient buffer, created as zeros on first use; backward closures add into it.
+    func gradPointer() -> UnsafeMutablePointer<Float> {
+        if let g = gradStorage { return g.pointer }
+        let g = Storage(zeros: count)
+        gradStorage = g
+        return g.pointer
+    }
+
+    var pointer: UnsafeMutablePointer<Float> { storage.pointer }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let shown = scalars.prefix(8).map { String(format: "%.4f", Double($0)) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(shown)\(count > 8 ? ", ..." : "")])"
+    }
+}
+
+/// Number of elements of a shape.
+func shapeCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+
+/// Row-major strides of a contiguous shape.
+func contiguousStrides(_ shape: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: shape.count)
+    var step = 1
+    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[axis] = step
+        step *= shape[axis]
+    }
+    return strides
+}
+
+/// Turns a possibly negative axis (-1 = last) into an index, trapping when out of range.
+func normalizedAxis(_ axis: Int, rank: Int) -> Int {
+    let a = axis < 0 ? axis + rank : axis
+    precondition(a >= 0 && a < rank, "axis \(axis) out of range for rank \(rank)")
+    return a
+}
