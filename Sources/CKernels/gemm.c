@@ -25,7 +25,7 @@
 #include <immintrin.h>
 #endif
 
-#define KC 256
+#define KC 384
 #define MC 144  // a multiple of every MR (4, 6, 8)
 #define NC 3072 // a multiple of every NR (8, 16, 32)
 #define MAX_MR 8
@@ -75,7 +75,12 @@ __attribute__((target("avx2,fma")))
 static void kernel_avx2_6x16(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
                              float beta) {
     __m256 c0[6], c1[6];
-    for (int r = 0; r < 6; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int r = 0; r < 6; r++) {
+        c0[r] = c1[r] = _mm256_setzero_ps();
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0); // C is read at the end: start fetching now
+        _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
+    }
+#pragma clang loop unroll_count(4)
     for (long k = 0; k < kc; k++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         for (int r = 0; r < 6; r++) {

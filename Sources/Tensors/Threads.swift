@@ -23,17 +23,3 @@ public enum Threads {
         }
     }
 }
-
-/// The instruction set GEMM uses; see `llm_gemm_isa`.
-public enum GEMMInstructionSet: Int, CaseIterable, Sendable {
-    case portable = 0, avx2 = 1, avx512 = 2
-
-    /// The best set this CPU supports.
-    public static var best: GEMMInstructionSet { GEMMInstructionSet(rawValue: Int(llm_cpu_best_isa().rawValue))! }
-
-    /// The set in use now; setting it is clamped to what the CPU supports.
-    public static var current: GEMMInstructionSet {
-        get { GEMMInstructionSet(rawValue: Int(llm_gemm_isa().rawValue))! }
-        set { _ = llm_gemm_set_isa(llm_isa(rawValue: UInt32(newValue.rawValue))) }
-    }
-}

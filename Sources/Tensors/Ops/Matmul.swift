@@ -6,14 +6,12 @@
 // flags, so no transposed copy is ever made. When `b` has no batch dimensions (the weights of a
 // linear layer), the whole batch is one GEMM of (batch * M) rows.
 
-import CKernels
-
-/// C = alpha * op(A) op(B) + beta * C on raw row-major buffers (see llm_sgemm).
+/// Shorthand for `Kernels.sgemm` inside the module.
 @inline(__always)
-func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    llm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    Kernels.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
 extension Tensor {

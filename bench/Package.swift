@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+// Benchmarks, kept in their own package so that the main package's build and CI never compile them.
+// Run them through `bench/run NAME`, which also runs the references (NumPy/OpenBLAS, PyTorch, ...).
+import Foundation
+import PackageDescription
+
+// SwiftPM names a path dependency after its folder, which is whatever the clone is called.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "llm-bench",
+    platforms: [.macOS(.v14)],
+    dependencies: [.package(path: "..")],
+    targets: [
+        .executableTarget(
+            name: "LLMBench",
+            dependencies: [
+                .product(name: "Tensors", package: root),
+                .product(name: "NN", package: root),
+            ]
+        ),
+    ]
+)
