@@ -39,5 +39,10 @@ let package = Package(
             dependencies: ["Tensors", "CKernels"],
             resources: [.copy("Resources/tensor-goldens.json")]
         ),
+        .testTarget(
+            name: "NNTests",
+            dependencies: ["NN", "Tensors"],
+            resources: [.copy("Resources/nn-goldens.json")]
+        ),
     ]
 )
