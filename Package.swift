@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .executable(name: "llm", targets: ["LLMCommand"]),
     ],
     dependencies: [
@@ -22,6 +23,9 @@ let package = Package(
         .target(name: "CKernels"),
         // fp32 tensors with reverse-mode autograd.
         .target(name: "Tensors", dependencies: ["CKernels"]),
+        // Text to tokens and back: the book's regex tokenizers, tiktoken-exact byte-level BPE, BPE training.
+        // Depends on none of our other targets.
+        .target(name: "Tokenizers", resources: [.copy("Resources")]),
         // Neural-network building blocks and optimizers.
         .target(name: "NN", dependencies: ["Tensors"]),
         // The `llm` command line.
@@ -30,6 +34,7 @@ let package = Package(
             dependencies: [
                 "Tensors",
                 "NN",
+                "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/the-verdict.txt")]
@@ -43,6 +48,11 @@ let package = Package(
             name: "NNTests",
             dependencies: ["NN", "Tensors"],
             resources: [.copy("Resources/nn-goldens.json")]
+        ),
+        .testTarget(
+            name: "TokenizersTests",
+            dependencies: ["Tokenizers"],
+            resources: [.copy("Resources")]
         ),
     ]
 )
