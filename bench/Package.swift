@@ -17,6 +17,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Tensors", package: root),
                 .product(name: "NN", package: root),
+                .product(name: "Tokenizers", package: root),
             ]
         ),
     ]

@@ -85,14 +85,18 @@ public final class Encoding: @unchecked Sendable { // immutable after init
         }
     }
 
-    /// Encodes many texts in parallel on all cores (results in input order).
+    /// Encodes many texts in parallel on all cores (results in input order). Texts are handed out in
+    /// contiguous chunks, a few per core, so that scheduling costs little even for short texts.
     public func encodeBatch(_ texts: [String], allowedSpecial: AllowedSpecial = .none) throws -> [[Int]] {
-        // Each index writes only its own slot.
+        // Each chunk writes only its own slots.
         nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<[Int], Error>?>.allocate(capacity: texts.count)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: texts.count) { i in
-            results[i] = Result { try self.encode(texts[i], allowedSpecial: allowedSpecial) }
+        let chunks = min(texts.count, ProcessInfo.processInfo.activeProcessorCount * 4)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            for i in (chunk * texts.count / chunks)..<((chunk + 1) * texts.count / chunks) {
+                results[i] = Result { try self.encode(texts[i], allowedSpecial: allowedSpecial) }
+            }
         }
         return try results.map { try $0!.get() }
     }

@@ -24,7 +24,9 @@ func bytePairMerge(_ piece: UnsafeBufferPointer<UInt8>, _ ranks: RankTable, into
 private func pairRank(_ piece: UnsafeBufferPointer<UInt8>, _ starts: UnsafeMutablePointer<Int>, _ count: Int,
                       _ i: Int, _ ranks: RankTable) -> UInt32 {
     guard i + 2 < count else { return RankTable.missing }
-    return ranks.rank(piece.baseAddress! + starts[i], starts[i + 2] - starts[i])
+    let length = starts[i + 2] - starts[i]
+    if length == 2 { return ranks.pairRank(piece[starts[i]], piece[starts[i] + 1]) }
+    return ranks.rank(piece.baseAddress! + starts[i], length)
 }
 
 func bytePairMergeScan(_ piece: UnsafeBufferPointer<UInt8>, _ ranks: RankTable, into output: inout [Int]) {

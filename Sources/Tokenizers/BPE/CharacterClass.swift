@@ -30,20 +30,28 @@ struct CharacterClass: OptionSet, Sendable {
         return c
     }
 
-    private static let tableLimit: UInt32 = 0x40000
-    private static let table: [CharacterClass] = (0..<tableLimit).map(compute)
-
-    @inline(__always)
-    static func of(_ value: UInt32) -> CharacterClass {
-        value < tableLimit ? table.withUnsafeBufferPointer { $0[Int(value)] } : compute(value)
-    }
+    static let tableLimit: UInt32 = 0x40000
+    /// Classes of U+0000..<U+40000, built once; kept as a raw buffer for the hot loop (reading a
+    /// `static let` array goes through a lazy-initialisation check on every access).
+    nonisolated(unsafe) static let table: UnsafeBufferPointer<CharacterClass> = { // written once, then only read
+        let buffer = UnsafeMutableBufferPointer<CharacterClass>.allocate(capacity: Int(tableLimit))
+        for v in 0..<tableLimit { buffer[Int(v)] = compute(v) }
+        return UnsafeBufferPointer(buffer)
+    }()
 }
 
 /// UTF-8 text being split: decodes the scalar at a byte offset and tells its class.
 /// The bytes come from a Swift String, so they are valid UTF-8.
 struct UTF8Text {
     let bytes: UnsafeBufferPointer<UInt8>
-    var count: Int { bytes.count }
+    let count: Int
+    private let table: UnsafeBufferPointer<CharacterClass>
+
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        count = bytes.count
+        table = CharacterClass.table
+    }
 
     /// The scalar starting at byte `i` and its length in bytes.
     @inline(__always)
@@ -61,7 +69,7 @@ struct UTF8Text {
     @inline(__always)
     func classAt(_ i: Int) -> (CharacterClass, Int) {
         let (v, n) = scalar(at: i)
-        return (CharacterClass.of(v), n)
+        return (v < CharacterClass.tableLimit ? table[Int(v)] : CharacterClass.compute(v), n)
     }
 
     @inline(__always)

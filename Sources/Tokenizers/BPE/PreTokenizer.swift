@@ -110,15 +110,14 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         let (c, n) = t.classAt(i)
         // The optional prefix [^\r\n\p{L}\p{N}]? is greedy but not possessive: with it first, then without.
         let prefixed = !c.contains(.letter) && !c.contains(.number) && !t.isCRLF(i) && i + n < t.count
-        let starts = prefixed ? [i + n, i] : [i]
         // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+ then an optional contraction
-        for s in starts {
-            if let end = upperThenLower(t, s) { return contractionSuffix(t, end) }
-        }
+        if prefixed, let end = upperThenLower(t, i + n) { return contractionSuffix(t, end) }
+        if let end = upperThenLower(t, i) { return contractionSuffix(t, end) }
         // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]* then an optional contraction
-        for s in starts where s < t.count && t.classAt(s).0.contains(.upperish) {
-            return contractionSuffix(t, t.run(from: t.run(from: s, .upperish), .lowerish))
+        if prefixed, t.classAt(i + n).0.contains(.upperish) {
+            return contractionSuffix(t, t.run(from: t.run(from: i + n, .upperish), .lowerish))
         }
+        if c.contains(.upperish) { return contractionSuffix(t, t.run(from: t.run(from: i, .upperish), .lowerish)) }
         // \p{N}{1,3}
         if c.contains(.number) { return numbers(t, i, atMost: 3) }
         // ` ?[^\s\p{L}\p{N}]+[\r\n/]*`

@@ -3,12 +3,11 @@
 // this table hashes the bytes in place (8 at a time) and compares them against a shared arena,
 // so a lookup costs one hash and usually one memcmp.
 
-import Foundation
-
 final class RankTable: @unchecked Sendable { // immutable after init
     private let arena: UnsafeMutableBufferPointer<UInt8>
     private let slots: UnsafeMutableBufferPointer<Slot>
     private let mask: Int
+    private let pairs: UnsafeMutableBufferPointer<UInt32>
     /// Rank → (offset, length) in the arena, for decoding.
     let tokenOffsets: [Int]
     let tokenLengths: [Int]
@@ -46,11 +45,17 @@ final class RankTable: @unchecked Sendable { // immutable after init
         }
         tokenOffsets = offsets
         tokenLengths = lengths
+        pairs = .allocate(capacity: 65536)
+        pairs.initialize(repeating: Self.missing)
+        for (rank, token) in tokens.enumerated() where token?.count == 2 {
+            pairs[Int(token![0]) << 8 | Int(token![1])] = UInt32(rank)
+        }
     }
 
     deinit {
         arena.deallocate()
         slots.deallocate()
+        pairs.deallocate()
     }
 
     /// The rank of bytes[0..<count], or `RankTable.missing`.
@@ -61,12 +66,33 @@ final class RankTable: @unchecked Sendable { // immutable after init
         while true {
             let slot = slots[s]
             if slot.length == 0 { return Self.missing }
-            if slot.hash == h, Int(slot.length) == count, memcmp(arena.baseAddress! + Int(slot.offset), bytes, count) == 0 {
+            if slot.hash == h, Int(slot.length) == count, Self.equal(arena.baseAddress! + Int(slot.offset), bytes, count) {
                 return slot.rank
             }
             s = (s + 1) & mask
         }
     }
+
+    /// Byte comparison, inlined: most tokens are shorter than 16 bytes, where calling memcmp costs
+    /// more than the comparison.
+    @inline(__always)
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// The rank of a two-byte string, from a direct table (BPE asks for these most).
+    @inline(__always)
+    func pairRank(_ first: UInt8, _ second: UInt8) -> UInt32 { pairs[Int(first) << 8 | Int(second)] }
 
     /// The bytes of a rank (which must be in use).
     @inline(__always)

@@ -57,7 +57,8 @@ func benchGEMM(_ args: [String]) {
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "gemm": benchGEMM(Array(args.dropFirst()))
+case "tokenize": benchTokenize(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize\n".data(using: .utf8)!)
     exit(2)
 }

@@ -1,0 +1,54 @@
+"""Reference side of `bench/run tokenize`: tiktoken on the same corpora and encodings as LLMBench
+(the .tiktoken files from ../shared/data or the package's resources, so no network is needed)."""
+import json
+import os
+import sys
+import time
+
+import tiktoken
+from tiktoken.load import load_tiktoken_bpe
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from make_tokenizer_goldens import PATTERNS  # noqa: E402  (one copy of the patterns)
+
+RESOURCES = os.path.join(ROOT, "Sources", "Tokenizers", "Resources")
+DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
+SPECIALS = {
+    "gpt2": ("r50k_base", "r50k", {"<|endoftext|>": 50256}),
+    "cl100k_base": ("cl100k_base", "cl100k", {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
+                                              "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276}),
+    "o200k_base": ("o200k_base", "o200k", {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}),
+}
+
+
+def timed(fn, repeats=5):
+    fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return sorted(samples)[len(samples) // 2]
+
+
+mixed = open(os.path.join(ROOT, "Tests", "TokenizersTests", "Resources", "parity-corpus.txt"), encoding="utf-8", newline="").read()
+english = "\n".join(open(os.path.join(DATA, f), encoding="utf-8", newline="").read()
+                    for f in ["the-verdict.txt", "instruction-data.json", "SMSSpamCollection.tsv"])
+threads = os.cpu_count()
+for corpus_name, text in [("mixed", mixed), ("english", english)]:
+    mb = len(text.encode()) / 1e6
+    lines = text.split("\n")
+    for name, (file, pattern, specials) in SPECIALS.items():
+        enc = tiktoken.Encoding(name=name, pat_str=PATTERNS[pattern],
+                                mergeable_ranks=load_tiktoken_bpe(os.path.join(RESOURCES, file + ".tiktoken")),
+                                special_tokens=specials)
+        ids = enc.encode_ordinary(text)
+        rows = [("encode", timed(lambda: enc.encode_ordinary(text)), 1),
+                ("decode", timed(lambda: enc.decode_bytes(ids)), 1),
+                ("encode-batch", timed(lambda: enc.encode_batch(lines, num_threads=threads, allowed_special="all")), threads)]
+        for op, seconds, t in rows:
+            print(json.dumps({"bench": "tokenize", "shape": f"{name}/{corpus_name}", "variant": op,
+                              "impl": f"tiktoken {tiktoken.__version__}", "threads": t, "seconds": seconds,
+                              "mb_per_s": mb / seconds, "tokens": len(ids)}), flush=True)
