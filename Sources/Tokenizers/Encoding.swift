@@ -58,6 +58,11 @@ public final class Encoding: @unchecked Sendable { // immutable after init
     /// Token ids of `text`. Special tokens in `allowedSpecial` become their ids; any other special
     /// token in the text is an error (tiktoken's default `disallowed_special="all"`).
     public func encode(_ text: String, allowedSpecial: AllowedSpecial = .none) throws -> [Int] {
+        var cache = PieceCache()
+        return try encode(text, allowedSpecial: allowedSpecial, cache: &cache)
+    }
+
+    func encode(_ text: String, allowedSpecial: AllowedSpecial, cache: inout PieceCache) throws -> [Int] {
         let allowed: Set<String>
         switch allowedSpecial {
         case .none: allowed = []
@@ -72,7 +77,6 @@ public final class Encoding: @unchecked Sendable { // immutable after init
         return try text.withUTF8 { bytes in
             var out: [Int] = []
             out.reserveCapacity(bytes.count / 3)
-            var cache = PieceCache()
             var start = 0
             while let (at, token) = nextSpecial(in: bytes, from: start) {
                 guard allowed.contains(token) else { throw TokenizerError.disallowedSpecialToken(token) }
@@ -94,8 +98,9 @@ public final class Encoding: @unchecked Sendable { // immutable after init
         defer { results.deinitialize(); results.deallocate() }
         let chunks = min(texts.count, ProcessInfo.processInfo.activeProcessorCount * 4)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            var cache = PieceCache() // shared by the texts of one chunk
             for i in (chunk * texts.count / chunks)..<((chunk + 1) * texts.count / chunks) {
-                results[i] = Result { try self.encode(texts[i], allowedSpecial: allowedSpecial) }
+                results[i] = Result { try self.encode(texts[i], allowedSpecial: allowedSpecial, cache: &cache) }
             }
         }
         return try results.map { try $0!.get() }
@@ -177,8 +182,8 @@ public final class Encoding: @unchecked Sendable { // immutable after init
     }
 }
 
-/// Remembers the tokens of pieces that needed merging, for the length of one encode call. Prose
-/// repeats its words, so most merges are done once.
+/// Remembers the tokens of pieces that needed merging, for the length of one encode call (or one
+/// chunk of a batch). Prose repeats its words, so most merges are done once.
 struct PieceCache {
     private var entries: [UInt64: (bytes: [UInt8], tokens: [Int])] = [:]
 

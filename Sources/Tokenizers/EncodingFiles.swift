@@ -44,6 +44,27 @@ public enum EncodingFiles {
         return tokens
     }
 
+    /// What a `.tiktoken` file cannot say, kept beside it in `NAME.tiktoken.json`.
+    struct Sidecar: Codable {
+        let pattern: String
+        let specialTokens: [String: Int]
+        var preTokenizer: PreTokenizer? { PreTokenizer(rawValue: pattern) }
+
+        enum CodingKeys: String, CodingKey {
+            case pattern
+            case specialTokens = "special_tokens"
+        }
+    }
+
+    static func readSidecar(forTiktokenFile path: String) throws -> Sidecar? {
+        guard let data = FileManager.default.contents(atPath: path + ".json") else { return nil }
+        guard let sidecar = try? JSONDecoder().decode(Sidecar.self, from: data), sidecar.preTokenizer != nil else {
+            throw TokenizerError.invalidFile(path: path + ".json", line: nil,
+                                             reason: "expected {\"pattern\": \"r50k|cl100k|o200k\", \"special_tokens\": {token: id}}")
+        }
+        return sidecar
+    }
+
     /// The `.tiktoken` text for tokens indexed by rank.
     public static func tiktokenText(_ tokens: [[UInt8]]) -> String {
         tokens.enumerated().map { "\(Data($1).base64EncodedString()) \($0)\n" }.joined()
@@ -166,8 +187,24 @@ extension Encoding {
         guard nameOrPath.hasSuffix(".tiktoken") || FileManager.default.fileExists(atPath: nameOrPath) else {
             throw TokenizerError.unknownEncoding(nameOrPath)
         }
+        let sidecar = try EncodingFiles.readSidecar(forTiktokenFile: nameOrPath)
         return try load(tiktokenFile: nameOrPath, name: URL(fileURLWithPath: nameOrPath).deletingPathExtension().lastPathComponent,
-                        preTokenizer: preTokenizer ?? .r50k, specialTokens: nil, expectedSHA256: nil)
+                        preTokenizer: preTokenizer ?? sidecar?.preTokenizer ?? .r50k,
+                        specialTokens: sidecar?.specialTokens, expectedSHA256: nil)
+    }
+
+    /// Writes this encoding as `path` (.tiktoken) plus `path.json` with its pattern and special
+    /// tokens (the .tiktoken format has no place for them); both atomically.
+    public func write(tiktokenFile path: String) throws {
+        let tokens = (0..<rankCount).map { bytes(ofToken: $0) ?? [] }
+        guard tokens.allSatisfy({ !$0.isEmpty }) else {
+            throw TokenizerError.invalidArgument("\(name) has unused ranks; .tiktoken files list every rank")
+        }
+        try Data(EncodingFiles.tiktokenText(tokens).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        let sidecar = EncodingFiles.Sidecar(pattern: preTokenizer.rawValue, specialTokens: specialTokens)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(sidecar).write(to: URL(fileURLWithPath: path + ".json"), options: .atomic)
     }
 
     /// An encoding from a `.tiktoken` file, verified against `expectedSHA256` when given.

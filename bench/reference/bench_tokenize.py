@@ -6,6 +6,7 @@ import sys
 import time
 
 import tiktoken
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from tiktoken.load import load_tiktoken_bpe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,3 +53,17 @@ for corpus_name, text in [("mixed", mixed), ("english", english)]:
             print(json.dumps({"bench": "tokenize", "shape": f"{name}/{corpus_name}", "variant": op,
                               "impl": f"tiktoken {tiktoken.__version__}", "threads": t, "seconds": seconds,
                               "mb_per_s": mb / seconds, "tokens": len(ids)}), flush=True)
+
+    # BPE training with Hugging Face tokenizers: byte-level, GPT-2 pre-tokenization, 8,000 tokens.
+    def train():
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=8000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
+        tok.train_from_iterator([text], trainer=trainer)
+    seconds = timed(train, repeats=3)
+    import tokenizers
+    print(json.dumps({"bench": "tokenize", "shape": f"train-8000/{corpus_name}", "variant": "train",
+                      "impl": f"HF tokenizers {tokenizers.__version__}", "threads": threads, "seconds": seconds,
+                      "mb_per_s": mb / seconds, "tokens": 8000}), flush=True)

@@ -1,12 +1,14 @@
 """Joins the JSON rows of our benchmark and the references' into one table (or JSON list) with
-ratio = our throughput / the strongest reference's throughput for the same row."""
+ratio = our throughput / the strongest reference's throughput for the same row. The throughput is
+whichever figure the rows carry: gflops, mb_per_s or tokens_per_s (higher is better for all)."""
 import json
 import sys
 from collections import OrderedDict
 
+METRICS = {"gflops": "GFLOP/s", "mb_per_s": "MB/s", "tokens_per_s": "tokens/s"}
+OURS = "llm (Swift+C)"
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 as_json = "--json" in sys.argv
-OURS = "llm (Swift+C)"
 groups = OrderedDict()
 for r in rows:
     groups.setdefault((r["shape"], r["variant"]), {})[r["impl"]] = r
@@ -17,22 +19,24 @@ for (shape, variant), impls in groups.items():
     refs = {k: v for k, v in impls.items() if k != OURS}
     if not ours or not refs:
         continue
-    best = max(refs.values(), key=lambda r: r["gflops"])
-    row = {"bench": ours["bench"], "shape": shape, "variant": variant, "threads": ours["threads"],
-           "ours_gflops": round(ours["gflops"], 1)}
+    metric = next(m for m in METRICS if m in ours)
+    best = max(refs.values(), key=lambda r: r[metric])
+    row = {"bench": ours["bench"], "shape": shape, "variant": variant, "metric": metric,
+           "ours": round(ours[metric], 2), "ours_threads": ours["threads"]}
     for name, r in refs.items():
-        row[name + " gflops"] = round(r["gflops"], 1)
+        row[name] = round(r[metric], 2)
     row["strongest_reference"] = best["impl"]
-    row["ratio"] = round(ours["gflops"] / best["gflops"], 3)
+    row["ratio"] = round(ours[metric] / best[metric], 3)
     table.append(row)
 
 if as_json:
     print(json.dumps(table, indent=1))
 else:
-    ref_names = sorted({k[:-7] for row in table for k in row if k.endswith(" gflops")})
-    header = ["shape", "variant", "ours GFLOP/s"] + [f"{n} GFLOP/s" for n in ref_names] + ["ratio"]
-    lines = [header] + [[r["shape"], r["variant"], f'{r["ours_gflops"]:.1f}']
-                        + [f'{r.get(n + " gflops", float("nan")):.1f}' for n in ref_names] + [f'{r["ratio"]:.2f}']
+    ref_names = sorted({k for row in table for k in row
+                        if k not in ("bench", "shape", "variant", "metric", "ours", "ours_threads", "strongest_reference", "ratio")})
+    header = ["shape", "variant", "unit", "ours"] + ref_names + ["ratio"]
+    lines = [header] + [[r["shape"], r["variant"], METRICS[r["metric"]], f'{r["ours"]:.1f}']
+                        + [f'{r[n]:.1f}' if n in r else "-" for n in ref_names] + [f'{r["ratio"]:.2f}']
                         for r in table]
     widths = [max(len(l[i]) for l in lines) for i in range(len(header))]
     for i, l in enumerate(lines):

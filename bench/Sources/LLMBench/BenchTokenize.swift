@@ -31,5 +31,9 @@ func benchTokenize(_ args: [String]) {
                       "threads": threads, "seconds": seconds, "mb_per_s": megabytes / seconds, "tokens": ids.count])
             }
         }
+        // BPE training, GPT-2 pre-tokenization, to 8,000 tokens.
+        let trainSeconds = time(repeats: 3) { _ = BPETrainer.train(texts: [text], vocabularySize: 8000) }
+        emit(["bench": "tokenize", "shape": "train-8000/\(corpusName)", "variant": "train", "impl": "llm (Swift+C)",
+              "threads": 1, "seconds": trainSeconds, "mb_per_s": megabytes / trainSeconds, "tokens": 8000])
     }
 }

@@ -1,0 +1,198 @@
+// Training a byte-level BPE vocabulary, two ways that give the same merges:
+//
+// - `ReadableBPETrainer`: the algorithm as the book and tiktoken's `_educational.py` tell it. Count
+//   every adjacent pair in every pre-token, merge the most frequent pair everywhere, repeat.
+// - `BPETrainer`: the same result, fast. Pre-tokens are counted once (a word that occurs 1,000 times
+//   is one entry with count 1,000); pair counts are kept up to date as merges happen, touching only
+//   the words that contain the merged pair; the next pair comes from a max-heap.
+//
+// Both start from the 256 single bytes (ranks 0-255, rank = byte value) so every text stays
+// encodable, pre-tokenize with the GPT-2 pattern, and break ties the same deterministic way: the
+// higher count first, then the pair whose tokens have the smaller ids.
+
+/// The result: token byte strings by rank (256 bytes, then one per merge), and the merges in order.
+public struct TrainedVocabulary: Sendable {
+    public let tokens: [[UInt8]]
+    public let merges: [(Int, Int)]
+
+    /// An encoding with these ranks (GPT-2 pre-tokenization), with special tokens numbered after them.
+    public func encoding(name: String, specialTokens: [String] = []) -> Encoding {
+        Encoding(name: name, preTokenizer: .r50k, tokens: tokens,
+                 specialTokens: Dictionary(uniqueKeysWithValues: specialTokens.enumerated().map { ($1, tokens.count + $0) }))
+    }
+}
+
+/// Pre-tokens of the training texts with their counts, as sequences of single-byte token ids.
+struct WordCounts {
+    var words: [[Int32]] = []
+    var counts: [Int] = []
+
+    init(texts: [String], preTokenizer: PreTokenizer) {
+        var index: [[UInt8]: Int] = [:]
+        for var text in texts {
+            text.withUTF8 { bytes in
+                preTokenizer.split(bytes) { a, b in
+                    let piece = Array(bytes[a..<b])
+                    if let i = index[piece] {
+                        counts[i] += 1
+                    } else {
+                        index[piece] = words.count
+                        words.append(piece.map { Int32($0) })
+                        counts.append(1)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Replaces each non-overlapping occurrence (left to right) of the pair (a, b) in `word` with `merged`.
+func merge(_ word: [Int32], _ a: Int32, _ b: Int32, into merged: Int32) -> [Int32] {
+    var out: [Int32] = []
+    out.reserveCapacity(word.count)
+    var i = 0
+    while i < word.count {
+        if i + 1 < word.count, word[i] == a, word[i + 1] == b {
+            out.append(merged)
+            i += 2
+        } else {
+            out.append(word[i])
+            i += 1
+        }
+    }
+    return out
+}
+
+/// True when pair x should be merged before pair y of the same count.
+@inline(__always)
+func breaksTieBefore(_ x: (Int32, Int32), _ y: (Int32, Int32)) -> Bool { x.0 != y.0 ? x.0 < y.0 : x.1 < y.1 }
+
+public enum ReadableBPETrainer {
+    /// Learns `vocabularySize - 256` merges from `texts` (fewer if the texts run out of pairs).
+    public static func train(texts: [String], vocabularySize: Int) -> TrainedVocabulary {
+        var corpus = WordCounts(texts: texts, preTokenizer: .r50k)
+        var tokens = (0..<256).map { [UInt8($0)] }
+        var merges: [(Int, Int)] = []
+        while tokens.count < vocabularySize {
+            // Count every adjacent pair, weighted by how often its word occurs.
+            var stats: [Int64: Int] = [:]
+            for (word, count) in zip(corpus.words, corpus.counts) {
+                for i in 0..<max(word.count - 1, 0) { stats[Int64(word[i]) << 32 | Int64(word[i + 1]), default: 0] += count }
+            }
+            // The most frequent pair (ties: the smaller token ids).
+            guard let best = stats.max(by: { x, y in
+                x.value != y.value ? x.value < y.value
+                    : breaksTieBefore((Int32(y.key >> 32), Int32(truncatingIfNeeded: y.key)), (Int32(x.key >> 32), Int32(truncatingIfNeeded: x.key)))
+            }) else { break }
+            let (a, b) = (Int32(best.key >> 32), Int32(truncatingIfNeeded: best.key))
+            let new = Int32(tokens.count)
+            tokens.append(tokens[Int(a)] + tokens[Int(b)])
+            merges.append((Int(a), Int(b)))
+            corpus.words = corpus.words.map { merge($0, a, b, into: new) }
+        }
+        return TrainedVocabulary(tokens: tokens, merges: merges)
+    }
+}
+
+public enum BPETrainer {
+    /// Learns `vocabularySize - 256` merges from `texts`; `progress(done, total)` is called after each merge.
+    public static func train(texts: [String], vocabularySize: Int,
+                             progress: (Int, Int) -> Void = { _, _ in }) -> TrainedVocabulary {
+        var corpus = WordCounts(texts: texts, preTokenizer: .r50k)
+        var tokens = (0..<256).map { [UInt8($0)] }
+        var merges: [(Int, Int)] = []
+        var pairCounts: [Int64: Int] = [:]
+        var wordsWithPair: [Int64: [Int32]] = [:] // may list a word twice or after it lost the pair: checked on use
+        func key(_ a: Int32, _ b: Int32) -> Int64 { Int64(a) << 32 | Int64(b) }
+        for (w, word) in corpus.words.enumerated() where word.count > 1 {
+            for i in 0..<(word.count - 1) {
+                let k = key(word[i], word[i + 1])
+                pairCounts[k, default: 0] += corpus.counts[w]
+                wordsWithPair[k, default: []].append(Int32(w))
+            }
+        }
+        var heap = PairHeap()
+        for (k, c) in pairCounts { heap.push(c, k) }
+        let total = max(vocabularySize - 256, 0)
+        while tokens.count < vocabularySize {
+            // Pop until an entry whose count is current; stale entries are re-queued with their real count.
+            guard var (count, k) = heap.pop() else { break }
+            while pairCounts[k, default: 0] != count {
+                let actual = pairCounts[k, default: 0]
+                if actual > 0 { heap.push(actual, k) }
+                guard let next = heap.pop() else { count = 0; break }
+                (count, k) = next
+            }
+            if count <= 0 { break }
+            let (a, b) = (Int32(k >> 32), Int32(truncatingIfNeeded: k))
+            let new = Int32(tokens.count)
+            tokens.append(tokens[Int(a)] + tokens[Int(b)])
+            merges.append((Int(a), Int(b)))
+            var touched = Set<Int64>()
+            var seen = Set<Int32>()
+            for w in wordsWithPair.removeValue(forKey: k) ?? [] where seen.insert(w).inserted {
+                let old = corpus.words[Int(w)], c = corpus.counts[Int(w)]
+                let updated = merge(old, a, b, into: new)
+                if updated.count == old.count { continue } // the word no longer holds the pair
+                for i in 0..<(old.count - 1) {
+                    let p = key(old[i], old[i + 1])
+                    pairCounts[p, default: 0] -= c
+                    touched.insert(p)
+                }
+                for i in 0..<max(updated.count - 1, 0) {
+                    let p = key(updated[i], updated[i + 1])
+                    pairCounts[p, default: 0] += c
+                    touched.insert(p)
+                    if updated[i] == new || updated[i + 1] == new { wordsWithPair[p, default: []].append(w) }
+                }
+                corpus.words[Int(w)] = updated
+            }
+            pairCounts[k] = nil
+            for p in touched where p != k {
+                let c = pairCounts[p, default: 0]
+                if c > 0 { heap.push(c, p) } else { pairCounts[p] = nil }
+            }
+            progress(merges.count, total)
+        }
+        return TrainedVocabulary(tokens: tokens, merges: merges)
+    }
+}
+
+/// Max-heap of (count, pair): the highest count first, then the pair with the smaller token ids.
+struct PairHeap {
+    private var items: [(Int, Int64)] = []
+
+    private static func before(_ x: (Int, Int64), _ y: (Int, Int64)) -> Bool {
+        if x.0 != y.0 { return x.0 > y.0 }
+        return breaksTieBefore((Int32(x.1 >> 32), Int32(truncatingIfNeeded: x.1)), (Int32(y.1 >> 32), Int32(truncatingIfNeeded: y.1)))
+    }
+
+    mutating func push(_ count: Int, _ pair: Int64) {
+        items.append((count, pair))
+        var i = items.count - 1
+        while i > 0, Self.before(items[i], items[(i - 1) / 2]) {
+            items.swapAt(i, (i - 1) / 2)
+            i = (i - 1) / 2
+        }
+    }
+
+    mutating func pop() -> (Int, Int64)? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count, Self.before(items[l], items[m]) { m = l }
+                if r < items.count, Self.before(items[r], items[m]) { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
+    }
+}
