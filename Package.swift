@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "llm", targets: ["LLMCommand"]),
     ],
     dependencies: [
@@ -28,6 +29,8 @@ let package = Package(
         .target(name: "Tokenizers", resources: [.copy("Resources")]),
         // Neural-network building blocks and optimizers.
         .target(name: "NN", dependencies: ["Tensors"]),
+        // Datasets and loaders, the trainer, schedules, fine-tuning tasks.
+        .target(name: "Training", dependencies: ["Tensors", "NN"]),
         // The `llm` command line.
         .executableTarget(
             name: "LLMCommand",
@@ -35,6 +38,7 @@ let package = Package(
                 "Tensors",
                 "NN",
                 "Tokenizers",
+                "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/the-verdict.txt")]
@@ -46,8 +50,8 @@ let package = Package(
         ),
         .testTarget(
             name: "NNTests",
-            dependencies: ["NN", "Tensors"],
-            resources: [.copy("Resources/nn-goldens.json")]
+            dependencies: ["NN", "Tensors", "Training", "Tokenizers"],
+            resources: [.copy("Resources")]
         ),
         .testTarget(
             name: "TokenizersTests",

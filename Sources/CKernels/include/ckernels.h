@@ -88,6 +88,22 @@ double llm_cross_entropy_forward(const float *logits, const int64_t *targets, fl
 void llm_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
                                 float *dlogits, long rows, long cols, int64_t ignore_index, float scale);
 
+// ---- Fused attention (attention.c) -----------------------------------------------------------------
+
+/// Softmax attention without storing the (Tq x Tk) weights: for each of `heads` independent heads,
+/// o = softmax(q k^T * scale [+ causal mask]) v, tiled over keys with an online softmax. q is
+/// (heads, tq, d), k and v are (heads, tk, d), o is (heads, tq, d); `lse` receives each query row's
+/// log-sum-exp of scaled scores (heads, tq), which the backward pass uses to recompute the weights.
+/// With `causal`, query i (at position tk - tq + i) sees keys j <= tk - tq + i.
+void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse,
+                           long heads, long tq, long tk, long d, float scale, int causal);
+
+/// Backward of llm_attention_forward: adds into dq, dk, dv (any may be NULL to skip). Recomputes the
+/// attention weights block by block from q, k and lse.
+void llm_attention_backward(const float *q, const float *k, const float *v, const float *o, const float *lse,
+                            const float *dout, float *dq, float *dk, float *dv,
+                            long heads, long tq, long tk, long d, float scale, int causal);
+
 #ifdef __cplusplus
 }
 #endif

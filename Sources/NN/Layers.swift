@@ -1,0 +1,85 @@
+// The basic layers: Linear, Embedding, LayerNorm, Dropout.
+//
+// Linear keeps its weight as (in, out), so the forward pass is x @ W with no transpose; this is also
+// how GPT-2 checkpoints store their `Conv1D` weights. (PyTorch's nn.Linear stores (out, in).)
+
+import Tensors
+
+public final class Linear: Module {
+    public let weight: Tensor   // (in, out)
+    public let bias: Tensor?    // (out)
+
+    /// Weights uniform in ±1/sqrt(in) (PyTorch's nn.Linear default), or normal(0, std) when `std` is given.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, std: Float? = nil, generator: inout SeededGenerator) {
+        let bound = 1 / Float(inFeatures).squareRoot()
+        if let std {
+            weight = Tensor.normal([inFeatures, outFeatures], std: std, generator: &generator, requiresGrad: true)
+        } else {
+            weight = Tensor.uniform([inFeatures, outFeatures], low: -bound, high: bound, generator: &generator, requiresGrad: true)
+        }
+        self.bias = bias
+            ? (std != nil ? Tensor.zeros([outFeatures], requiresGrad: true)
+                          : Tensor.uniform([outFeatures], low: -bound, high: bound, generator: &generator, requiresGrad: true))
+            : nil
+    }
+
+    public init(weight: Tensor, bias: Tensor?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape[0] }
+    public var outFeatures: Int { weight.shape[1] }
+
+    override public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    /// x (..., in) → (..., out)
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let y = x.matmul(weight)
+        return bias.map { y + $0 } ?? y
+    }
+}
+
+public final class Embedding: Module {
+    public let weight: Tensor // (V, C)
+
+    public init(_ count: Int, _ dimensions: Int, std: Float = 1, generator: inout SeededGenerator) {
+        weight = Tensor.normal([count, dimensions], std: std, generator: &generator, requiresGrad: true)
+    }
+
+    public init(weight: Tensor) { self.weight = weight }
+
+    override public var ownParameters: [(String, Tensor)] { [("weight", weight)] }
+
+    /// ids of shape `shape` → (shape..., C): row `id` of the weights for each id.
+    public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor { weight.embedding(ids, shape: shape) }
+}
+
+public final class LayerNorm: Module {
+    public let weight: Tensor, bias: Tensor // (C), (C)
+    public let eps: Float
+
+    public init(_ dimensions: Int, eps: Float = 1e-5) {
+        weight = Tensor.ones([dimensions], requiresGrad: true)
+        bias = Tensor.zeros([dimensions], requiresGrad: true)
+        self.eps = eps
+    }
+
+    override public var ownParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(weight: weight, bias: bias, eps: eps) }
+}
+
+/// Zeroes activations with probability `p` in training (scaling the rest by 1/(1-p)); the identity in
+/// evaluation. Holds its own seeded generator, so a run is reproducible from the model's seed.
+public final class Dropout: Module {
+    public let p: Float
+    var generator: SeededGenerator
+
+    public init(_ p: Float, seed: UInt64) {
+        self.p = p
+        generator = SeededGenerator(seed: seed)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.dropout(p, training: isTraining, generator: &generator) }
+}

@@ -1,0 +1,99 @@
+// Training pairs for next-token prediction (book chapter 2): slide a window of `maxLength` tokens
+// over the text, `stride` tokens at a time; the target is the same window shifted one token right.
+//
+//   ids      40  367 2885 1464 1807 ...
+//   input   [40  367 2885 1464]
+//   target      [367 2885 1464 1807]
+//
+// stride 1 gives every window (overlapping); stride = maxLength gives non-overlapping windows, so no
+// token is a target twice in one epoch. Windows are not copied: a window is its start offset.
+
+import Foundation
+import Tensors
+
+public struct DatasetError: Error, CustomStringConvertible, LocalizedError {
+    public let description: String
+    public var errorDescription: String? { description }
+}
+
+public struct SlidingWindowDataset: Sendable {
+    public let tokens: [Int]
+    public let maxLength: Int
+    public let stride: Int
+    /// Start offset of each window.
+    public let starts: [Int]
+
+    /// `contextLimit` is the model's context length, if a model will read the windows.
+    public init(tokens: [Int], maxLength: Int, stride: Int, contextLimit: Int? = nil) throws {
+        guard maxLength >= 1 else { throw DatasetError(description: "the window length must be at least 1, got \(maxLength)") }
+        guard stride >= 1 else { throw DatasetError(description: "the stride must be at least 1, got \(stride)") }
+        if let limit = contextLimit, maxLength > limit {
+            throw DatasetError(description: "the window length \(maxLength) is larger than the model's context length \(limit)")
+        }
+        guard tokens.count > maxLength else {
+            throw DatasetError(description: "the text has \(tokens.count) tokens, but one window of \(maxLength) needs \(maxLength + 1) (inputs plus the shifted targets)")
+        }
+        self.tokens = tokens
+        self.maxLength = maxLength
+        self.stride = stride
+        starts = Array(Swift.stride(from: 0, to: tokens.count - maxLength, by: stride))
+    }
+
+    public var count: Int { starts.count }
+
+    /// The input and target windows of example `i`.
+    public subscript(i: Int) -> (input: ArraySlice<Int>, target: ArraySlice<Int>) {
+        let s = starts[i]
+        return (tokens[s..<(s + maxLength)], tokens[(s + 1)...(s + maxLength)])
+    }
+}
+
+/// A batch of windows: ids in row-major (batch, length) order.
+public struct TokenBatch: Sendable {
+    public let inputs: [Int]
+    public let targets: [Int]
+    public let batchSize: Int
+    public let length: Int
+}
+
+/// Batches of a dataset in order or in a seeded shuffled order (a new order each epoch).
+public struct DataLoader: Sequence {
+    public let dataset: SlidingWindowDataset
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let dropLast: Bool
+    public let seed: UInt64
+
+    public init(_ dataset: SlidingWindowDataset, batchSize: Int, shuffle: Bool = false, dropLast: Bool = true, seed: UInt64 = 0) throws {
+        guard batchSize >= 1 else { throw DatasetError(description: "the batch size must be at least 1, got \(batchSize)") }
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.seed = seed
+    }
+
+    /// Batches per epoch.
+    public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
+
+    /// The batches of epoch `epoch` (the shuffle differs per epoch, and is the same for the same seed).
+    public func batches(epoch: Int) -> [TokenBatch] {
+        var order = Array(0..<dataset.count)
+        if shuffle {
+            var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+            order.shuffle(using: &rng)
+        }
+        return (0..<count).map { b in
+            let members = order[(b * batchSize)..<Swift.min((b + 1) * batchSize, order.count)]
+            var inputs: [Int] = [], targets: [Int] = []
+            for i in members {
+                let (x, y) = dataset[i]
+                inputs += x
+                targets += y
+            }
+            return TokenBatch(inputs: inputs, targets: targets, batchSize: members.count, length: dataset.maxLength)
+        }
+    }
+
+    public func makeIterator() -> IndexingIterator<[TokenBatch]> { batches(epoch: 0).makeIterator() }
+}

@@ -1,0 +1,148 @@
+// The attention family: the book's numbers, PyTorch goldens, and the equivalences chapter 3 relies on.
+
+import Foundation
+import NN
+import Testing
+import Tensors
+
+struct AttentionCase: Codable {
+    let input, output, upstream, input_grad: Encoded
+    let weights: [String: Encoded]
+    let weight_grads: [String: Encoded?]
+}
+
+struct AttentionGoldens: Codable {
+    let causal_attention: AttentionCase
+    let multi_head_attention: AttentionCase
+    static let load: AttentionGoldens = try! JSONDecoder().decode(
+        AttentionGoldens.self, from: Data(contentsOf: Bundle.module.url(forResource: "attention-goldens", withExtension: "json")!))
+}
+
+@Suite("Attention")
+struct AttentionTests {
+    /// "Your journey starts with one step", 3-d embeddings from the book.
+    let inputs = Tensor(rows: [[0.43, 0.15, 0.89], [0.55, 0.87, 0.66], [0.57, 0.85, 0.64],
+                               [0.22, 0.58, 0.33], [0.77, 0.25, 0.10], [0.05, 0.80, 0.55]])
+
+    @Test func simplifiedSelfAttentionMatchesTheBook() {
+        let a = SimplifiedSelfAttention(inputs)
+        expectClose(a.scores.select(0, 1), [0.9544, 1.4950, 1.4754, 0.8434, 0.7070, 1.0865], atol: 1e-4, "scores of journey")
+        expectClose(a.weights.select(0, 1), [0.1385, 0.2379, 0.2333, 0.1240, 0.1082, 0.1581], atol: 1e-4, "weights of journey")
+        expectClose(a.context.select(0, 1), [0.4419, 0.6515, 0.5683], atol: 1e-4, "context of journey")
+    }
+
+    @Test func selfAttentionV1AndV2AgreeWithTheSameWeights() {
+        var g = SeededGenerator(seed: 1)
+        let v2 = SelfAttentionV2(3, 2, generator: &g)
+        let v1 = SelfAttentionV1(3, 2, generator: &g)
+        assign(v1.wQuery, v2.query.weight)
+        assign(v1.wKey, v2.key.weight)
+        assign(v1.wValue, v2.value.weight)
+        expectClose(v1(inputs), v2(inputs), "V1 vs V2")
+        let weights = v2.attentionWeights(inputs)
+        expectClose(weights.sum(axis: -1), [Double](repeating: 1, count: 6), "rows sum to one")
+    }
+
+    @Test func maskingWithZerosThenRenormalisingEqualsMinusInfinity() {
+        var g = SeededGenerator(seed: 2)
+        let ca = CausalAttention(3, 2, generator: &g)
+        let batch = inputs.unsqueezed(0)
+        let plain = SelfAttentionV2(3, 2, generator: &g)
+        assign(plain.query.weight, ca.query.weight)
+        assign(plain.key.weight, ca.key.weight)
+        let full = plain.attentionWeights(inputs)
+        let masked = full.tril()
+        let renormalised = masked / masked.sum(axis: -1, keepingDim: true)
+        expectClose(ca.attentionWeights(batch).squeezed(0), renormalised, "renormalised zeros vs -inf mask")
+    }
+
+    @Test func causalAttentionMatchesPyTorch() {
+        let c = AttentionGoldens.load.causal_attention
+        var g = SeededGenerator(seed: 3)
+        let ca = CausalAttention(6, 4, qkvBias: true, generator: &g)
+        for (name, layer) in [("query", ca.query), ("key", ca.key), ("value", ca.value)] {
+            assign(layer.weight, c.weights["\(name).weight"]!.tensor)
+            assign(layer.bias!, c.weights["\(name).bias"]!.tensor)
+        }
+        let x = c.input.tensor
+        x.requiresGrad = true
+        let y = ca(x)
+        expectClose(y, c.output.data, "output")
+        (y * c.upstream.tensor).sum().backward()
+        expectClose(x.grad!, c.input_grad.data, atol: 1e-5, rtol: 1e-3, "input gradient")
+        expectClose(ca.query.weight.grad!, c.weight_grads["query.weight"]!!.data, atol: 1e-5, rtol: 1e-3, "query weight gradient")
+        expectClose(ca.value.bias!.grad!, c.weight_grads["value.bias"]!!.data, atol: 1e-5, rtol: 1e-3, "value bias gradient")
+    }
+
+    @Test(arguments: [true, false])
+    func multiHeadAttentionMatchesPyTorch(fused: Bool) {
+        let c = AttentionGoldens.load.multi_head_attention
+        var g = SeededGenerator(seed: 4)
+        let mha = MultiHeadAttention(6, 8, heads: 2, qkvBias: true, generator: &g)
+        mha.useFusedKernel = fused
+        let params = Dictionary(uniqueKeysWithValues: mha.namedParameters)
+        for (name, value) in c.weights { assign(params[name]!, value.tensor) }
+        let x = c.input.tensor
+        x.requiresGrad = true
+        let y = mha(x)
+        expectClose(y, c.output.data, "output")
+        (y * c.upstream.tensor).sum().backward()
+        expectClose(x.grad!, c.input_grad.data, atol: 1e-5, rtol: 1e-3, "input gradient")
+        for (name, expected) in c.weight_grads { expectClose(params[name]!.grad!, expected!.data, atol: 1e-5, rtol: 1e-3, "\(name) gradient") }
+    }
+
+    @Test func wrapperEqualsFusedClassWithCopiedWeights() {
+        var g = SeededGenerator(seed: 5)
+        let wrapper = MultiHeadAttentionWrapper(3, 2, heads: 2, generator: &g)
+        let mha = MultiHeadAttention(3, 4, heads: 2, generator: &g)
+        // Columns of c_attn: [q_head0 q_head1 | k_head0 k_head1 | v_head0 v_head1]; identity output projection.
+        var columns: [Tensor] = []
+        for part in [\CausalAttention.query, \CausalAttention.key, \CausalAttention.value] {
+            for head in wrapper.heads { columns.append(head[keyPath: part].weight) }
+        }
+        assign(mha.qkv.weight, Tensor.concat(columns, axis: 1))
+        assign(mha.outProjection.weight, Tensor(rows: (0..<4).map { i in (0..<4).map { $0 == i ? 1 : 0 } }))
+        assign(mha.outProjection.bias!, Tensor.zeros([4]))
+        let x = Tensor.stack([inputs, inputs.flip()])
+        expectClose(mha(x), wrapper(x), "wrapper vs MultiHeadAttention")
+    }
+
+    @Test func dropoutIsOffInEvaluation() {
+        var g = SeededGenerator(seed: 6)
+        let mha = MultiHeadAttention(3, 4, heads: 2, dropout: 0.5, generator: &g)
+        let x = inputs.unsqueezed(0)
+        mha.eval()
+        let a = mha(x), b = mha(x)
+        #expect(a.scalars == b.scalars)
+        mha.train()
+        #expect(mha(x).scalars != a.scalars, "dropout changes the output in training")
+    }
+
+    @Test(arguments: [(7, 7, true), (3, 9, true), (130, 130, true), (5, 6, false), (1, 70, true)])
+    func fusedKernelEqualsComposedAttention(tq: Int, tk: Int, causal: Bool) {
+        var g = SeededGenerator(seed: UInt64(tq * 1000 + tk))
+        let q = Tensor.normal([2, 3, tq, 16], generator: &g), k = Tensor.normal([2, 3, tk, 16], generator: &g)
+        let v = Tensor.normal([2, 3, tk, 16], generator: &g), up = Tensor.normal([2, 3, tq, 16], generator: &g)
+        func run(_ fused: Bool) -> [Tensor] {
+            let (qq, kk, vv) = (q.detached(), k.detached(), v.detached())
+            for t in [qq, kk, vv] { t.requiresGrad = true }
+            let y: Tensor
+            if fused {
+                y = Tensor.scaledDotProductAttention(qq, kk, vv, causal: causal)
+            } else {
+                let scores = qq.matmul(kk.transposed()) / 4
+                y = (causal ? scores.causalSoftmax() : scores.softmax()).matmul(vv)
+            }
+            (y * up).sum().backward()
+            return [y.detached(), qq.grad!, kk.grad!, vv.grad!]
+        }
+        for (name, (a, b)) in zip(["output", "dq", "dk", "dv"], zip(run(true), run(false))) {
+            expectClose(a, b, atol: 1e-4, rtol: 1e-3, name)
+        }
+    }
+}
+
+extension Tensor {
+    /// Rows in reverse order (test helper).
+    func flip() -> Tensor { indexSelect(0, Array((0..<shape[0]).reversed())) }
+}
