@@ -58,7 +58,8 @@ let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "gemm": benchGEMM(Array(args.dropFirst()))
 case "tokenize": benchTokenize(Array(args.dropFirst()))
+case "attention": benchAttention(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention\n".data(using: .utf8)!)
     exit(2)
 }

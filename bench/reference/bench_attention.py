@@ -1,0 +1,36 @@
+"""Reference side of `bench/run attention`: torch.nn.functional.scaled_dot_product_attention (causal),
+forward + backward, 12 heads of 64 dims, fp32, on LLM_NUM_THREADS threads (default 2)."""
+import json
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+threads = int(os.environ.get("LLM_NUM_THREADS", "2"))
+torch.set_num_threads(threads)
+
+
+def timed(fn, repeats):
+    fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return sorted(samples)[len(samples) // 2]
+
+
+for t in [256, 1024, 4096]:
+    q, k, v = (torch.randn(1, 12, t, 64, requires_grad=True) for _ in range(3))
+    up = torch.randn(1, 12, t, 64)
+
+    def step():
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        (y * up).sum().backward()
+        q.grad = k.grad = v.grad = None
+
+    seconds = timed(step, 3 if t >= 4096 else 5)
+    print(json.dumps({"bench": "attention", "shape": f"T={t}", "variant": "forward+backward",
+                      "impl": f"PyTorch {torch.__version__.split('+')[0]} sdpa", "threads": threads,
+                      "seconds": seconds, "tokens_per_s": t / seconds}), flush=True)
