@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
         .executable(name: "llm", targets: ["LLMCommand"]),
     ],
@@ -29,8 +30,10 @@ let package = Package(
         .target(name: "Tokenizers", resources: [.copy("Resources")]),
         // Neural-network building blocks and optimizers.
         .target(name: "NN", dependencies: ["Tensors"]),
+        // The GPT model, generation, checkpoints (safetensors, Hugging Face GPT-2 layout).
+        .target(name: "GPT", dependencies: ["Tensors", "NN", "Tokenizers"]),
         // Datasets and loaders, the trainer, schedules, fine-tuning tasks.
-        .target(name: "Training", dependencies: ["Tensors", "NN"]),
+        .target(name: "Training", dependencies: ["Tensors", "NN", "GPT", "Tokenizers"]),
         // The `llm` command line.
         .executableTarget(
             name: "LLMCommand",
@@ -39,6 +42,7 @@ let package = Package(
                 "NN",
                 "Tokenizers",
                 "Training",
+                "GPT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/the-verdict.txt")]
@@ -56,6 +60,11 @@ let package = Package(
         .testTarget(
             name: "TokenizersTests",
             dependencies: ["Tokenizers"],
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "GPTTests",
+            dependencies: ["GPT", "NN", "Tensors", "Tokenizers"],
             resources: [.copy("Resources")]
         ),
     ]

@@ -242,6 +242,81 @@ static void gemm_serial(const kernel_desc *kd, int ta, int tb, long m, long n, l
     }
 }
 
+// ---- Few rows: generation ----------------------------------------------------------------------------
+//
+// With one token at a time, A has a single row and packing B (all the weights) would copy more
+// memory than the product reads. Instead each thread takes a range of C's columns and streams B once:
+// C[i, :] += a[i, p] * B[p, :] for each p (or, with B transposed, one dot product per column).
+
+#define SMALL_M 8
+
+static inline __attribute__((always_inline)) void small_m_body(int ta, int tb, long m, long n0, long n1, long k,
+                                                               float alpha, const float *a, long lda, const float *b,
+                                                               long ldb, float beta, float *c, long ldc) {
+    for (long i = 0; i < m; i++)
+        for (long j = n0; j < n1; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    if (!tb) {
+        for (long p = 0; p < k; p++) {
+            const float *row = b + p * ldb;
+            for (long i = 0; i < m; i++) {
+                float s = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
+                float *ci = c + i * ldc;
+#pragma clang loop vectorize(enable)
+                for (long j = n0; j < n1; j++) ci[j] += s * row[j];
+            }
+        }
+    } else {
+        for (long j = n0; j < n1; j++) {
+            const float *col = b + j * ldb;
+            for (long i = 0; i < m; i++) {
+                float s = 0.0f;
+                if (!ta) {
+                    const float *ai = a + i * lda;
+#pragma clang loop vectorize(enable) interleave(enable)
+                    for (long p = 0; p < k; p++) s += ai[p] * col[p];
+                } else {
+                    for (long p = 0; p < k; p++) s += a[p * lda + i] * col[p];
+                }
+                c[i * ldc + j] += alpha * s;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void small_m_avx2(int ta, int tb, long m, long n0, long n1, long k, float alpha,
+                                                             const float *a, long lda, const float *b, long ldb, float beta,
+                                                             float *c, long ldc) {
+    small_m_body(ta, tb, m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+#endif
+static void small_m_portable(int ta, int tb, long m, long n0, long n1, long k, float alpha, const float *a, long lda,
+                             const float *b, long ldb, float beta, float *c, long ldc) {
+    small_m_body(ta, tb, m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+typedef struct {
+    int ta, tb;
+    long m, n, k, chunk;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    long lda, ldb, ldc;
+} small_m_job;
+
+static void small_m_task(void *context, long t) {
+    const small_m_job *j = context;
+    long n0 = t * j->chunk, n1 = n0 + j->chunk < j->n ? n0 + j->chunk : j->n;
+    if (n0 >= n1) return;
+#if defined(__x86_64__) || defined(__i386__)
+    if (llm_gemm_isa() >= LLM_ISA_AVX2) {
+        small_m_avx2(j->ta, j->tb, j->m, n0, n1, j->k, j->alpha, j->a, j->lda, j->b, j->ldb, j->beta, j->c, j->ldc);
+        return;
+    }
+#endif
+    small_m_portable(j->ta, j->tb, j->m, n0, n1, j->k, j->alpha, j->a, j->lda, j->b, j->ldb, j->beta, j->c, j->ldc);
+}
+
 typedef struct {
     const kernel_desc *kd;
     int ta, tb, split_columns;
@@ -278,10 +353,17 @@ void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, co
             for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    const kernel_desc *kd = kernel_for(llm_gemm_isa());
     long threads = llm_num_threads();
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (threads > 1 && flops < 4e6) threads = 1; // below ~20 us of work, waking threads costs more
+    if (m <= SMALL_M) {
+        small_m_job job = {trans_a, trans_b, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
+        long per = (n + threads - 1) / threads;
+        job.chunk = ((per + 15) / 16) * 16;
+        llm_parallel_for((n + job.chunk - 1) / job.chunk, small_m_task, &job);
+        return;
+    }
+    const kernel_desc *kd = kernel_for(llm_gemm_isa());
     gemm_job job = {kd, trans_a, trans_b, 0, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
     if (threads == 1) {
         gemm_serial(kd, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

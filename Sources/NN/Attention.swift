@@ -150,7 +150,7 @@ public final class MultiHeadAttention: Module {
         self.positions = positions
     }
 
-    override public var children: [(String, Module)] { [("c_attn", qkv), ("c_proj", outProjection)] }
+    override public var children: [(String, Module)] { [("c_attn", qkv), ("c_proj", outProjection), ("attn_dropout", dropout)] }
 
     /// Queries, keys and values split into heads: each (B, H, T, hd). `start` is the position of the
     /// first token (non-zero when earlier keys are cached).

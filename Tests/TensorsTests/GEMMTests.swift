@@ -15,7 +15,7 @@ struct GEMMShape: CustomTestStringConvertible, Sendable {
 struct GEMMTests {
     static let shapes: [GEMMShape] = [
         (1, 1, 1), (7, 13, 5), (13, 7, 17), (5, 1, 9), (1, 37, 3), (6, 16, 256), (8, 32, 257),
-        (31, 47, 29), (97, 101, 103), (145, 33, 300), (300, 200, 513), (2, 3100, 7),
+        (31, 47, 29), (97, 101, 103), (145, 33, 300), (300, 200, 513), (2, 3100, 7), (1, 768, 2304), (4, 50, 300), (8, 33, 17),
     ].map { GEMMShape(m: $0.0, n: $0.1, k: $0.2) }
 
     static func naive(_ ta: Bool, _ tb: Bool, _ s: GEMMShape, _ alpha: Float, _ a: [Float], _ lda: Int,

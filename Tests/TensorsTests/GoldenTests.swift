@@ -41,6 +41,7 @@ func runOp(_ c: GoldenCase, _ x: [Tensor]) -> Tensor {
     case "var": return x[0].variance(axis: int("axis"), unbiased: c.params["unbiased"] == 1)
     case "argmax": return Tensor(x[0].argmax(axis: int("axis")).map(Float.init))
     case "matmul": return x[0].matmul(x[1])
+    case "matmulTransposed": return x[0].matmulTransposed(x[1])
     case "softmax": return x[0].softmax(axis: int("axis"))
     case "logSoftmax": return x[0].logSoftmax(axis: int("axis"))
     case "causalSoftmax": return x[0].causalSoftmax()

@@ -24,6 +24,25 @@ extension Tensor {
         return Tensor.batchedMatmul(self, other)
     }
 
+    /// x (..., K) @ w^T for a 2-D w of shape (N, K) → (..., N), without making w^T: for output heads
+    /// tied to an embedding table (V, C) and for weights stored as (out, in).
+    public func matmulTransposed(_ w: Tensor) -> Tensor {
+        precondition(w.rank == 2 && rank >= 1 && shape.last == w.shape[1],
+                     "matmulTransposed: shapes \(shape) and \(w.shape)^T do not fit")
+        let n = w.shape[0], k = w.shape[1], rows = count / Swift.max(k, 1)
+        let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [n])
+        gemm(transB: true, m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: k, c: out.pointer, ldc: n)
+        return out.recording("matmulTransposed", [self, w]) { output in
+            let g = output.gradPointer()
+            if self.requiresGrad {
+                gemm(m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: k, beta: 1, c: self.gradPointer(), ldc: k)
+            }
+            if w.requiresGrad {
+                gemm(transA: true, m: n, n: k, k: rows, a: g, lda: n, b: self.pointer, ldb: k, beta: 1, c: w.gradPointer(), ldc: k)
+            }
+        }
+    }
+
     private static func batchedMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
         precondition(b.shape[b.rank - 2] == k, "matmul: shapes \(a.shape) and \(b.shape) do not fit (\(k) != \(b.shape[b.rank - 2]))")

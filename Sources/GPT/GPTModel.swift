@@ -1,0 +1,148 @@
+// The GPT of chapter 4: token embeddings plus positions, dropout, a stack of transformer blocks, a
+// final layer norm, and a linear head that turns each position's vector into logits over the
+// vocabulary. Parameter names follow GPT-2 checkpoints ("h.3.attn.c_attn.weight").
+//
+//   ids (B, T) → wte + wpe (B, T, C) → dropout → [TransformerBlock] × n_layer → ln_f → logits (B, T, V)
+//
+// A TransformerBlock is pre-norm with residual shortcuts:
+//   x = x + dropout(attn(ln_1(x)));  x = x + dropout(mlp(ln_2(x)))
+// and the feed-forward network widens to 4C, applies GELU, and narrows back to C.
+
+import Foundation
+import NN
+import Tensors
+
+public final class FeedForward: Module {
+    public let expand: Linear   // c_fc: (C, 4C)
+    public let project: Linear  // c_proj: (4C, C)
+
+    init(_ c: Int, std: Float, projectionStd: Float, generator: inout SeededGenerator) {
+        expand = Linear(c, 4 * c, std: std, generator: &generator)
+        project = Linear(4 * c, c, std: projectionStd, generator: &generator)
+    }
+
+    override public var children: [(String, Module)] { [("c_fc", expand), ("c_proj", project)] }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { project(expand(x).gelu()) }
+}
+
+public final class TransformerBlock: Module {
+    public let norm1: LayerNorm, attention: MultiHeadAttention, norm2: LayerNorm, mlp: FeedForward
+    let residualDropout: Dropout
+
+    init(_ config: GPTConfig, index: Int, generator: inout SeededGenerator) {
+        let c = config.embeddingSize
+        // GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) so the residual stream's
+        // variance does not grow with depth.
+        let projectionStd = config.initializerRange / (2 * Float(config.layers)).squareRoot()
+        norm1 = LayerNorm(c, eps: config.layerNormEpsilon)
+        attention = MultiHeadAttention(c, c, heads: config.heads, dropout: config.dropout, qkvBias: config.qkvBias,
+                                       positions: config.positionalEncoding, initStd: config.initializerRange,
+                                       projectionStd: projectionStd, seed: UInt64(1000 + index), generator: &generator)
+        norm2 = LayerNorm(c, eps: config.layerNormEpsilon)
+        mlp = FeedForward(c, std: config.initializerRange, projectionStd: projectionStd, generator: &generator)
+        residualDropout = Dropout(config.dropout, seed: UInt64(2000 + index))
+    }
+
+    override public var children: [(String, Module)] {
+        [("ln_1", norm1), ("attn", attention), ("ln_2", norm2), ("mlp", mlp), ("drop", residualDropout)]
+    }
+
+    /// x (B, T, C) → (B, T, C). With a cache, x holds only the new positions and the cache the earlier ones.
+    public func callAsFunction(_ x: Tensor, cache: LayerCache? = nil) -> Tensor {
+        let h = norm1(x)
+        let attended: Tensor
+        if let cache {
+            let (q, k, v) = attention.projectHeads(h, start: cache.length)
+            let (keys, values) = cache.append(k: k, v: v)
+            attended = attention.attend(q: q, k: keys, v: values)
+        } else {
+            attended = attention(h)
+        }
+        let x = x + residualDropout(attended)
+        return x + residualDropout(mlp(norm2(x)))
+    }
+}
+
+public final class GPTModel: Module {
+    public let config: GPTConfig
+    public let tokenEmbedding: Embedding          // wte (V, C)
+    public let positionEmbedding: Embedding?      // wpe (context, C), learned positions only
+    let sinusoidTable: Tensor?                    // fixed table, sinusoidal positions only
+    public let blocks: [TransformerBlock]
+    public let finalNorm: LayerNorm
+    /// lm_head (V, C), or nil when tied to `tokenEmbedding`.
+    public let outputHead: Tensor?
+    let embeddingDropout: Dropout
+
+    public init(_ config: GPTConfig, seed: UInt64 = 0) throws {
+        try config.validate()
+        self.config = config
+        var g = SeededGenerator(seed: seed)
+        let std = config.initializerRange
+        tokenEmbedding = Embedding(config.vocabSize, config.embeddingSize, std: std, generator: &g)
+        positionEmbedding = config.positionalEncoding == .learned
+            ? Embedding(config.contextLength, config.embeddingSize, std: std, generator: &g) : nil
+        sinusoidTable = config.positionalEncoding == .sinusoidal
+            ? PositionalEncoding.sinusoidal(positions: config.contextLength, dimensions: config.embeddingSize) : nil
+        blocks = (0..<config.layers).map { TransformerBlock(config, index: $0, generator: &g) }
+        finalNorm = LayerNorm(config.embeddingSize, eps: config.layerNormEpsilon)
+        outputHead = config.tieWordEmbeddings ? nil
+            : Tensor.normal([config.vocabSize, config.embeddingSize], std: std, generator: &g, requiresGrad: true)
+        embeddingDropout = Dropout(config.dropout, seed: seed &+ 17)
+    }
+
+    override public var ownParameters: [(String, Tensor)] { outputHead.map { [("lm_head.weight", $0)] } ?? [] }
+
+    override public var children: [(String, Module)] {
+        var c: [(String, Module)] = [("wte", tokenEmbedding), ("drop", embeddingDropout)]
+        if let positionEmbedding { c.append(("wpe", positionEmbedding)) }
+        c += blocks.enumerated().map { ("h.\($0.offset)", $0.element) }
+        c.append(("ln_f", finalNorm))
+        return c
+    }
+
+    /// Logits (B, T, V) for ids (B, T) given row-major. With a cache, `ids` are the new tokens only.
+    public func callAsFunction(_ ids: [Int], batch: Int, cache: KVCache? = nil) -> Tensor {
+        hidden(ids, batch: batch, cache: cache).matmulTransposed(outputHead ?? tokenEmbedding.weight)
+    }
+
+    /// The final hidden states (B, T, C), before the output head (classifiers put their own head here).
+    public func hidden(_ ids: [Int], batch: Int, cache: KVCache? = nil) -> Tensor {
+        let t = ids.count / batch
+        let start = cache?.length ?? 0
+        precondition(start + t <= config.contextLength,
+                     "\(start + t) positions exceed the context length \(config.contextLength); crop the input")
+        var x = tokenEmbedding(ids, shape: [batch, t])                                         // (B, T, C)
+        if let positionEmbedding {
+            x = x + positionEmbedding(Array(start..<(start + t)), shape: [t])                   // (T, C) broadcast
+        } else if let sinusoidTable {
+            x = x + sinusoidTable.narrow(0, start: start, length: t)
+        }
+        x = embeddingDropout(x)
+        for (i, block) in blocks.enumerated() { x = block(x, cache: cache?.layers[i]) }
+        return finalNorm(x)
+    }
+}
+
+/// Keys and values of the positions seen so far, per layer, so that generating one more token costs
+/// one position of work instead of the whole prefix.
+public final class KVCache {
+    public let layers: [LayerCache]
+    public init(layers: Int) { self.layers = (0..<layers).map { _ in LayerCache() } }
+    /// Positions cached so far.
+    public var length: Int { layers.first?.length ?? 0 }
+}
+
+public final class LayerCache {
+    var keys: Tensor?, values: Tensor? // (B, H, T, hd)
+    public var length: Int { keys?.shape[2] ?? 0 }
+
+    /// Appends the new keys and values (B, H, t, hd) and returns all of them.
+    func append(k: Tensor, v: Tensor) -> (Tensor, Tensor) {
+        let k = k.detached(), v = v.detached() // generation only: nothing flows back through the cache
+        keys = keys.map { Tensor.concat([$0, k], axis: 2) } ?? k
+        values = values.map { Tensor.concat([$0, v], axis: 2) } ?? v
+        return (keys!, values!)
+    }
+}

@@ -1,0 +1,129 @@
+// Text generation: feed the prompt, then repeatedly pick the next token from the logits of the last
+// position and feed it back. With the KV cache each step costs one position of work.
+//
+// Picking the next token: greedy (temperature 0) takes the largest logit; otherwise the logits are
+// divided by the temperature, optionally cut to the k largest (top-k) and to the smallest set whose
+// probabilities add up to p (top-p, nucleus), and a token is drawn with a seeded generator.
+
+import Foundation
+import Tensors
+import Tokenizers
+
+public struct SamplingOptions: Sendable {
+    public var maxNewTokens = 50
+    /// 0 means greedy.
+    public var temperature: Float = 1
+    public var topK: Int?
+    public var topP: Float?
+    public var seed: UInt64 = 0
+    /// Generation stops after emitting one of these ids (not included in the text).
+    public var stopTokens: Set<Int> = []
+    /// Generation stops when the text contains one of these (cut before it).
+    public var stopStrings: [String] = []
+
+    public init(maxNewTokens: Int = 50, temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, seed: UInt64 = 0,
+                stopTokens: Set<Int> = [], stopStrings: [String] = []) {
+        self.maxNewTokens = maxNewTokens
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+        self.stopTokens = stopTokens
+        self.stopStrings = stopStrings
+    }
+}
+
+public struct GenerationResult: Sendable {
+    public let text: String
+    public let ids: [Int]
+    /// Prompt tokens dropped from the left because the prompt was longer than the context.
+    public let croppedPromptTokens: Int
+    public let tokensPerSecond: Double
+}
+
+/// Picks the next token from one position's logits.
+public func sampleToken(_ logits: [Float], options: SamplingOptions, generator: inout SeededGenerator) -> Int {
+    if options.temperature == 0 { return logits.indices.max { logits[$0] < logits[$1] }! }
+    var candidates = logits.indices.map { ($0, logits[$0] / options.temperature) }
+    candidates.sort { $0.1 > $1.1 }
+    if let k = options.topK, k > 0, k < candidates.count { candidates.removeLast(candidates.count - k) }
+    let top = candidates[0].1
+    var weights = candidates.map { Foundation.exp($0.1 - top) }
+    let total = weights.reduce(0, +)
+    if let p = options.topP, p < 1 {
+        var cumulative: Float = 0, keep = 0
+        while keep < weights.count {
+            cumulative += weights[keep] / total
+            keep += 1
+            if cumulative >= p { break }
+        }
+        weights.removeLast(weights.count - keep)
+    }
+    var r = generator.nextUniform() * weights.reduce(0, +)
+    for (i, w) in weights.enumerated() {
+        r -= w
+        if r < 0 { return candidates[i].0 }
+    }
+    return candidates[weights.count - 1].0
+}
+
+extension GPTModel {
+    /// Logits of the last position for `ids` (all new if a cache is given).
+    public func nextTokenLogits(_ ids: [Int], cache: KVCache?) -> [Float] {
+        Autograd.withNoGrad {
+            let h = hidden(ids, batch: 1, cache: cache)                      // (1, T, C)
+            let last = h.select(1, h.shape[1] - 1)                          // (1, C)
+            return last.matmulTransposed(outputHead ?? tokenEmbedding.weight).scalars
+        }
+    }
+
+    /// Generates up to `maxNewTokens` after `prompt`, calling `onText` with each piece of text as it
+    /// becomes complete (never half a character).
+    public func generate(prompt: [Int], encoding: Encoding, options: SamplingOptions, useCache: Bool = true,
+                         onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        guard !prompt.isEmpty else { throw GPTError(description: "the prompt is empty; give at least one token") }
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        let limit = config.contextLength
+        let cropped = max(0, prompt.count - (limit - 1))
+        var context = Array(prompt.dropFirst(cropped))
+        var generator = SeededGenerator(seed: options.seed)
+        var decoder = StreamingDecoder(encoding: encoding)
+        var newIDs: [Int] = [], text = ""
+        var cache: KVCache? = useCache ? KVCache(layers: config.layers) : nil
+        var pending = context // tokens not yet seen by the cache
+        let start = Date()
+        generation: for _ in 0..<options.maxNewTokens {
+            let logits: [Float]
+            if let c = cache {
+                logits = nextTokenLogits(pending, cache: c)
+            } else {
+                logits = nextTokenLogits(context, cache: nil)
+            }
+            let next = sampleToken(logits, options: options, generator: &generator)
+            if options.stopTokens.contains(next) { break }
+            newIDs.append(next)
+            let piece = try decoder.add(next)
+            text += piece
+            for stop in options.stopStrings where text.contains(stop) {
+                let kept = String(text[..<text.range(of: stop)!.lowerBound])
+                onText(String(kept.dropFirst(text.count - piece.count)))
+                text = kept
+                break generation
+            }
+            onText(piece)
+            context.append(next)
+            pending = [next]
+            if context.count >= limit { // the window is full: slide it and rebuild the cache
+                context.removeFirst(context.count - (limit - 1))
+                if useCache { cache = KVCache(layers: config.layers); pending = context }
+            }
+        }
+        let tail = decoder.finish()
+        if !tail.isEmpty { text += tail; onText(tail) }
+        let seconds = Date().timeIntervalSince(start)
+        return GenerationResult(text: text, ids: newIDs, croppedPromptTokens: cropped,
+                                tokensPerSecond: seconds > 0 ? Double(newIDs.count) / seconds : 0)
+    }
+}

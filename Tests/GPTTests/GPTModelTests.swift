@@ -1,0 +1,184 @@
+// The GPT against Hugging Face `transformers` (logits, loss, greedy tokens), the book's parameter
+// counts, the KV cache, checkpoints and their failure modes.
+
+import Foundation
+import GPT
+import NN
+import Testing
+import Tensors
+import Tokenizers
+
+struct Reference: Decodable {
+    let prompts: [[Int]]
+    let logits: [[[Double]]]
+    let sequence: [Int]
+    let loss: Double
+    let greedy: [Int]
+}
+
+func fixtureDirectory(_ name: String) -> String {
+    Bundle.module.url(forResource: name, withExtension: nil)!.path
+}
+
+@Suite("GPT")
+struct GPTModelTests {
+    @Test(arguments: ["tiny-gpt2-tied", "tiny-gpt2-untied"])
+    func equalsTransformers(_ name: String) throws {
+        let dir = fixtureDirectory(name)
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/reference.json")))
+        let model = try Checkpoint.load(dir)
+        #expect(model.config.tieWordEmbeddings == (name == "tiny-gpt2-tied"))
+        for (prompt, expected) in zip(ref.prompts, ref.logits) {
+            let logits = Autograd.withNoGrad { model(prompt, batch: 1) }.scalars
+            let flat = expected.flatMap { $0 }
+            let worst = zip(logits, flat).map { abs(Double($0) - $1) }.max()!
+            #expect(logits.count == flat.count && worst < 1e-4, "max logit difference \(worst)")
+        }
+        let seq = ref.sequence
+        let loss = Autograd.withNoGrad {
+            model(Array(seq.dropLast()), batch: 1).reshaped([seq.count - 1, -1]).crossEntropy(targets: Array(seq.dropFirst()))
+        }.item()
+        #expect(abs(Double(loss) - ref.loss) / ref.loss < 1e-5, "loss \(loss) vs \(ref.loss)")
+        let greedy = try model.generate(prompt: ref.prompts[0], encoding: Encoding.named("gpt2"),
+                                        options: SamplingOptions(maxNewTokens: 20, temperature: 0))
+        #expect(greedy.ids == ref.greedy)
+    }
+
+    @Test func parameterCountsMatchTheBook() throws {
+        var untied = GPTConfig.book124M
+        untied.tieWordEmbeddings = false
+        #expect(try GPTModel(untied).parameterCount == 163_009_536)
+        #expect(try GPTModel(GPTConfig.book124M).parameterCount == 124_412_160)
+    }
+
+    @Test(arguments: PositionalEncodingKind.allCases)
+    func cachedGenerationEqualsUncached(_ positions: PositionalEncodingKind) throws {
+        var config = GPTConfig(vocabSize: 300, contextLength: 32, embeddingSize: 32, layers: 2, heads: 4, dropout: 0)
+        config.positionalEncoding = positions
+        let model = try GPTModel(config, seed: 3)
+        model.eval()
+        let ids = [5, 17, 42, 7, 99, 3, 250, 8]
+        let full = Autograd.withNoGrad { model(ids, batch: 1) }          // (1, 8, V)
+        let cache = KVCache(layers: 2)
+        var stepwise: [Float] = Autograd.withNoGrad { model(Array(ids.prefix(3)), batch: 1, cache: cache) }.scalars
+        for id in ids.dropFirst(3) { stepwise += Autograd.withNoGrad { model([id], batch: 1, cache: cache) }.scalars }
+        let worst = zip(full.scalars, stepwise).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-4, "\(positions): cached and uncached logits differ by \(worst)")
+        let gpt2 = try Encoding.named("gpt2")
+        let options = SamplingOptions(maxNewTokens: 40, temperature: 0.8, topK: 20, seed: 5)
+        let a = try model.generate(prompt: ids, encoding: gpt2, options: options, useCache: true)
+        let b = try model.generate(prompt: ids, encoding: gpt2, options: options, useCache: false)
+        #expect(a.ids == b.ids, "sliding past the context with and without the cache")
+    }
+
+    @Test func samplingOptions() {
+        let logits: [Float] = [1, 5, 3, 4, -2]
+        var g = SeededGenerator(seed: 1)
+        #expect(sampleToken(logits, options: SamplingOptions(temperature: 0), generator: &g) == 1)
+        for _ in 0..<50 {
+            #expect(sampleToken(logits, options: SamplingOptions(temperature: 1, topK: 2), generator: &g) != 2)
+            // softmax of [5, 4, 3, 1, -2]: the top one holds 0.66 of the mass, so top-p 0.5 keeps it alone.
+            #expect(sampleToken(logits, options: SamplingOptions(temperature: 1, topP: 0.5), generator: &g) == 1)
+        }
+        var counts = [Int](repeating: 0, count: 5)
+        for _ in 0..<4000 { counts[sampleToken(logits, options: SamplingOptions(temperature: 1), generator: &g)] += 1 }
+        #expect(abs(Double(counts[1]) / 4000 - 0.6439) < 0.03, "draws follow softmax: \(counts)")
+    }
+
+    @Test func checkpointRoundTrip() throws {
+        let config = GPTConfig(vocabSize: 100, contextLength: 16, embeddingSize: 16, layers: 1, heads: 2, tieWordEmbeddings: false)
+        let model = try GPTModel(config, seed: 9)
+        model.eval()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llm-ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Checkpoint.save(model, to: dir)
+        let loaded = try Checkpoint.load(dir)
+        #expect(loaded.config == config)
+        #expect(Autograd.withNoGrad { loaded([1, 2, 3], batch: 1) }.scalars == Autograd.withNoGrad { model([1, 2, 3], batch: 1) }.scalars)
+    }
+}
+
+@Suite("Checkpoint errors")
+struct CheckpointErrorTests {
+    func scratch() -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llm-bad-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func copyFixture(to dir: String) throws {
+        let src = fixtureDirectory("tiny-gpt2-untied")
+        for f in ["config.json", "model.safetensors"] { try FileManager.default.copyItem(atPath: "\(src)/\(f)", toPath: "\(dir)/\(f)") }
+    }
+
+    func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "no error" } catch { return "\(error)" }
+    }
+
+    @Test func missingAndInvalidFiles() throws {
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(message { _ = try Checkpoint.load(dir) }.contains("config.json"))
+        try "{not json".write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        #expect(message { _ = try Checkpoint.load(dir) }.contains("not valid JSON"))
+        try #"{"n_embd": 8, "n_layer": 1, "n_head": 2, "vocab_size": 10}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        #expect(message { _ = try Checkpoint.load(dir) }.contains("n_positions"))
+    }
+
+    @Test func truncatedAndMismatchedWeights() throws {
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try copyFixture(to: dir)
+        let weights = dir + "/model.safetensors"
+        let full = try Data(contentsOf: URL(fileURLWithPath: weights))
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: weights))
+        #expect(message { _ = try Checkpoint.load(dir) }.contains("outside"))
+        try full.prefix(5).write(to: URL(fileURLWithPath: weights))
+        #expect(message { _ = try Checkpoint.load(dir) }.contains("truncated"))
+        // A config that does not match the tensors names the tensor and both shapes.
+        try full.write(to: URL(fileURLWithPath: weights))
+        var config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        config = config.replacingOccurrences(of: "\"n_embd\": 32", with: "\"n_embd\": 64")
+        try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        let m = message { _ = try Checkpoint.load(dir) }
+        #expect(m.contains("[1000, 32]") && m.contains("[1000, 64]"), "\(m)")
+    }
+
+    @Test func missingTensorsAreAllListed() throws {
+        let t = Tensor.zeros([2, 2])
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try copyFixture(to: dir)
+        try Safetensors.write([("transformer.wte.weight", Tensor.zeros([1000, 32])), ("extra", t)], to: dir + "/model.safetensors")
+        let m = message { _ = try Checkpoint.load(dir) }
+        #expect(m.contains("missing") && m.contains("wpe.weight") && m.contains("h.1.mlp.c_proj.bias") && m.contains("lm_head.weight"))
+    }
+
+    @Test func headerParserSurvivesMutation() throws {
+        // Property test: random byte mutations of a valid file either parse or throw; nothing traps.
+        let valid = try Safetensors.serialize([("a", Tensor.ones([3, 4])), ("b", Tensor.zeros([5]))], metadata: ["k": "v"])
+        var g = SeededGenerator(seed: 11)
+        var parsed = 0, rejected = 0
+        for _ in 0..<3000 {
+            var bytes = [UInt8](valid)
+            for _ in 0..<(1 + Int(g.next() % 4)) {
+                let i = Int(g.next() % UInt64(min(bytes.count, 120)))
+                bytes[i] = UInt8(truncatingIfNeeded: g.next())
+            }
+            if g.next() % 5 == 0 { bytes.removeLast(Int(g.next() % UInt64(bytes.count))) }
+            if (try? Safetensors.parse(Data(bytes), path: "fuzz")) != nil { parsed += 1 } else { rejected += 1 }
+        }
+        #expect(parsed + rejected == 3000 && rejected > 0)
+        // Overlapping tensors and unknown dtypes are refused by name.
+        let overlap = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        var data = Data()
+        withUnsafeBytes(of: UInt64(overlap.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(overlap.utf8) + [UInt8](repeating: 0, count: 12))
+        #expect(message { _ = try Safetensors.parse(data, path: "x") }.contains("overlap"))
+        let f64 = #"{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#
+        var data2 = Data()
+        withUnsafeBytes(of: UInt64(f64.utf8.count).littleEndian) { data2.append(contentsOf: $0) }
+        data2.append(contentsOf: Array(f64.utf8) + [UInt8](repeating: 0, count: 8))
+        #expect(message { _ = try Safetensors.parse(data2, path: "x") }.contains("F64"))
+    }
+}
