@@ -14,10 +14,10 @@ public final class AdamW {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, eps: Float
     public var weightDecay: Float
-    public private(set) var step = 0
+    public internal(set) var step = 0
     let parameters: [Tensor]
-    private var firstMoments: [[Float]]
-    private var secondMoments: [[Float]]
+    var firstMoments: [[Float]]
+    var secondMoments: [[Float]]
 
     public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 eps: Float = 1e-8, weightDecay: Float = 0.01) {
@@ -56,6 +56,37 @@ public final class AdamW {
         }
     }
 
+    /// The optimizer's state for a checkpoint: the step and both moment vectors of every parameter.
+    public var state: (step: Int, first: [[Float]], second: [[Float]]) { (step, firstMoments, secondMoments) }
+
+    /// Restores a state saved from an optimizer over parameters of the same shapes.
+    public func restore(step: Int, first: [[Float]], second: [[Float]]) throws {
+        guard first.count == parameters.count, second.count == parameters.count,
+              zip(parameters, zip(first, second)).allSatisfy({ $0.count == $1.0.count && $0.count == $1.1.count }) else {
+            throw OptimizerStateError(description: "the saved optimizer state does not fit this model's parameters")
+        }
+        self.step = step
+        firstMoments = first
+        secondMoments = second
+    }
+
+    /// Scales all gradients so that their global L2 norm is at most `maxNorm`; returns the norm before.
+    @discardableResult
+    public func clipGradients(maxNorm: Float) -> Float {
+        var total: Double = 0
+        for p in parameters { p.grad?.withUnsafeBufferPointer { g in for x in g { total += Double(x) * Double(x) } } }
+        let norm = Float(total.squareRoot())
+        if norm > maxNorm, norm.isFinite {
+            let scale = maxNorm / (norm + 1e-6)
+            for p in parameters { p.scaleGrad(by: scale) }
+        }
+        return norm
+    }
+
     /// Clears every parameter's gradient before the next accumulation.
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
+}
+
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public let description: String
 }

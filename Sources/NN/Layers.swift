@@ -82,4 +82,6 @@ public final class Dropout: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { x.dropout(p, training: isTraining, generator: &generator) }
+
+    public func reseed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
 }

@@ -35,4 +35,16 @@ open class Module {
     public func eval() { train(false) }
 
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
+
+    /// Every module in this tree, depth first (this one first).
+    public var modules: [Module] { [self] + children.flatMap { $0.1.modules } }
+
+    /// Gives every Dropout in the tree a fresh generator derived from `seed` and its place in the
+    /// tree. Trainers call it at each step with a seed made from the step number, so a run resumed
+    /// from a checkpoint draws the same dropout masks as one that never stopped.
+    public func reseedDropout(_ seed: UInt64) {
+        for (i, module) in modules.enumerated() {
+            (module as? Dropout)?.reseed(seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i))
+        }
+    }
 }

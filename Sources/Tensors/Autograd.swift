@@ -63,6 +63,12 @@ extension Tensor {
         return order
     }
 
+    /// Multiplies the accumulated gradient by `factor` (gradient clipping, accumulation).
+    public func scaleGrad(by factor: Float) {
+        guard let g = gradStorage else { return }
+        for i in 0..<count { g.pointer[i] *= factor }
+    }
+
     /// Adds `values` (same element count) into this tensor's gradient, if it requires grad.
     func addGrad(_ values: UnsafePointer<Float>) {
         guard requiresGrad else { return }

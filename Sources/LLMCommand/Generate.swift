@@ -1,0 +1,92 @@
+// `llm generate`: continue a prompt with a trained model, streaming tokens as they come.
+
+import ArgumentParser
+import Foundation
+import GPT
+import Tensors
+import Tokenizers
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate text from a prompt with a trained model.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Text to continue.") var prompt: String
+    @Option(help: "Tokens to generate.") var maxNewTokens = 50
+    @Option(help: "0 is greedy (deterministic); higher is more varied.") var temperature: Float = 0.8
+    @Option(help: "Sample only among the K likeliest tokens.") var topK: Int?
+    @Option(help: "Sample only among the likeliest tokens whose probabilities add up to P.") var topP: Float?
+    @Option(help: "Seed for sampling.") var seed: UInt64 = 0
+    @Flag(help: "Keep going past <|endoftext|>.") var ignoreEndOfText = false
+    @Flag(help: "Print one JSON object {text, ids, tokens_per_second} instead of streaming.") var json = false
+
+    func validate() throws {
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
+        if let k = topK, k < 1 { throw ValidationError("--top-k must be at least 1") }
+        if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        guard !prompt.isEmpty else { throw ValidationError("--prompt must not be empty") }
+    }
+
+    func run() throws {
+        let (model, encoding) = try modelOptions.load()
+        let ids = try encoding.encode(prompt, allowedSpecial: .all)
+        let eot = encoding.specialTokens["<|endoftext|>"]
+        let options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+                                      stopTokens: ignoreEndOfText || eot == nil ? [] : [eot!])
+        if ids.count >= model.config.contextLength {
+            printError("note: the prompt has \(ids.count) tokens; the model reads \(model.config.contextLength), so it is cropped from the left")
+        }
+        if !json { print(prompt, terminator: "") }
+        let result = try model.generate(prompt: ids, encoding: encoding, options: options) { piece in
+            if !json { print(piece, terminator: ""); fflush(nil) }
+        }
+        if json {
+            print(try jsonLine(["text": result.text, "ids": result.ids, "tokens_per_second": result.tokensPerSecond]))
+        } else {
+            print()
+            printError(String(format: "%d tokens, %.1f tokens/s", result.ids.count, result.tokensPerSecond))
+        }
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a model's loss and perplexity on a text.",
+        discussion: "Mean next-token cross-entropy over non-overlapping context-length windows.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Text file (default: the embedded The Verdict).") var input: String?
+    @Flag(help: "Print {tokens, loss, perplexity} as JSON.") var json = false
+
+    func run() throws {
+        let (model, encoding) = try modelOptions.load()
+        let text = try input.map(Input.text) ?? embeddedVerdict()
+        let ids = encoding.encodeOrdinary(text)
+        let window = model.config.contextLength
+        guard ids.count >= 2 else { throw ValidationError("the text has \(ids.count) token(s); at least 2 are needed") }
+        var total: Double = 0, counted = 0
+        var start = 0
+        while start + 1 < ids.count {
+            let end = min(start + window, ids.count - 1)
+            let x = Array(ids[start..<end]), y = Array(ids[(start + 1)...end])
+            let loss = Autograd.withNoGrad { model(x, batch: 1).crossEntropy(targets: y) }.item()
+            total += Double(loss) * Double(y.count)
+            counted += y.count
+            start = end
+        }
+        let loss = total / Double(counted)
+        if json {
+            print(try jsonLine(["tokens": counted, "loss": loss, "perplexity": Foundation.exp(loss)]))
+        } else {
+            print(String(format: "%d tokens: loss %.4f, perplexity %.2f", counted, loss, Foundation.exp(loss)))
+        }
+    }
+}
+
+func embeddedVerdict() throws -> String {
+    guard let url = Bundle.module.url(forResource: "the-verdict", withExtension: "txt") else {
+        throw ValidationError("the embedded text is missing from the build")
+    }
+    return try String(contentsOf: url, encoding: .utf8)
+}
+

@@ -1,0 +1,44 @@
+// Loading a model directory and its tokenizer for the commands that take --model.
+
+import ArgumentParser
+import Foundation
+import GPT
+import Tokenizers
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout.")
+    var model: String
+
+    /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt if
+    /// present, else the embedded gpt2 encoding (which needs a vocabulary of 50,257).
+    func load() throws -> (GPTModel, Encoding) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--model \(model): no such directory")
+        }
+        let gpt = try Checkpoint.load(model)
+        return (gpt, try tokenizer(for: gpt.config, directory: model))
+    }
+}
+
+func tokenizer(for config: GPTConfig, directory: String) throws -> Encoding {
+    let vocab = directory + "/vocab.json", merges = directory + "/merges.txt"
+    let encoding: Encoding
+    if FileManager.default.fileExists(atPath: vocab) && FileManager.default.fileExists(atPath: merges) {
+        encoding = try Encoding.gpt2(encoderJSON: vocab, vocabBPE: merges)
+    } else {
+        encoding = try Encoding.named("gpt2")
+    }
+    guard encoding.vocabularySize <= config.vocabSize else {
+        throw GPTError(description: "\(directory): the tokenizer has \(encoding.vocabularySize) tokens but the model only \(config.vocabSize)")
+    }
+    return encoding
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+}
+
+func jsonLine(_ object: [String: Any]) throws -> String {
+    String(data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), encoding: .utf8)!
+}

@@ -1,0 +1,156 @@
+// `llm train`: pretrain a GPT on text files (or continue one), with a progress bar, evaluations,
+// a loss plot, checkpoints and a JSON summary. `llm demo` runs the same loop on the embedded text.
+
+import ArgumentParser
+import Foundation
+import GPT
+import NN
+import Tensors
+import Tokenizers
+import Training
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pretrain a GPT by next-token prediction on text files.",
+        discussion: """
+            The model comes from --preset (\(GPTConfig.presets.keys.sorted().joined(separator: ", ")), book-124m), \
+            --config (a config.json) or --init (a model directory to continue from). Text is tokenized with gpt2; \
+            files are joined with <|endoftext|>; the last --val-fraction of the tokens is held out for validation.
+            """)
+
+    @Option(help: "A preset architecture.") var preset: String?
+    @Option(help: "A config.json with GPT2Config keys.") var config: String?
+    @Option(help: "A model directory whose weights to start from.") var `init`: String?
+    @Option(parsing: .upToNextOption, help: "Text files to train on (default: the embedded The Verdict).") var data: [String] = []
+    @Option(help: "Tokens per training window (default: the model's context length).") var contextLength: Int?
+    @Option(help: "Windows per batch.") var batchSize = 8
+    @Option(help: "Passes over the data.") var epochs = 1
+    @Option(help: "Stop after this many optimizer steps.") var maxSteps: Int?
+    @Option(help: "Peak learning rate.") var lr: Float = 4e-4
+    @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.1
+    @Option(help: "Steps of linear warm-up.") var warmupSteps = 0
+    @Option(help: "Micro-batches per optimizer step.") var gradAccumulation = 1
+    @Option(help: "Evaluate (and print a sample) every N steps.") var evalEvery = 50
+    @Option(help: "Fraction of the tokens held out for validation.") var valFraction: Double = 0.1
+    @Option(help: "Dropout (overrides the configuration).") var dropout: Float?
+    @Option(help: "Where to write the model, optimizer state, loss plot and summary.") var output = "llm-model"
+    @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 123
+    @Flag(help: "Continue the run saved in --output.") var resume = false
+    @Flag(help: "Print a JSON summary as the last line.") var json = false
+
+    func validate() throws {
+        guard [preset, config, `init`].compactMap({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --preset, --config and --init")
+        }
+        guard valFraction >= 0 && valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        if let s = maxSteps, s < 1 { throw ValidationError("--max-steps must be at least 1") }
+    }
+
+    func run() throws {
+        let model: GPTModel
+        if let dir = `init` {
+            model = try Checkpoint.load(dir)
+            model.train()
+        } else {
+            var c: GPTConfig
+            if let path = config {
+                guard let d = FileManager.default.contents(atPath: path) else { throw ValidationError("--config \(path): cannot read it") }
+                do { c = try JSONDecoder().decode(GPTConfig.self, from: d) } catch {
+                    throw ValidationError("--config \(path): not a valid GPT2Config JSON (\(error.localizedDescription))")
+                }
+            } else if preset == "book-124m" {
+                c = GPTConfig.book124M
+                c.contextLength = 256
+                c.tieWordEmbeddings = false
+            } else {
+                c = try GPTConfig.preset(preset ?? "small")
+            }
+            if let p = dropout { c.dropout = p }
+            model = try GPTModel(c, seed: seed)
+        }
+        var options = TrainingOptions()
+        options.contextLength = contextLength ?? model.config.contextLength
+        options.batchSize = batchSize
+        options.epochs = epochs
+        options.maxSteps = maxSteps
+        options.learningRate = lr
+        options.weightDecay = weightDecay
+        options.warmupSteps = warmupSteps
+        options.gradientAccumulation = gradAccumulation
+        options.evalEvery = evalEvery
+        options.seed = seed
+        let texts = data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text)
+        try runTraining(model: model, texts: texts, valFraction: valFraction, options: options, output: output,
+                        resume: resume, json: json, title: "llm train")
+    }
+}
+
+/// Tokenizes, splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`.
+@discardableResult
+func runTraining(model: GPTModel, texts: [String], valFraction: Double, options: TrainingOptions, output: String,
+                 resume: Bool, json: Bool, title: String) throws -> TrainingSummary {
+    let encoding = try Encoding.named("gpt2")
+    guard model.config.vocabSize >= encoding.vocabularySize else {
+        throw ValidationError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
+    }
+    var ids: [Int] = []
+    for (i, text) in texts.enumerated() {
+        if i > 0 { ids.append(encoding.specialTokens["<|endoftext|>"]!) }
+        ids += encoding.encodeOrdinary(text)
+    }
+    guard !ids.isEmpty else { throw ValidationError("the training text is empty") }
+    let split = Int(Double(ids.count) * (1 - valFraction))
+    let trainer = try Trainer(model: model, encoding: encoding, trainTokens: Array(ids[..<split]),
+                              validationTokens: Array(ids[split...]), options: options)
+    if resume {
+        guard FileManager.default.fileExists(atPath: output + "/trainer_state.json") else {
+            throw ValidationError("--resume: \(output) holds no saved run (trainer_state.json)")
+        }
+        let saved = try Checkpoint.load(output)
+        for (dst, src) in zip(model.parameters, saved.parameters) { assignValues(dst, src) }
+        try trainer.resume(from: output)
+        printError("resuming at step \(trainer.step) of \(trainer.totalSteps)")
+    }
+    printError("""
+        \(title): \(model.parameterCount.formatted()) parameters (\(model.config.layers) layers, \(model.config.embeddingSize) wide, \
+        \(model.config.heads) heads), \(split.formatted()) training / \((ids.count - split).formatted()) validation tokens, \
+        \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
+        """)
+    if trainer.step == 0, let v = trainer.validationLoss() {
+        printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, encoding.vocabularySize,
+                          Foundation.log(Double(encoding.vocabularySize))))
+    }
+    var bar = ProgressBar(total: trainer.totalSteps, label: "training")
+    var lastStatus = ""
+    let summary = try trainer.run { event in
+        switch event {
+        case let .step(step, _, loss, lr, tps):
+            lastStatus = String(format: "loss %.3f lr %.1e %.0f tok/s", loss, lr, tps)
+            bar.update(step, lastStatus)
+        case let .evaluation(record):
+            let val = record.validationLoss.map { String(format: "val %.3f (ppl %.1f)", $0, Foundation.exp($0)) } ?? "no validation split"
+            printError(String(format: "\nstep %d: train %.3f, %@ | %@", record.step, record.trainLoss, val,
+                              record.sample.replacingOccurrences(of: "\n", with: " ")))
+        }
+    }
+    try trainer.save(to: output)
+    var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
+    plot.series.append(.init(name: "train", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
+    let validation = summary.evaluations.compactMap { e in e.validationLoss.map { (Double(e.tokensSeen), Double($0)) } }
+    if !validation.isEmpty { plot.series.append(.init(name: "validation", points: validation)) }
+    try plot.write(to: URL(fileURLWithPath: output + "/loss.svg"))
+    printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, optimizer, loss.svg)",
+                      summary.steps, summary.tokens, summary.seconds, summary.tokensPerSecond, output))
+    if json {
+        var object: [String: Any] = ["steps": summary.steps, "tokens": summary.tokens, "train_loss": summary.trainLoss,
+                                     "tokens_per_second": summary.tokensPerSecond, "output": output]
+        object["val_loss"] = summary.validationLoss ?? NSNull()
+        print(try jsonLine(object))
+    }
+    return summary
+}
+
+func assignValues(_ dst: Tensor, _ src: Tensor) {
+    src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in _ = d.initialize(from: s) } }
+}

@@ -1,0 +1,246 @@
+// Pretraining by next-token prediction (book chapter 5), with what a real run needs: AdamW, linear
+// warm-up then cosine decay, gradient clipping by global norm, gradient accumulation, evaluation
+// every N steps (loss and perplexity) with a sample, checkpoints a run can resume from.
+//
+// Reproducibility: batches come from a seeded shuffle per epoch and dropout is reseeded from the step
+// number, so a run resumed from a checkpoint computes the same losses as one that never stopped.
+
+import Foundation
+import GPT
+import NN
+import Tensors
+import Tokenizers
+
+public struct TrainingOptions: Codable, Sendable {
+    public var contextLength = 256
+    public var batchSize = 8
+    /// Train for this many epochs, unless `maxSteps` comes first.
+    public var epochs = 1
+    public var maxSteps: Int?
+    public var learningRate: Float = 4e-4
+    public var weightDecay: Float = 0.1
+    public var warmupSteps = 0
+    /// The cosine decay ends at this fraction of the peak rate.
+    public var minLearningRateFraction: Float = 0.1
+    public var gradientClip: Float = 1.0
+    /// Micro-batches whose gradients are summed before each optimizer step.
+    public var gradientAccumulation = 1
+    public var evalEvery = 50
+    /// Validation batches per evaluation (nil: all of them).
+    public var evalBatches: Int?
+    public var seed: UInt64 = 123
+    /// Window stride of the training data (nil: the context length, so windows do not overlap).
+    public var stride: Int?
+    public var samplePrompt = "Every effort moves you"
+    public var sampleTokens = 25
+
+    public init() {}
+}
+
+public struct EvaluationRecord: Codable, Sendable {
+    public let step: Int
+    public let tokensSeen: Int
+    public let trainLoss: Float
+    public let validationLoss: Float?
+    public let sample: String
+}
+
+public struct TrainingSummary: Codable, Sendable {
+    public var steps: Int
+    public var tokens: Int
+    public var trainLoss: Float
+    public var validationLoss: Float?
+    public var tokensPerSecond: Double
+    public var seconds: Double
+    public var trainCurve: [[Float]] // [tokens seen, loss] per step
+    public var evaluations: [EvaluationRecord]
+}
+
+/// What the trainer reports while it runs.
+public enum TrainingEvent {
+    case step(step: Int, totalSteps: Int, loss: Float, learningRate: Float, tokensPerSecond: Double)
+    case evaluation(EvaluationRecord)
+}
+
+public final class Trainer {
+    public let model: GPTModel
+    public let encoding: Encoding
+    public let options: TrainingOptions
+    public let optimizer: AdamW
+    let train: DataLoader
+    let validation: DataLoader?
+    public private(set) var step = 0
+    public private(set) var tokensSeen = 0
+    public private(set) var history: [[Float]] = []
+    public private(set) var evaluations: [EvaluationRecord] = []
+
+    /// `trainTokens`/`validationTokens` are token ids; validation may be empty.
+    public init(model: GPTModel, encoding: Encoding, trainTokens: [Int], validationTokens: [Int], options: TrainingOptions) throws {
+        guard options.contextLength <= model.config.contextLength else {
+            throw DatasetError(description: "the context length \(options.contextLength) is larger than the model's \(model.config.contextLength)")
+        }
+        guard options.batchSize >= 1, options.gradientAccumulation >= 1, options.evalEvery >= 1 else {
+            throw DatasetError(description: "batch size, gradient accumulation and evaluation interval must be at least 1")
+        }
+        guard options.learningRate > 0, options.learningRate.isFinite else {
+            throw DatasetError(description: "the learning rate must be a positive number, got \(options.learningRate)")
+        }
+        self.model = model
+        self.encoding = encoding
+        self.options = options
+        let trainSet = try SlidingWindowDataset(tokens: trainTokens, maxLength: options.contextLength,
+                                                stride: options.stride ?? options.contextLength, contextLimit: model.config.contextLength)
+        train = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed)
+        guard train.count >= 1 else {
+            throw DatasetError(description: "\(trainSet.count) training windows do not fill one batch of \(options.batchSize); use a smaller --batch-size or --context-length")
+        }
+        if validationTokens.count > options.contextLength {
+            let valSet = try SlidingWindowDataset(tokens: validationTokens, maxLength: options.contextLength, stride: options.contextLength)
+            validation = try DataLoader(valSet, batchSize: options.batchSize, shuffle: false, dropLast: false)
+        } else {
+            validation = nil
+        }
+        optimizer = AdamW(parameters: model.parameters, learningRate: options.learningRate, beta1: 0.9, beta2: 0.999,
+                          weightDecay: options.weightDecay)
+    }
+
+    /// Optimizer steps in the whole run.
+    public var totalSteps: Int {
+        let perEpoch = max(train.count / options.gradientAccumulation, 1)
+        return min(options.maxSteps ?? Int.max, perEpoch * options.epochs)
+    }
+
+    /// Linear warm-up to the peak, then cosine decay to `minLearningRateFraction` of it.
+    public func learningRate(at step: Int) -> Float {
+        let peak = options.learningRate
+        if step <= options.warmupSteps { return peak * Float(step) / Float(max(options.warmupSteps, 1)) }
+        let progress = Float(step - options.warmupSteps) / Float(max(totalSteps - options.warmupSteps, 1))
+        let floor = options.minLearningRateFraction
+        return peak * (floor + (1 - floor) * 0.5 * (1 + Foundation.cos(Float.pi * min(progress, 1))))
+    }
+
+    /// Mean loss over a set of batches, without gradients.
+    public func loss(over batches: [TokenBatch]) -> Float {
+        guard !batches.isEmpty else { return .nan }
+        model.eval()
+        defer { model.train() }
+        var total: Double = 0
+        for b in batches {
+            total += Double(Autograd.withNoGrad {
+                model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets)
+            }.item())
+        }
+        return Float(total / Double(batches.count))
+    }
+
+    public func validationLoss() -> Float? {
+        guard let validation else { return nil }
+        let batches = validation.batches(epoch: 0)
+        return loss(over: Array(batches.prefix(options.evalBatches ?? batches.count)))
+    }
+
+    /// Trains until `totalSteps` (or until step `stop`, to pause a run), reporting through `onEvent`.
+    public func run(until stop: Int? = nil, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
+        model.train()
+        let start = Date(), startTokens = tokensSeen
+        let perEpoch = max(train.count / options.gradientAccumulation, 1)
+        var lastLoss: Float = .nan
+        var epochBatches: [TokenBatch] = [], epochIndex = -1
+        while step < min(totalSteps, stop ?? Int.max) {
+            let epoch = step / perEpoch
+            if epoch != epochIndex { epochBatches = train.batches(epoch: epoch); epochIndex = epoch }
+            let lr = learningRate(at: step + 1)
+            optimizer.learningRate = lr
+            model.reseedDropout(options.seed &+ UInt64(step))
+            optimizer.zeroGrad()
+            var stepLoss: Float = 0
+            for micro in 0..<options.gradientAccumulation {
+                let b = epochBatches[(step % perEpoch) * options.gradientAccumulation + micro]
+                let loss = model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets) / Float(options.gradientAccumulation)
+                loss.backward()
+                stepLoss += loss.item()
+                tokensSeen += b.inputs.count
+            }
+            guard stepLoss.isFinite else {
+                throw DatasetError(description: "the loss became \(stepLoss) at step \(step + 1); lower the learning rate (--lr)")
+            }
+            optimizer.clipGradients(maxNorm: options.gradientClip)
+            optimizer.update()
+            step += 1
+            lastLoss = stepLoss
+            history.append([Float(tokensSeen), stepLoss])
+            let seconds = Date().timeIntervalSince(start)
+            onEvent(.step(step: step, totalSteps: totalSteps, loss: stepLoss, learningRate: lr,
+                          tokensPerSecond: seconds > 0 ? Double(tokensSeen - startTokens) / seconds : 0))
+            if step % options.evalEvery == 0 || step == totalSteps {
+                let record = EvaluationRecord(step: step, tokensSeen: tokensSeen, trainLoss: stepLoss,
+                                              validationLoss: validationLoss(), sample: try sample())
+                evaluations.append(record)
+                onEvent(.evaluation(record))
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        return TrainingSummary(steps: step, tokens: tokensSeen, trainLoss: lastLoss,
+                               validationLoss: evaluations.last?.validationLoss, tokensPerSecond: seconds > 0 ? Double(tokensSeen - startTokens) / seconds : 0,
+                               seconds: seconds, trainCurve: history, evaluations: evaluations)
+    }
+
+    /// A short greedy continuation of the sample prompt, to watch the model learn.
+    public func sample() throws -> String {
+        let prompt = encoding.encodeOrdinary(options.samplePrompt)
+        guard !prompt.isEmpty else { return "" }
+        let result = try model.generate(prompt: prompt, encoding: encoding,
+                                        options: SamplingOptions(maxNewTokens: options.sampleTokens, temperature: 0))
+        model.train()
+        return options.samplePrompt + result.text
+    }
+
+    // MARK: Checkpoints
+
+    /// Writes the model directory (config.json, model.safetensors) plus optimizer.safetensors and
+    /// trainer_state.json, so that `resume` continues exactly. Each file is written atomically.
+    public func save(to directory: String) throws {
+        try Checkpoint.save(model, to: directory, metadata: ["step": "\(step)"])
+        let names = model.namedParameters.map(\.0)
+        let state = optimizer.state
+        var tensors: [(String, Tensor)] = []
+        for (i, name) in names.enumerated() {
+            let shape = model.parameters[i].shape
+            tensors.append(("m." + name, Tensor(state.first[i], shape: shape)))
+            tensors.append(("v." + name, Tensor(state.second[i], shape: shape)))
+        }
+        try Safetensors.write(tensors, metadata: ["step": "\(state.step)"], to: directory + "/optimizer.safetensors")
+        let saved = SavedState(step: step, tokensSeen: tokensSeen, options: options, history: history, evaluations: evaluations)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(saved).write(to: URL(fileURLWithPath: directory + "/trainer_state.json"), options: .atomic)
+    }
+
+    /// Restores the optimizer and progress saved by `save` (the model itself is loaded by the caller
+    /// from the same directory).
+    public func resume(from directory: String) throws {
+        guard let data = FileManager.default.contents(atPath: directory + "/trainer_state.json"),
+              let saved = try? JSONDecoder().decode(SavedState.self, from: data) else {
+            throw DatasetError(description: "\(directory)/trainer_state.json is missing or unreadable: nothing to resume")
+        }
+        let file = try Safetensors.read(directory + "/optimizer.safetensors")
+        var first: [[Float]] = [], second: [[Float]] = []
+        for (name, _) in model.namedParameters {
+            first.append(try file.tensor("m." + name).scalars)
+            second.append(try file.tensor("v." + name).scalars)
+        }
+        try optimizer.restore(step: Int(file.metadata["step"] ?? "") ?? saved.step, first: first, second: second)
+        step = saved.step
+        tokensSeen = saved.tokensSeen
+        history = saved.history
+        evaluations = saved.evaluations
+    }
+
+    struct SavedState: Codable {
+        let step: Int
+        let tokensSeen: Int
+        let options: TrainingOptions
+        let history: [[Float]]
+        let evaluations: [EvaluationRecord]
+    }
+}
