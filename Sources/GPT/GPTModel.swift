@@ -125,6 +125,26 @@ public final class GPTModel: Module {
     }
 }
 
+extension GPTModel {
+    /// The attention weights (heads, T, T) of block `layer` for one sequence: what each token attends
+    /// to, for looking at (the forward pass runs without dropout and without recording gradients).
+    public func attentionWeights(_ ids: [Int], layer: Int) -> Tensor {
+        precondition(layer >= 0 && layer < blocks.count, "layer \(layer) outside 0..<\(blocks.count)")
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return Autograd.withNoGrad {
+            let t = ids.count
+            var x = tokenEmbedding(ids, shape: [1, t])
+            if let positionEmbedding { x = x + positionEmbedding(Array(0..<t), shape: [t]) }
+            else if let sinusoidTable { x = x + sinusoidTable.narrow(0, start: 0, length: t) }
+            for block in blocks.prefix(layer) { x = block(x) }
+            let (q, k, _) = blocks[layer].attention.projectHeads(blocks[layer].norm1(x))
+            return blocks[layer].attention.attentionWeights(q: q, k: k).squeezed(0)
+        }
+    }
+}
+
 /// Keys and values of the positions seen so far, per layer, so that generating one more token costs
 /// one position of work instead of the whole prefix.
 public final class KVCache {

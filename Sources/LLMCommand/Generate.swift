@@ -63,7 +63,7 @@ struct Eval: ParsableCommand {
         let text = try input.map(Input.text) ?? embeddedVerdict()
         let ids = encoding.encodeOrdinary(text)
         let window = model.config.contextLength
-        guard ids.count >= 2 else { throw ValidationError("the text has \(ids.count) token(s); at least 2 are needed") }
+        guard ids.count >= 2 else { throw CommandError("the text has \(ids.count) token(s); at least 2 are needed") }
         var total: Double = 0, counted = 0
         var start = 0
         while start + 1 < ids.count {
@@ -85,7 +85,7 @@ struct Eval: ParsableCommand {
 
 func embeddedVerdict() throws -> String {
     guard let url = Bundle.module.url(forResource: "the-verdict", withExtension: "txt") else {
-        throw ValidationError("the embedded text is missing from the build")
+        throw CommandError("the embedded text is missing from the build")
     }
     return try String(contentsOf: url, encoding: .utf8)
 }

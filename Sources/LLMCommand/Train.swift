@@ -29,6 +29,9 @@ struct Train: ParsableCommand {
     @Option(help: "Peak learning rate.") var lr: Float = 4e-4
     @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.1
     @Option(help: "Steps of linear warm-up.") var warmupSteps = 0
+    @Option(help: "The cosine decay ends at this fraction of the peak rate (1 keeps it constant, as the book does).")
+    var minLrFraction: Float = 0.1
+    @Option(help: "Clip gradients to this global L2 norm (0: no clipping).") var gradClip: Float = 1.0
     @Option(help: "Micro-batches per optimizer step.") var gradAccumulation = 1
     @Option(help: "Evaluate (and print a sample) every N steps.") var evalEvery = 50
     @Option(help: "Fraction of the tokens held out for validation.") var valFraction: Double = 0.1
@@ -45,6 +48,8 @@ struct Train: ParsableCommand {
         guard valFraction >= 0 && valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1)") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         if let s = maxSteps, s < 1 { throw ValidationError("--max-steps must be at least 1") }
+        guard minLrFraction >= 0 && minLrFraction <= 1 else { throw ValidationError("--min-lr-fraction must be in [0, 1]") }
+        guard gradClip >= 0 else { throw ValidationError("--grad-clip must be >= 0") }
     }
 
     func run() throws {
@@ -55,9 +60,9 @@ struct Train: ParsableCommand {
         } else {
             var c: GPTConfig
             if let path = config {
-                guard let d = FileManager.default.contents(atPath: path) else { throw ValidationError("--config \(path): cannot read it") }
+                guard let d = FileManager.default.contents(atPath: path) else { throw CommandError("--config \(path): cannot read it") }
                 do { c = try JSONDecoder().decode(GPTConfig.self, from: d) } catch {
-                    throw ValidationError("--config \(path): not a valid GPT2Config JSON (\(error.localizedDescription))")
+                    throw CommandError("--config \(path): not a valid GPT2Config JSON (\(error.localizedDescription))")
                 }
             } else if preset == "book-124m" {
                 c = GPTConfig.book124M
@@ -77,6 +82,8 @@ struct Train: ParsableCommand {
         options.learningRate = lr
         options.weightDecay = weightDecay
         options.warmupSteps = warmupSteps
+        options.minLearningRateFraction = minLrFraction
+        options.gradientClip = gradClip > 0 ? gradClip : .infinity
         options.gradientAccumulation = gradAccumulation
         options.evalEvery = evalEvery
         options.seed = seed
@@ -92,20 +99,20 @@ func runTraining(model: GPTModel, texts: [String], valFraction: Double, options:
                  resume: Bool, json: Bool, title: String) throws -> TrainingSummary {
     let encoding = try Encoding.named("gpt2")
     guard model.config.vocabSize >= encoding.vocabularySize else {
-        throw ValidationError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
+        throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
     }
     var ids: [Int] = []
     for (i, text) in texts.enumerated() {
         if i > 0 { ids.append(encoding.specialTokens["<|endoftext|>"]!) }
         ids += encoding.encodeOrdinary(text)
     }
-    guard !ids.isEmpty else { throw ValidationError("the training text is empty") }
+    guard !ids.isEmpty else { throw CommandError("the training text is empty") }
     let split = Int(Double(ids.count) * (1 - valFraction))
     let trainer = try Trainer(model: model, encoding: encoding, trainTokens: Array(ids[..<split]),
                               validationTokens: Array(ids[split...]), options: options)
     if resume {
         guard FileManager.default.fileExists(atPath: output + "/trainer_state.json") else {
-            throw ValidationError("--resume: \(output) holds no saved run (trainer_state.json)")
+            throw CommandError("--resume: \(output) holds no saved run (trainer_state.json)")
         }
         let saved = try Checkpoint.load(output)
         for (dst, src) in zip(model.parameters, saved.parameters) { assignValues(dst, src) }

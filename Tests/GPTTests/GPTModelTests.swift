@@ -71,6 +71,14 @@ struct GPTModelTests {
         #expect(a.ids == b.ids, "sliding past the context with and without the cache")
     }
 
+    @Test func attentionWeightsAreCausalDistributions() throws {
+        let model = try Checkpoint.load(fixtureDirectory("tiny-gpt2-tied"))
+        let w = model.attentionWeights([3, 14, 15, 92, 65], layer: 1)     // (H, T, T)
+        #expect(w.shape == [4, 5, 5])
+        for s in w.sum(axis: -1).scalars { #expect(abs(s - 1) < 1e-5) }
+        #expect(w.select(1, 0).select(1, 1).scalars.allSatisfy { $0 == 0 }, "the first token sees only itself")
+    }
+
     @Test func samplingOptions() {
         let logits: [Float] = [1, 5, 3, 4, -2]
         var g = SeededGenerator(seed: 1)

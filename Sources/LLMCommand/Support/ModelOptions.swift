@@ -14,7 +14,7 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> (GPTModel, Encoding) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--model \(model): no such directory")
+            throw CommandError("--model \(model): no such directory")
         }
         let gpt = try Checkpoint.load(model)
         return (gpt, try tokenizer(for: gpt.config, directory: model))
@@ -41,4 +41,11 @@ func printError(_ message: String) {
 
 func jsonLine(_ object: [String: Any]) throws -> String {
     String(data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), encoding: .utf8)!
+}
+
+/// A failure while a command runs (bad file, bad model): printed as one "Error: ..." line, exit 1.
+/// (ArgumentParser's ValidationError is for bad flags and also prints the usage.)
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
