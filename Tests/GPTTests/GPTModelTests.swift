@@ -44,6 +44,22 @@ struct GPTModelTests {
         #expect(greedy.ids == ref.greedy)
     }
 
+    /// A checkpoint our trainer wrote, loaded by `transformers` (scripts/check_transformers_roundtrip.py):
+    /// both compute the same logits from the same files.
+    @Test func ourCheckpointReadsTheSameInTransformers() throws {
+        struct RoundTrip: Decodable { let prompt: [Int]; let logits_first_rows: [[Double]]; let logits_argmax: [Int] }
+        let dir = fixtureDirectory("ours-micro")
+        let ref = try JSONDecoder().decode(RoundTrip.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/reference.json")))
+        let model = try Checkpoint.load(dir)
+        let logits = Autograd.withNoGrad { model(ref.prompt, batch: 1) }                // (1, T, V)
+        for (t, row) in ref.logits_first_rows.enumerated() {
+            let ours = logits.select(1, t).narrow(1, start: 0, length: row.count).scalars
+            let worst = zip(ours, row).map { abs(Double($0) - $1) }.max()!
+            #expect(worst < 1e-4, "position \(t): max difference \(worst)")
+        }
+        #expect(logits.squeezed(0).argmax(axis: -1) == ref.logits_argmax)
+    }
+
     @Test func parameterCountsMatchTheBook() throws {
         var untied = GPTConfig.book124M
         untied.tieWordEmbeddings = false

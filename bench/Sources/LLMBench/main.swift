@@ -59,7 +59,8 @@ switch args.first {
 case "gemm": benchGEMM(Array(args.dropFirst()))
 case "tokenize": benchTokenize(Array(args.dropFirst()))
 case "attention": benchAttention(Array(args.dropFirst()))
+case "load": benchLoad(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load\n".data(using: .utf8)!)
     exit(2)
 }
