@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "Tensors", package: root),
                 .product(name: "NN", package: root),
                 .product(name: "Tokenizers", package: root),
+                .product(name: "GPT", package: root),
             ]
         ),
     ]

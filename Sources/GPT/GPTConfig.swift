@@ -26,6 +26,12 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var positionalEncoding: PositionalEncodingKind = .learned
     /// Standard deviation of the initial weights (GPT-2: 0.02).
     public var initializerRange: Float = 0.02
+    /// How weights start: GPT-2's normal(0, initializer_range) with scaled residual projections, or
+    /// PyTorch's layer defaults (embeddings normal(0, 1), linear layers uniform ±1/sqrt(in)), which is
+    /// what the book's GPTModel gets and what its chapter 5 numbers come from.
+    public var initScheme: InitScheme = .gpt2
+
+    public enum InitScheme: String, Codable, Sendable { case gpt2, pytorchDefault = "pytorch_default" }
 
     public init() {}
 
@@ -47,7 +53,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size", contextLength = "n_positions", embeddingSize = "n_embd", layers = "n_layer"
         case heads = "n_head", dropout = "resid_pdrop", qkvBias = "qkv_bias", tieWordEmbeddings = "tie_word_embeddings"
         case layerNormEpsilon = "layer_norm_epsilon", positionalEncoding = "position_embedding_type"
-        case initializerRange = "initializer_range"
+        case initializerRange = "initializer_range", initScheme = "init_scheme"
         case modelType = "model_type", architectures, activation = "activation_function", nCtx = "n_ctx"
         case embdPdrop = "embd_pdrop", attnPdrop = "attn_pdrop"
     }
@@ -66,6 +72,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5
         positionalEncoding = try c.decodeIfPresent(PositionalEncodingKind.self, forKey: .positionalEncoding) ?? .learned
         initializerRange = try c.decodeIfPresent(Float.self, forKey: .initializerRange) ?? 0.02
+        initScheme = try c.decodeIfPresent(InitScheme.self, forKey: .initScheme) ?? .gpt2
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -87,6 +94,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         try c.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
         try c.encode(positionalEncoding, forKey: .positionalEncoding)
         try c.encode(initializerRange, forKey: .initializerRange)
+        try c.encode(initScheme, forKey: .initScheme)
     }
 
     /// Checks that the numbers describe a buildable model.
@@ -114,10 +122,12 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         "tiny": GPTConfig(contextLength: 128, embeddingSize: 128, layers: 2, heads: 4),
     ]
 
-    /// The book's GPT_CONFIG_124M: GPT-2 small without the query/key/value bias.
+    /// The book's GPT_CONFIG_124M: GPT-2 small without the query/key/value bias, initialised as
+    /// PyTorch initialises the book's layers.
     public static var book124M: GPTConfig {
         var c = presets["gpt2"]!
         c.qkvBias = false
+        c.initScheme = .pytorchDefault
         return c
     }
 

@@ -16,7 +16,7 @@ public final class FeedForward: Module {
     public let expand: Linear   // c_fc: (C, 4C)
     public let project: Linear  // c_proj: (4C, C)
 
-    init(_ c: Int, std: Float, projectionStd: Float, generator: inout SeededGenerator) {
+    init(_ c: Int, std: Float?, projectionStd: Float?, generator: inout SeededGenerator) {
         expand = Linear(c, 4 * c, std: std, generator: &generator)
         project = Linear(4 * c, c, std: projectionStd, generator: &generator)
     }
@@ -34,13 +34,15 @@ public final class TransformerBlock: Module {
         let c = config.embeddingSize
         // GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) so the residual stream's
         // variance does not grow with depth.
-        let projectionStd = config.initializerRange / (2 * Float(config.layers)).squareRoot()
+        let gpt2Init = config.initScheme == .gpt2
+        let std: Float? = gpt2Init ? config.initializerRange : nil // nil: PyTorch's uniform default
+        let projectionStd: Float? = gpt2Init ? config.initializerRange / (2 * Float(config.layers)).squareRoot() : nil
         norm1 = LayerNorm(c, eps: config.layerNormEpsilon)
         attention = MultiHeadAttention(c, c, heads: config.heads, dropout: config.dropout, qkvBias: config.qkvBias,
-                                       positions: config.positionalEncoding, initStd: config.initializerRange,
+                                       positions: config.positionalEncoding, initStd: std,
                                        projectionStd: projectionStd, seed: UInt64(1000 + index), generator: &generator)
         norm2 = LayerNorm(c, eps: config.layerNormEpsilon)
-        mlp = FeedForward(c, std: config.initializerRange, projectionStd: projectionStd, generator: &generator)
+        mlp = FeedForward(c, std: std, projectionStd: projectionStd, generator: &generator)
         residualDropout = Dropout(config.dropout, seed: UInt64(2000 + index))
     }
 
@@ -79,7 +81,8 @@ public final class GPTModel: Module {
         try config.validate()
         self.config = config
         var g = SeededGenerator(seed: seed)
-        let std = config.initializerRange
+        let gpt2Init = config.initScheme == .gpt2
+        let std = gpt2Init ? config.initializerRange : 1 // nn.Embedding's default is normal(0, 1)
         tokenEmbedding = Embedding(config.vocabSize, config.embeddingSize, std: std, generator: &g)
         positionEmbedding = config.positionalEncoding == .learned
             ? Embedding(config.contextLength, config.embeddingSize, std: std, generator: &g) : nil
@@ -87,8 +90,10 @@ public final class GPTModel: Module {
             ? PositionalEncoding.sinusoidal(positions: config.contextLength, dimensions: config.embeddingSize) : nil
         blocks = (0..<config.layers).map { TransformerBlock(config, index: $0, generator: &g) }
         finalNorm = LayerNorm(config.embeddingSize, eps: config.layerNormEpsilon)
+        let bound = 1 / Float(config.embeddingSize).squareRoot()
         outputHead = config.tieWordEmbeddings ? nil
-            : Tensor.normal([config.vocabSize, config.embeddingSize], std: std, generator: &g, requiresGrad: true)
+            : gpt2Init ? Tensor.normal([config.vocabSize, config.embeddingSize], std: std, generator: &g, requiresGrad: true)
+                       : Tensor.uniform([config.vocabSize, config.embeddingSize], low: -bound, high: bound, generator: &g, requiresGrad: true)
         embeddingDropout = Dropout(config.dropout, seed: seed &+ 17)
     }
 

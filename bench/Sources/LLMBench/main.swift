@@ -60,7 +60,9 @@ case "gemm": benchGEMM(Array(args.dropFirst()))
 case "tokenize": benchTokenize(Array(args.dropFirst()))
 case "attention": benchAttention(Array(args.dropFirst()))
 case "load": benchLoad(Array(args.dropFirst()))
+case "train": benchTrain(Array(args.dropFirst()))
+case "generate": benchGenerate(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate\n".data(using: .utf8)!)
     exit(2)
 }
