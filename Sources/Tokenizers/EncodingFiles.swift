@@ -223,6 +223,26 @@ extension Encoding {
                         specialTokens: specialTokens ?? ["<|endoftext|>": tokens.count])
     }
 
+    /// GPT-2 from a Hugging Face `tokenizer.json` (a byte-level BPE model: `model.vocab` and
+    /// `model.merges`, the merges as "a b" strings or [a, b] pairs), checked like the data gym files.
+    public static func gpt2(tokenizerJSON path: String) throws -> Encoding {
+        guard let data = FileManager.default.contents(atPath: path),
+              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int],
+              let merges = model["merges"] as? [Any] else {
+            throw TokenizerError.invalidFile(path: path, line: nil, reason: "not a tokenizer.json with model.vocab and model.merges")
+        }
+        let lines = try merges.map { merge -> String in
+            if let text = merge as? String { return text }
+            if let pair = merge as? [String], pair.count == 2 { return pair.joined(separator: " ") }
+            throw TokenizerError.invalidFile(path: path, line: nil, reason: "a merge is neither \"a b\" nor [a, b]")
+        }
+        let tokens = try EncodingFiles.parseDataGym(encoderJSON: try JSONSerialization.data(withJSONObject: vocab),
+                                                    vocabBPE: "#version: tokenizer.json\n" + lines.joined(separator: "\n") + "\n",
+                                                    encoderPath: path, vocabPath: path)
+        return Encoding(name: "gpt2", preTokenizer: .r50k, tokens: tokens, specialTokens: ["<|endoftext|>": 50256])
+    }
+
     /// GPT-2 from OpenAI's original `encoder.json` and `vocab.bpe`.
     public static func gpt2(encoderJSON: String, vocabBPE: String) throws -> Encoding {
         guard let json = FileManager.default.contents(atPath: encoderJSON) else {

@@ -78,6 +78,15 @@ struct EncodingTests {
         #expect(fromDataGym.encodeOrdinary(sample) == builtin.encodeOrdinary(sample))
     }
 
+    @Test func gpt2FromHuggingFaceTokenizerJSON() throws {
+        // Made by Hugging Face `tokenizers` from the same vocabulary (see DATA-NOTICE.md).
+        let e = try Encoding.gpt2(tokenizerJSON: Fixtures.url("gpt2-tokenizer", "json").path)
+        let sample = String(Fixtures.corpus.prefix(30_000))
+        #expect(e.encodeOrdinary(sample) == (try Encoding.named("gpt2")).encodeOrdinary(sample))
+        #expect(e.encodeOrdinary("Hello, do you like tea? In the sunlit terraces of someunknownPlace.") ==
+            [15496, 11, 466, 345, 588, 8887, 30, 554, 262, 4252, 18250, 8812, 2114, 286, 617, 34680, 27271, 13])
+    }
+
     @Test func corruptFilesGiveClearErrors() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llm-tok-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -9,8 +9,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout.")
     var model: String
 
-    /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt if
-    /// present, else the embedded gpt2 encoding (which needs a vocabulary of 50,257).
+    /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt or
+    /// tokenizer.json if present, else the embedded gpt2 encoding (which needs a vocabulary of 50,257).
     func load() throws -> (GPTModel, Encoding) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -22,10 +22,12 @@ struct ModelOptions: ParsableArguments {
 }
 
 func tokenizer(for config: GPTConfig, directory: String) throws -> Encoding {
-    let vocab = directory + "/vocab.json", merges = directory + "/merges.txt"
+    let vocab = directory + "/vocab.json", merges = directory + "/merges.txt", tokenizerJSON = directory + "/tokenizer.json"
     let encoding: Encoding
     if FileManager.default.fileExists(atPath: vocab) && FileManager.default.fileExists(atPath: merges) {
         encoding = try Encoding.gpt2(encoderJSON: vocab, vocabBPE: merges)
+    } else if FileManager.default.fileExists(atPath: tokenizerJSON) {
+        encoding = try Encoding.gpt2(tokenizerJSON: tokenizerJSON)
     } else {
         encoding = try Encoding.named("gpt2")
     }

@@ -19,9 +19,12 @@ func benchTrain(_ args: [String]) {
         let optimizer = AdamW(parameters: model.parameters, learningRate: 1e-4, weightDecay: 0.1)
         var g = SeededGenerator(seed: 2)
         let (b, t) = (8, 256)
-        let ids = (0..<(b * (t + 1))).map { _ in Int(g.next() % 50257) }
-        let x = (0..<b).flatMap { r in ids[(r * (t + 1))..<(r * (t + 1) + t)] }
-        let y = (0..<b).flatMap { r in ids[(r * (t + 1) + 1)...(r * (t + 1) + t)] }
+        var x: [Int] = [], y: [Int] = []
+        for _ in 0..<b {
+            let row: [Int] = (0...t).map { _ in Int(g.next() % 50257) }
+            x += row.dropLast()
+            y += row.dropFirst()
+        }
         let seconds = time(repeats: name == "gpt2" ? 3 : 7) {
             optimizer.zeroGrad()
             model(x, batch: b).crossEntropy(targets: y).backward()
@@ -49,10 +52,16 @@ func benchGenerate(_ args: [String]) {
           "weight_gb_per_s": bytes * Double(result!.ids.count) / seconds / 1e9])
 }
 
-/// Peak resident memory of this process so far, from /proc (Linux) or getrusage.
+#if os(Linux)
+let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+let RUSAGE_SELF_WHO = RUSAGE_SELF
+#endif
+
+/// Peak resident memory of this process so far (getrusage).
 func peakResidentGB() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF_WHO, &usage)
     #if os(Linux)
     return Double(usage.ru_maxrss) / 1e6 // kilobytes
     #else
