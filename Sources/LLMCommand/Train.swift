@@ -83,7 +83,7 @@ struct Train: ParsableCommand {
         options.weightDecay = weightDecay
         options.warmupSteps = warmupSteps
         options.minLearningRateFraction = minLrFraction
-        options.gradientClip = gradClip > 0 ? gradClip : .infinity
+        options.gradientClip = gradClip > 0 ? gradClip : nil
         options.gradientAccumulation = gradAccumulation
         options.evalEvery = evalEvery
         options.seed = seed

@@ -22,7 +22,8 @@ public struct TrainingOptions: Codable, Sendable {
     public var warmupSteps = 0
     /// The cosine decay ends at this fraction of the peak rate.
     public var minLearningRateFraction: Float = 0.1
-    public var gradientClip: Float = 1.0
+    /// Clip gradients to this global L2 norm (nil: no clipping).
+    public var gradientClip: Float? = 1.0
     /// Micro-batches whose gradients are summed before each optimizer step.
     public var gradientAccumulation = 1
     public var evalEvery = 50
@@ -164,7 +165,7 @@ public final class Trainer {
             guard stepLoss.isFinite else {
                 throw DatasetError(description: "the loss became \(stepLoss) at step \(step + 1); lower the learning rate (--lr)")
             }
-            optimizer.clipGradients(maxNorm: options.gradientClip)
+            if let clip = options.gradientClip { optimizer.clipGradients(maxNorm: clip) }
             optimizer.update()
             step += 1
             lastLoss = stepLoss
