@@ -87,29 +87,44 @@ struct Train: ParsableCommand {
         options.gradientAccumulation = gradAccumulation
         options.evalEvery = evalEvery
         options.seed = seed
-        let texts = data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text)
-        try runTraining(model: model, texts: texts, valFraction: valFraction, options: options, output: output,
+        let tokens: TokenStore
+        if data.count == 1, data[0].hasSuffix(".tokens") {
+            let (store, name) = try TokenFile.open(data[0])
+            guard name == "gpt2" || name == "r50k_base" else {
+                throw CommandError("\(data[0]) was tokenized with \(name); training uses gpt2 (run llm prepare -e gpt2)")
+            }
+            tokens = store
+        } else {
+            tokens = try tokenize(data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text))
+        }
+        try runTraining(model: model, tokens: tokens, valFraction: valFraction, options: options, output: output,
                         resume: resume, json: json, title: "llm train")
     }
 }
 
-/// Tokenizes, splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`.
-@discardableResult
-func runTraining(model: GPTModel, texts: [String], valFraction: Double, options: TrainingOptions, output: String,
-                 resume: Bool, json: Bool, title: String) throws -> TrainingSummary {
+/// gpt2 token ids of texts joined with <|endoftext|>.
+func tokenize(_ texts: [String]) throws -> TokenStore {
     let encoding = try Encoding.named("gpt2")
-    guard model.config.vocabSize >= encoding.vocabularySize else {
-        throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
-    }
     var ids: [Int] = []
     for (i, text) in texts.enumerated() {
         if i > 0 { ids.append(encoding.specialTokens["<|endoftext|>"]!) }
         ids += encoding.encodeOrdinary(text)
     }
-    guard !ids.isEmpty else { throw CommandError("the training text is empty") }
-    let split = Int(Double(ids.count) * (1 - valFraction))
-    let trainer = try Trainer(model: model, encoding: encoding, trainTokens: Array(ids[..<split]),
-                              validationTokens: Array(ids[split...]), options: options)
+    return TokenStore(ids)
+}
+
+/// Splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`.
+@discardableResult
+func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, options: TrainingOptions, output: String,
+                 resume: Bool, json: Bool, title: String) throws -> TrainingSummary {
+    let encoding = try Encoding.named("gpt2")
+    guard model.config.vocabSize >= encoding.vocabularySize else {
+        throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
+    }
+    guard tokens.count > 0 else { throw CommandError("the training text is empty") }
+    let split = Int(Double(tokens.count) * (1 - valFraction))
+    let trainer = try Trainer(model: model, encoding: encoding, train: tokens.subrange(0..<split),
+                              validation: tokens.subrange(split..<tokens.count), options: options)
     if resume {
         guard FileManager.default.fileExists(atPath: output + "/trainer_state.json") else {
             throw CommandError("--resume: \(output) holds no saved run (trainer_state.json)")
@@ -121,7 +136,7 @@ func runTraining(model: GPTModel, texts: [String], valFraction: Double, options:
     }
     printError("""
         \(title): \(model.parameterCount.formatted()) parameters (\(model.config.layers) layers, \(model.config.embeddingSize) wide, \
-        \(model.config.heads) heads), \(split.formatted()) training / \((ids.count - split).formatted()) validation tokens, \
+        \(model.config.heads) heads), \(split.formatted()) training / \((tokens.count - split).formatted()) validation tokens, \
         \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
         """)
     if trainer.step == 0, let v = trainer.validationLoss() {

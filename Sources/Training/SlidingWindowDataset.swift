@@ -17,7 +17,7 @@ public struct DatasetError: Error, CustomStringConvertible, LocalizedError {
 }
 
 public struct SlidingWindowDataset: Sendable {
-    public let tokens: [Int]
+    public let tokens: TokenStore
     public let maxLength: Int
     public let stride: Int
     /// Start offset of each window.
@@ -25,6 +25,11 @@ public struct SlidingWindowDataset: Sendable {
 
     /// `contextLimit` is the model's context length, if a model will read the windows.
     public init(tokens: [Int], maxLength: Int, stride: Int, contextLimit: Int? = nil) throws {
+        try self.init(store: TokenStore(tokens), maxLength: maxLength, stride: stride, contextLimit: contextLimit)
+    }
+
+    /// Windows over tokens in memory or in a memory-mapped token file.
+    public init(store tokens: TokenStore, maxLength: Int, stride: Int, contextLimit: Int? = nil) throws {
         guard maxLength >= 1 else { throw DatasetError(description: "the window length must be at least 1, got \(maxLength)") }
         guard stride >= 1 else { throw DatasetError(description: "the stride must be at least 1, got \(stride)") }
         if let limit = contextLimit, maxLength > limit {
@@ -43,8 +48,8 @@ public struct SlidingWindowDataset: Sendable {
 
     /// The input and target windows of example `i`.
     public subscript(i: Int) -> (input: ArraySlice<Int>, target: ArraySlice<Int>) {
-        let s = starts[i]
-        return (tokens[s..<(s + maxLength)], tokens[(s + 1)...(s + maxLength)])
+        let window = tokens.slice(starts[i], maxLength + 1)
+        return (window[0..<maxLength], window[1...maxLength])
     }
 }
 

@@ -76,7 +76,13 @@ public final class Trainer {
     public private(set) var evaluations: [EvaluationRecord] = []
 
     /// `trainTokens`/`validationTokens` are token ids; validation may be empty.
-    public init(model: GPTModel, encoding: Encoding, trainTokens: [Int], validationTokens: [Int], options: TrainingOptions) throws {
+    public convenience init(model: GPTModel, encoding: Encoding, trainTokens: [Int], validationTokens: [Int], options: TrainingOptions) throws {
+        try self.init(model: model, encoding: encoding, train: TokenStore(trainTokens), validation: TokenStore(validationTokens), options: options)
+    }
+
+    /// Training and validation tokens in memory or memory-mapped from a token file.
+    public init(model: GPTModel, encoding: Encoding, train trainTokens: TokenStore, validation validationTokens: TokenStore,
+                options: TrainingOptions) throws {
         guard options.contextLength <= model.config.contextLength else {
             throw DatasetError(description: "the context length \(options.contextLength) is larger than the model's \(model.config.contextLength)")
         }
@@ -89,14 +95,14 @@ public final class Trainer {
         self.model = model
         self.encoding = encoding
         self.options = options
-        let trainSet = try SlidingWindowDataset(tokens: trainTokens, maxLength: options.contextLength,
+        let trainSet = try SlidingWindowDataset(store: trainTokens, maxLength: options.contextLength,
                                                 stride: options.stride ?? options.contextLength, contextLimit: model.config.contextLength)
         train = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed)
         guard train.count >= 1 else {
             throw DatasetError(description: "\(trainSet.count) training windows do not fill one batch of \(options.batchSize); use a smaller --batch-size or --context-length")
         }
         if validationTokens.count > options.contextLength {
-            let valSet = try SlidingWindowDataset(tokens: validationTokens, maxLength: options.contextLength, stride: options.contextLength)
+            let valSet = try SlidingWindowDataset(store: validationTokens, maxLength: options.contextLength, stride: options.contextLength)
             validation = try DataLoader(valSet, batchSize: options.batchSize, shuffle: false, dropLast: false)
         } else {
             validation = nil
