@@ -36,7 +36,7 @@ public enum Checkpoint {
     /// Loads a model directory (ours or one `transformers` wrote).
     public static func load(_ directory: String) throws -> GPTModel {
         let config = try readConfig(directory)
-        let model = try GPTModel(config)
+        let model = try Initialization.withoutRandomValues { try GPTModel(config) } // weights come from the file
         let path = (directory as NSString).appendingPathComponent(weightsFile)
         let file = try Safetensors.read(path)
         var byName: [String: String] = [:] // our name → name in the file
@@ -52,8 +52,7 @@ public enum Checkpoint {
             guard entry.shape == parameter.shape else {
                 throw GPTError(description: "\(path): tensor \(stored) has shape \(entry.shape), but config.json implies \(parameter.shape)")
             }
-            let values = try file.tensor(stored)
-            values.withUnsafeBufferPointer { src in parameter.withUnsafeMutableBufferPointer { dst in _ = dst.initialize(from: src) } }
+            parameter.shareStorage(with: try file.tensor(stored))
         }
         guard missing.isEmpty else {
             throw GPTError(description: "\(path): \(missing.count) tensor(s) missing: \(missing.joined(separator: ", "))")

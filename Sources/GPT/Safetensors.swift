@@ -5,8 +5,9 @@
 //             "__metadata__": {"key": "value"}}  (offsets relative to the data section)
 //   the rest  raw little-endian tensor data
 //
-// Reading memory-maps the file and converts each tensor to Float straight from the mapping (F32,
-// F16, BF16), so a large checkpoint is never held twice. Every inconsistency in a file — truncated,
+// Reading maps the file privately (copy-on-write): F32 tensors use the mapped pages directly, with
+// no copy, and F16/BF16 are converted from them, so a large checkpoint is never held twice and
+// loading costs little more than the page faults of the weights actually touched. Every inconsistency in a file — truncated,
 // header past the end, offsets outside the data or overlapping, unknown dtype, size that does not
 // match the shape — is a thrown error that names the file and the tensor.
 
@@ -25,61 +26,100 @@ public enum Safetensors {
         public let begin: Int, end: Int
     }
 
-    /// A parsed file: the tensor entries, the metadata, and the mapped bytes.
+    /// A parsed file: the tensor entries, the metadata, and the (mapped) bytes.
     public struct File {
         public let entries: [String: Entry]
         public let metadata: [String: String]
-        let data: Data
+        let bytes: UnsafeRawBufferPointer
+        let owner: AnyObject // keeps `bytes` alive: the file mapping, or a copy of in-memory data
         let dataStart: Int
         let path: String
 
-        /// The tensor `name` as Float.
+        /// The tensor `name` as Float. F32 data is not copied: the tensor uses the file's private
+        /// (copy-on-write) mapping directly; F16 and BF16 are converted.
         public func tensor(_ name: String) throws -> Tensor {
             guard let e = entries[name] else { throw SafetensorsError(description: "\(path): no tensor named \(name)") }
             let count = e.shape.reduce(1, *)
+            let base = bytes.baseAddress! + dataStart + e.begin
+            if e.dtype == "F32", Int(bitPattern: base) % 4 == 0 {
+                return Tensor.borrowing(UnsafeMutableRawPointer(mutating: base).bindMemory(to: Float.self, capacity: count),
+                                        shape: e.shape, owner: owner)
+            }
             var values = [Float](repeating: 0, count: count)
-            data.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + dataStart + e.begin
-                switch e.dtype {
-                case "F32":
-                    values.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: count * 4)) }
-                case "F16":
-                    for i in 0..<count { values[i] = Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                default: // BF16: the top half of a Float32
-                    for i in 0..<count {
-                        values[i] = Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-                    }
+            switch e.dtype {
+            case "F32":
+                values.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: count * 4)) }
+            case "F16":
+                for i in 0..<count { values[i] = Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            default: // BF16: the top half of a Float32
+                for i in 0..<count {
+                    values[i] = Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
                 }
             }
             return Tensor(values, shape: e.shape)
         }
     }
 
+    /// A private, writable (copy-on-write) mapping of a whole file.
+    final class MappedFile {
+        let base: UnsafeMutableRawPointer
+        let size: Int
+
+        init(_ path: String) throws {
+            let fd = Foundation.open(path, O_RDONLY)
+            guard fd >= 0 else { throw SafetensorsError(description: "\(path): cannot read the file (does it exist?)") }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw SafetensorsError(description: "\(path): cannot stat the file") }
+            size = Int(info.st_size)
+            guard size >= 8 else { throw SafetensorsError(description: "\(path): truncated: \(size) bytes, shorter than the 8-byte header length") }
+            guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+                throw SafetensorsError(description: "\(path): cannot map the file into memory")
+            }
+            base = p
+        }
+
+        deinit { munmap(base, size) }
+    }
+
+    /// Bytes copied from a `Data`, for parsing images that are not files (tests, fuzzing).
+    final class HeapBytes {
+        let buffer: UnsafeMutableRawBufferPointer
+        init(_ data: Data) {
+            buffer = .allocate(byteCount: max(data.count, 1), alignment: 64)
+            data.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        }
+        deinit { buffer.deallocate() }
+    }
+
     static let dtypeSizes = ["F32": 4, "F16": 2, "BF16": 2]
 
-    /// Parses and validates the file at `path` (memory-mapped).
+    /// Parses and validates the file at `path` (memory-mapped, private: nothing is read until used).
     public static func read(_ path: String) throws -> File {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw SafetensorsError(description: "\(path): cannot read the file (does it exist?)")
-        }
-        return try parse(data, path: path)
+        let mapped = try MappedFile(path)
+        return try parse(UnsafeRawBufferPointer(start: mapped.base, count: mapped.size), owner: mapped, path: path)
     }
 
     /// Validates a safetensors image in memory.
     public static func parse(_ data: Data, path: String) throws -> File {
+        let copy = HeapBytes(data)
+        return try parse(UnsafeRawBufferPointer(start: copy.buffer.baseAddress, count: data.count), owner: copy, path: path)
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, path: String) throws -> File {
         func fail(_ m: String) -> SafetensorsError { SafetensorsError(description: "\(path): \(m)") }
-        guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, shorter than the 8-byte header length") }
-        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("header length \(headerLength) runs past the end of the \(data.count)-byte file")
+        guard bytes.count >= 8 else { throw fail("truncated: \(bytes.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+        guard headerLength <= UInt64(bytes.count - 8) else {
+            throw fail("header length \(headerLength) runs past the end of the \(bytes.count)-byte file")
         }
         let dataStart = 8 + Int(headerLength)
-        let header = data.subdata(in: 8..<dataStart)
+        let header = Data(bytes[8..<dataStart])
         guard let json = try? JSONSerialization.jsonObject(with: header), let object = json as? [String: Any] else {
             throw fail("the header is not a JSON object")
         }
         var entries: [String: Entry] = [:], metadata: [String: String] = [:]
-        let dataSize = data.count - dataStart
+        let dataSize = bytes.count - dataStart
         for (name, value) in object {
             if name == "__metadata__" {
                 guard let m = value as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
@@ -109,7 +149,7 @@ public enum Safetensors {
         for (a, b) in zip(sorted, sorted.dropFirst()) where b.value.begin < a.value.end && b.value.end > b.value.begin {
             throw fail("tensors \(a.key) and \(b.key) overlap")
         }
-        return File(entries: entries, metadata: metadata, data: data, dataStart: dataStart, path: path)
+        return File(entries: entries, metadata: metadata, bytes: bytes, owner: owner, dataStart: dataStart, path: path)
     }
 
     /// The bytes of a safetensors file holding `tensors` as F32 (names sorted, header padded to 8 bytes).

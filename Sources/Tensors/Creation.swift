@@ -1,5 +1,15 @@
 // Ways to make a tensor: constants, ranges and seeded random values.
 
+public enum Initialization {
+    @TaskLocal static var skipRandom = false
+
+    /// Builds models whose random initial values are about to be replaced (a checkpoint loader):
+    /// inside `body`, `uniform` and `normal` return zeros instead of drawing 100M random numbers.
+    public static func withoutRandomValues<R>(_ body: () throws -> R) rethrows -> R {
+        try $skipRandom.withValue(true, operation: body)
+    }
+}
+
 extension Tensor {
     public static func zeros(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
         Tensor(shape: shape, storage: Storage(zeros: shapeCount(shape)), requiresGrad: requiresGrad)
@@ -26,6 +36,7 @@ extension Tensor {
     /// Values uniform in [low, high).
     public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1,
                                generator: inout SeededGenerator, requiresGrad: Bool = false) -> Tensor {
+        if Initialization.skipRandom { return zeros(shape, requiresGrad: requiresGrad) }
         let t = Tensor(uninitializedShape: shape)
         for i in 0..<t.count { t.pointer[i] = low + (high - low) * generator.nextUniform() }
         t.requiresGrad = requiresGrad
@@ -35,6 +46,7 @@ extension Tensor {
     /// Values from a normal distribution.
     public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1,
                               generator: inout SeededGenerator, requiresGrad: Bool = false) -> Tensor {
+        if Initialization.skipRandom { return zeros(shape, requiresGrad: requiresGrad) }
         let t = Tensor(uninitializedShape: shape)
         for i in 0..<t.count { t.pointer[i] = mean + std * generator.nextNormal() }
         t.requiresGrad = requiresGrad

@@ -19,10 +19,13 @@ final class Storage {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
     private let capacity: Int // in Floats, as allocated (large buffers are rounded up for reuse)
+    /// Set when the memory belongs to someone else (a memory-mapped checkpoint); kept alive here.
+    private let owner: AnyObject?
 
     init(count: Int) {
         self.count = count
         (pointer, capacity) = BufferPool.shared.take(count)
+        owner = nil
     }
 
     convenience init(zeros count: Int) {
@@ -30,7 +33,16 @@ final class Storage {
         pointer.initialize(repeating: 0, count: count)
     }
 
-    deinit { BufferPool.shared.give(pointer, capacity: capacity) }
+    /// Memory owned by `owner` (for example a private, copy-on-write file mapping): no copy is made,
+    /// and the owner lives as long as this storage. Such memory is 4-byte aligned, not 64.
+    init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
+        self.pointer = pointer
+        self.count = count
+        capacity = 0
+        self.owner = owner
+    }
+
+    deinit { if owner == nil { BufferPool.shared.give(pointer, capacity: capacity) } }
 }
 
 /// Keeps freed large buffers for reuse. A training step allocates the same large tensors (logits,
@@ -90,7 +102,7 @@ struct GradientNode {
 public final class Tensor {
     /// The size of each dimension; `[]` for a scalar.
     public let shape: [Int]
-    let storage: Storage
+    private(set) var storage: Storage
     /// Whether gradients flow to this tensor. Set it on parameters (leaves); operations set it on
     /// their outputs when any input requires grad and gradient recording is enabled.
     public var requiresGrad: Bool
@@ -160,6 +172,19 @@ public final class Tensor {
 
     /// Forgets the accumulated gradient.
     public func zeroGrad() { gradStorage = nil }
+
+    /// A tensor over memory that `owner` keeps alive (a memory-mapped checkpoint), without copying.
+    /// Writes go to that memory; with a private mapping they stay in this process.
+    public static func borrowing(_ pointer: UnsafeMutablePointer<Float>, shape: [Int], owner: AnyObject) -> Tensor {
+        Tensor(shape: shape, storage: Storage(borrowing: pointer, count: shapeCount(shape), owner: owner))
+    }
+
+    /// Makes this tensor hold `source`'s values by sharing its storage (same shape): how a checkpoint
+    /// loader hands memory-mapped weights to the parameters of a freshly built model.
+    public func shareStorage(with source: Tensor) {
+        precondition(source.shape == shape, "cannot share storage of shape \(source.shape) with \(shape)")
+        storage = source.storage
+    }
 
     /// The same values, cut off from the graph (shares storage, requires no grad).
     public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
