@@ -2,23 +2,14 @@
 forward + backward, 12 heads of 64 dims, fp32, on LLM_NUM_THREADS threads (default 2)."""
 import json
 import os
-import time
 
 import torch
 import torch.nn.functional as F
+from common import timed  # noqa: E402
 
 threads = int(os.environ.get("LLM_NUM_THREADS", "2"))
 torch.set_num_threads(threads)
 
-
-def timed(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return sorted(samples)[len(samples) // 2]
 
 
 for t in [256, 1024, 4096]:

@@ -2,26 +2,17 @@
 fp32, on 2 threads unless LLM_NUM_THREADS says otherwise. Prints one JSON object per row."""
 import json
 import os
-import time
 
 threads = int(os.environ.get("LLM_NUM_THREADS", "2"))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))
 import numpy as np  # noqa: E402  (after the thread variable)
 import torch  # noqa: E402
+from common import timed  # noqa: E402
 
 torch.set_num_threads(threads)
 M = 2048
 SHAPES = [(768, 2304), (768, 768), (768, 3072), (3072, 768), (768, 50257)]
 
-
-def timed(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return sorted(samples)[len(samples) // 2]
 
 
 rng = np.random.default_rng(1)

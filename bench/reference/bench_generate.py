@@ -2,10 +2,11 @@
 the GPT-2 124M checkpoint of prepare_generate.py, 128 new tokens."""
 import json
 import os
-import time
 
 import torch
 from transformers import GPT2LMHeadModel
+
+from common import timed
 
 threads = int(os.environ.get("LLM_NUM_THREADS", "2"))
 torch.set_num_threads(threads)
@@ -20,14 +21,8 @@ def run():
                               do_sample=False, pad_token_id=0)
 
 
-run()
-samples = []
-for _ in range(3):
-    start = time.perf_counter()
-    out = run()
-    samples.append(time.perf_counter() - start)
-seconds = sorted(samples)[1]
-new = out.shape[1] - prompt.shape[1]
+seconds = timed(run, 3)
+new = run().shape[1] - prompt.shape[1]
 params = sum(p.numel() for p in model.parameters())
 print(json.dumps({"bench": "generate", "shape": "gpt2 124M, 128 new tokens", "variant": "greedy, batch 1, KV cache",
                   "impl": "transformers generate", "threads": threads, "seconds": seconds, "tokens_per_s": new / seconds,

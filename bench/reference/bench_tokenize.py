@@ -3,11 +3,11 @@
 import json
 import os
 import sys
-import time
 
 import tiktoken
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from tiktoken.load import load_tiktoken_bpe
+from common import timed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -24,15 +24,6 @@ SPECIALS = {
 }
 
 
-def timed(fn, repeats=5):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return sorted(samples)[len(samples) // 2]
-
 
 mixed = open(os.path.join(ROOT, "Tests", "TokenizersTests", "Resources", "parity-corpus.txt"), encoding="utf-8", newline="").read()
 english = "\n".join(open(os.path.join(DATA, f), encoding="utf-8", newline="").read()
@@ -46,9 +37,9 @@ for corpus_name, text in [("mixed", mixed), ("english", english)]:
                                 mergeable_ranks=load_tiktoken_bpe(os.path.join(RESOURCES, file + ".tiktoken")),
                                 special_tokens=specials)
         ids = enc.encode_ordinary(text)
-        rows = [("encode", timed(lambda: enc.encode_ordinary(text)), 1),
-                ("decode", timed(lambda: enc.decode_bytes(ids)), 1),
-                ("encode-batch", timed(lambda: enc.encode_batch(lines, num_threads=threads, allowed_special="all")), threads)]
+        rows = [("encode", timed(lambda: enc.encode_ordinary(text), 5), 1),
+                ("decode", timed(lambda: enc.decode_bytes(ids), 5), 1),
+                ("encode-batch", timed(lambda: enc.encode_batch(lines, num_threads=threads, allowed_special="all"), 5), threads)]
         for op, seconds, t in rows:
             print(json.dumps({"bench": "tokenize", "shape": f"{name}/{corpus_name}", "variant": op,
                               "impl": f"tiktoken {tiktoken.__version__}", "threads": t, "seconds": seconds,

@@ -3,10 +3,11 @@ shapes, random tokens, dropout 0.1, torch.optim.AdamW; LLM_NUM_THREADS threads (
 import json
 import os
 import resource
-import time
 
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
+
+from common import timed
 
 threads = int(os.environ.get("LLM_NUM_THREADS", "2"))
 torch.set_num_threads(threads)
@@ -23,13 +24,7 @@ for name, kw, repeats in [("small", dict(n_layer=4, n_embd=256, n_head=4), 7), (
         torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)).backward()
         opt.step()
 
-    step()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - start)
-    seconds = sorted(samples)[repeats // 2]
+    seconds = timed(step, repeats)
     print(json.dumps({"bench": "train", "shape": f"{name} B=8 T=256", "variant": "step (fwd+bwd+AdamW)",
                       "impl": f"PyTorch {torch.__version__.split('+')[0]} eager", "threads": threads, "seconds": seconds,
                       "tokens_per_s": 8 * 256 / seconds,

@@ -71,7 +71,8 @@ func bytePairMergeHeap(_ piece: UnsafeBufferPointer<UInt8>, _ ranks: RankTable, 
         guard b < n else { return RankTable.missing }
         return ranks.rank(piece.baseAddress! + a, next[b] - a)
     }
-    var heap = MinHeap()
+    // Lowest rank first; on equal ranks the leftmost pair, as the scan picks it.
+    var heap = BinaryHeap<(UInt32, Int)> { x, y in x.0 != y.0 ? x.0 < y.0 : x.1 < y.1 }
     for a in 0..<n {
         pairRanks[a] = rankOfPair(a)
         if pairRanks[a] != RankTable.missing { heap.push((pairRanks[a], a)) }
@@ -94,43 +95,5 @@ func bytePairMergeHeap(_ piece: UnsafeBufferPointer<UInt8>, _ ranks: RankTable, 
     while a < n {
         output.append(Int(ranks.rank(piece.baseAddress! + a, next[a] - a)))
         a = next[a]
-    }
-}
-
-/// A binary min-heap of (rank, start), ordered by rank then start: the leftmost lowest pair first.
-struct MinHeap {
-    private var items: [(UInt32, Int)] = []
-
-    private static func less(_ x: (UInt32, Int), _ y: (UInt32, Int)) -> Bool { x.0 != y.0 ? x.0 < y.0 : x.1 < y.1 }
-
-    mutating func push(_ item: (UInt32, Int)) {
-        items.append(item)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Self.less(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (UInt32, Int)? {
-        guard !items.isEmpty else { return nil }
-        let top = items[0]
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count, Self.less(items[l], items[m]) { m = l }
-                if r < items.count, Self.less(items[r], items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
     }
 }

@@ -111,15 +111,19 @@ public enum BPETrainer {
                 wordsWithPair[k, default: []].append(Int32(w))
             }
         }
-        var heap = PairHeap()
-        for (k, c) in pairCounts { heap.push(c, k) }
+        // The highest count first; on equal counts the pair with the smaller token ids.
+        var heap = BinaryHeap<(Int, Int64)> { x, y in
+            x.0 != y.0 ? x.0 > y.0
+                : breaksTieBefore((Int32(x.1 >> 32), Int32(truncatingIfNeeded: x.1)), (Int32(y.1 >> 32), Int32(truncatingIfNeeded: y.1)))
+        }
+        for (k, c) in pairCounts { heap.push((c, k)) }
         let total = max(vocabularySize - 256, 0)
         while tokens.count < vocabularySize {
             // Pop until an entry whose count is current; stale entries are re-queued with their real count.
             guard var (count, k) = heap.pop() else { break }
             while pairCounts[k, default: 0] != count {
                 let actual = pairCounts[k, default: 0]
-                if actual > 0 { heap.push(actual, k) }
+                if actual > 0 { heap.push((actual, k)) }
                 guard let next = heap.pop() else { count = 0; break }
                 (count, k) = next
             }
@@ -150,49 +154,10 @@ public enum BPETrainer {
             pairCounts[k] = nil
             for p in touched where p != k {
                 let c = pairCounts[p, default: 0]
-                if c > 0 { heap.push(c, p) } else { pairCounts[p] = nil }
+                if c > 0 { heap.push((c, p)) } else { pairCounts[p] = nil }
             }
             progress(merges.count, total)
         }
         return TrainedVocabulary(tokens: tokens, merges: merges)
-    }
-}
-
-/// Max-heap of (count, pair): the highest count first, then the pair with the smaller token ids.
-struct PairHeap {
-    private var items: [(Int, Int64)] = []
-
-    private static func before(_ x: (Int, Int64), _ y: (Int, Int64)) -> Bool {
-        if x.0 != y.0 { return x.0 > y.0 }
-        return breaksTieBefore((Int32(x.1 >> 32), Int32(truncatingIfNeeded: x.1)), (Int32(y.1 >> 32), Int32(truncatingIfNeeded: y.1)))
-    }
-
-    mutating func push(_ count: Int, _ pair: Int64) {
-        items.append((count, pair))
-        var i = items.count - 1
-        while i > 0, Self.before(items[i], items[(i - 1) / 2]) {
-            items.swapAt(i, (i - 1) / 2)
-            i = (i - 1) / 2
-        }
-    }
-
-    mutating func pop() -> (Int, Int64)? {
-        guard !items.isEmpty else { return nil }
-        let top = items[0]
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count, Self.before(items[l], items[m]) { m = l }
-                if r < items.count, Self.before(items[r], items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
     }
 }
