@@ -105,6 +105,7 @@ case("matmul broadcast batch", "matmul", [tensor((2, 1, 4, 5)), tensor((3, 5, 6)
 case("matmul weights", "matmul", [tensor((2, 3, 4)), tensor((4, 6))], torch.matmul)
 case("matmul left 2d", "matmul", [tensor((4, 5)), tensor((2, 5, 3))], torch.matmul)
 case("matmul vector", "matmul", [tensor((5,)), tensor((5, 3))], torch.matmul)
+case("linear", "linear", [tensor((2, 3, 5)), tensor((5, 4)), tensor((4,))], lambda x, w, b: x @ w + b)
 case("matmulTransposed", "matmulTransposed", [tensor((2, 3, 5)), tensor((4, 5))], lambda a, w: a @ w.T)
 case("matmul matrix vector", "matmul", [tensor((2, 4, 5)), tensor((5,))], torch.matmul)
 

@@ -43,11 +43,15 @@ public final class AdamW {
                 p.withUnsafeMutableBufferPointer { w in
                     firstMoments[k].withUnsafeMutableBufferPointer { m in
                         secondMoments[k].withUnsafeMutableBufferPointer { v in
-                            for i in 0..<w.count {
-                                w[i] -= lr * decay * w[i]
-                                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                w[i] -= lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+                            // Large tensors (the embeddings, the MLP weights) are split over the threads.
+                            let chunks = w.count >= 1 << 18 ? Threads.count * 4 : 1
+                            Threads.parallelFor(chunks) { c in
+                                for i in (c * w.count / chunks)..<((c + 1) * w.count / chunks) {
+                                    w[i] -= lr * decay * w[i]
+                                    m[i] = b1 * m[i] + (1 - b1) * g[i]
+                                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                                    w[i] -= lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+                                }
                             }
                         }
                     }

@@ -34,10 +34,7 @@ public final class Linear: Module {
     override public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     /// x (..., in) → (..., out)
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = x.matmul(weight)
-        return bias.map { y + $0 } ?? y
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias: bias) }
 }
 
 public final class Embedding: Module {

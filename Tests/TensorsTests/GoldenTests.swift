@@ -42,6 +42,7 @@ func runOp(_ c: GoldenCase, _ x: [Tensor]) -> Tensor {
     case "argmax": return Tensor(x[0].argmax(axis: int("axis")).map(Float.init))
     case "matmul": return x[0].matmul(x[1])
     case "matmulTransposed": return x[0].matmulTransposed(x[1])
+    case "linear": return x[0].linear(x[1], bias: x[2])
     case "softmax": return x[0].softmax(axis: int("axis"))
     case "logSoftmax": return x[0].logSoftmax(axis: int("axis"))
     case "causalSoftmax": return x[0].causalSoftmax()

@@ -24,6 +24,35 @@ extension Tensor {
         return Tensor.batchedMatmul(self, other)
     }
 
+    /// x (..., K) @ w + bias for a 2-D weight (K, N) and bias (N): a linear layer in one op. The bias
+    /// is written into the output rows first and the GEMM accumulates onto it (beta = 1), so no
+    /// separate broadcast pass is made; its gradient is the column sums of the output gradient.
+    public func linear(_ w: Tensor, bias: Tensor?) -> Tensor {
+        precondition(w.rank == 2 && rank >= 1 && shape.last == w.shape[0],
+                     "linear: input \(shape) does not fit weight \(w.shape)")
+        guard let bias else { return matmul(w) }
+        let k = w.shape[0], n = w.shape[1], rows = count / Swift.max(k, 1)
+        precondition(bias.shape == [n], "linear: bias \(bias.shape) for \(n) outputs")
+        let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [n])
+        for r in 0..<rows { (out.pointer + r * n).update(from: bias.pointer, count: n) }
+        gemm(m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: n, beta: 1, c: out.pointer, ldc: n)
+        return out.recording("linear", [self, w, bias]) { output in
+            let g = output.gradPointer()
+            if self.requiresGrad {
+                gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: n, beta: 1, c: self.gradPointer(), ldc: k)
+            }
+            if w.requiresGrad {
+                gemm(transA: true, m: k, n: n, k: rows, a: self.pointer, lda: k, b: g, ldb: n, beta: 1, c: w.gradPointer(), ldc: n)
+            }
+            bias.updateGrad { db in
+                for r in 0..<rows {
+                    let row = g + r * n
+                    for j in 0..<n { db[j] += row[j] }
+                }
+            }
+        }
+    }
+
     /// x (..., K) @ w^T for a 2-D w of shape (N, K) → (..., N), without making w^T: for output heads
     /// tied to an embedding table (V, C) and for weights stored as (out, in).
     public func matmulTransposed(_ w: Tensor) -> Tensor {
