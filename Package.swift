@@ -2,7 +2,7 @@
 // The package: a GPT toolkit built from first principles.
 //
 // Dependency direction (see DESIGN.md): CKernels ← Tensors ← (NN ← GPT ← Training) ← LLMCommand.
-// No target uses `unsafeFlags`, so the package stays usable as a dependency: the SIMD kernels in
+// No target passes unsafe compiler flags, so the package stays usable as a dependency: the SIMD kernels in
 // CKernels select their instruction set per function (`__attribute__((target(...)))`) at run time.
 import PackageDescription
 

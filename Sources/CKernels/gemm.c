@@ -295,17 +295,20 @@ static void small_m_portable(int ta, int tb, long m, long n0, long n1, long k, f
     small_m_body(ta, tb, m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// One parallel GEMM job: the operands, and how C is cut into `chunk`-wide ranges (of columns when
+// `split_columns`, else of rows). The few-rows path always splits columns and needs no kernel.
 typedef struct {
-    int ta, tb;
+    const kernel_desc *kd;
+    int ta, tb, split_columns;
     long m, n, k, chunk;
     float alpha, beta;
     const float *a, *b;
     float *c;
     long lda, ldb, ldc;
-} small_m_job;
+} gemm_job;
 
 static void small_m_task(void *context, long t) {
-    const small_m_job *j = context;
+    const gemm_job *j = context;
     long n0 = t * j->chunk, n1 = n0 + j->chunk < j->n ? n0 + j->chunk : j->n;
     if (n0 >= n1) return;
 #if defined(__x86_64__) || defined(__i386__)
@@ -316,16 +319,6 @@ static void small_m_task(void *context, long t) {
 #endif
     small_m_portable(j->ta, j->tb, j->m, n0, n1, j->k, j->alpha, j->a, j->lda, j->b, j->ldb, j->beta, j->c, j->ldc);
 }
-
-typedef struct {
-    const kernel_desc *kd;
-    int ta, tb, split_columns;
-    long m, n, k, chunk;
-    float alpha, beta;
-    const float *a, *b;
-    float *c;
-    long lda, ldb, ldc;
-} gemm_job;
 
 static void gemm_task(void *context, long t) {
     const gemm_job *j = context;
@@ -357,7 +350,7 @@ void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, co
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (threads > 1 && flops < 4e6) threads = 1; // below ~20 us of work, waking threads costs more
     if (m <= SMALL_M) {
-        small_m_job job = {trans_a, trans_b, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
+        gemm_job job = {NULL, trans_a, trans_b, 1, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
         long per = (n + threads - 1) / threads;
         job.chunk = ((per + 15) / 16) * 16;
         llm_parallel_for((n + job.chunk - 1) / job.chunk, small_m_task, &job);
