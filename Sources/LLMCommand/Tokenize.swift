@@ -77,7 +77,7 @@ struct Detokenize: ParsableCommand {
         var ids: [Int] = []
         let separators: Set<Character> = [" ", "\t", "\n", "\r", "\r\n", ",", "[", "]"]
         for field in text.split(whereSeparator: separators.contains) {
-            guard let id = Int(field) else { throw InputError(description: "\(file == "-" ? "standard input" : file): \"\(field)\" is not a token id") }
+            guard let id = Int(field) else { throw CommandError("\(file == "-" ? "standard input" : file): \"\(field)\" is not a token id") }
             ids.append(id)
         }
         FileHandle.standardOutput.write(Data(try encoding.decodeBytes(ids)))

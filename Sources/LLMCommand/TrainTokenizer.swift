@@ -31,7 +31,7 @@ struct TrainTokenizer: ParsableCommand {
     func run() throws {
         let texts = try files.map(Input.text)
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
-        FileHandle.standardError.write("learning \(vocabSize - 256) merges from \(bytes.formatted()) bytes in \(files.count) file(s)\n".data(using: .utf8)!)
+        printError("learning \(vocabSize - 256) merges from \(bytes.formatted()) bytes in \(files.count) file(s)")
         var bar = ProgressBar(total: max(vocabSize - 256, 1), label: "merges")
         let start = Date()
         let vocabulary = BPETrainer.train(texts: texts, vocabularySize: vocabSize) { done, _ in
@@ -42,12 +42,11 @@ struct TrainTokenizer: ParsableCommand {
         try encoding.write(tiktokenFile: output)
         let sample = texts[0].prefix(100_000)
         let ratio = Double(sample.utf8.count) / Double(max(encoding.encodeOrdinary(String(sample)).count, 1))
-        FileHandle.standardError.write(("""
+        printError("""
             learned \(vocabulary.merges.count) merges in \(String(format: "%.1f", Date().timeIntervalSince(start))) s\
             \(vocabulary.tokens.count < vocabSize ? " (the text had no more pairs to merge)" : ""); \
             \(String(format: "%.2f", ratio)) bytes per token on the first file
             wrote \(output) and \(output).json
-
-            """).data(using: .utf8)!)
+            """)
     }
 }

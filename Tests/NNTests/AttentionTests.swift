@@ -18,6 +18,17 @@ struct AttentionGoldens: Codable {
         AttentionGoldens.self, from: Data(contentsOf: Bundle.module.url(forResource: "attention-goldens", withExtension: "json")!))
 }
 
+/// Runs `module` on the golden input, checks the output, backpropagates the golden upstream gradient
+/// and checks the input gradient; the caller then checks the weight gradients.
+func runGolden(_ c: AttentionCase, sourceLocation: SourceLocation = #_sourceLocation, _ module: (Tensor) -> Tensor) {
+    let x = c.input.tensor
+    x.requiresGrad = true
+    let y = module(x)
+    expectClose(y, c.output.data, "output", sourceLocation: sourceLocation)
+    (y * c.upstream.tensor).sum().backward()
+    expectClose(x.grad!, c.input_grad.data, atol: 1e-5, rtol: 1e-3, "input gradient", sourceLocation: sourceLocation)
+}
+
 @Suite("Attention")
 struct AttentionTests {
     /// "Your journey starts with one step", 3-d embeddings from the book.
@@ -64,12 +75,7 @@ struct AttentionTests {
             assign(layer.weight, c.weights["\(name).weight"]!.tensor)
             assign(layer.bias!, c.weights["\(name).bias"]!.tensor)
         }
-        let x = c.input.tensor
-        x.requiresGrad = true
-        let y = ca(x)
-        expectClose(y, c.output.data, "output")
-        (y * c.upstream.tensor).sum().backward()
-        expectClose(x.grad!, c.input_grad.data, atol: 1e-5, rtol: 1e-3, "input gradient")
+        runGolden(c) { ca($0) }
         expectClose(ca.query.weight.grad!, c.weight_grads["query.weight"]!!.data, atol: 1e-5, rtol: 1e-3, "query weight gradient")
         expectClose(ca.value.bias!.grad!, c.weight_grads["value.bias"]!!.data, atol: 1e-5, rtol: 1e-3, "value bias gradient")
     }
@@ -82,12 +88,7 @@ struct AttentionTests {
         mha.useFusedKernel = fused
         let params = Dictionary(uniqueKeysWithValues: mha.namedParameters)
         for (name, value) in c.weights { assign(params[name]!, value.tensor) }
-        let x = c.input.tensor
-        x.requiresGrad = true
-        let y = mha(x)
-        expectClose(y, c.output.data, "output")
-        (y * c.upstream.tensor).sum().backward()
-        expectClose(x.grad!, c.input_grad.data, atol: 1e-5, rtol: 1e-3, "input gradient")
+        runGolden(c) { mha($0) }
         for (name, expected) in c.weight_grads { expectClose(params[name]!.grad!, expected!.data, atol: 1e-5, rtol: 1e-3, "\(name) gradient") }
     }
 

@@ -3,20 +3,16 @@
 
 import Foundation
 
-struct InputError: Error, CustomStringConvertible {
-    let description: String
-}
-
 enum Input {
     /// The bytes of `path`, or of standard input for "-".
     static func bytes(_ path: String) throws -> Data {
         if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw InputError(description: "\(path): no such file")
+            throw CommandError("\(path): no such file")
         }
         guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(description: "\(path): cannot read it (is it a directory, or unreadable?)")
+            throw CommandError("\(path): cannot read it (is it a directory, or unreadable?)")
         }
         return data
     }
@@ -25,7 +21,7 @@ enum Input {
     static func text(_ path: String) throws -> String {
         let data = try bytes(path)
         if let text = String(validating: data, as: UTF8.self) { return text }
-        throw InputError(description: "\(path == "-" ? "standard input" : path): not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(data)))")
+        throw CommandError("\(path == "-" ? "standard input" : path): not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(data)))")
     }
 
     /// Offset of the first byte that does not start or continue a valid UTF-8 sequence.
@@ -41,4 +37,12 @@ enum Input {
         }
         return bytes.count
     }
+}
+
+/// The Verdict, shipped with the command as the default training and evaluation text.
+func embeddedVerdict() throws -> String {
+    guard let url = Bundle.module.url(forResource: "the-verdict", withExtension: "txt") else {
+        throw CommandError("the embedded text is missing from the build")
+    }
+    return try String(contentsOf: url, encoding: .utf8)
 }

@@ -26,7 +26,7 @@ struct LinePlot {
         var out = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
+        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escapeXML(title))</text>
 
         """
         for t in Self.ticks(y0, y1) {
@@ -38,8 +38,8 @@ struct LinePlot {
             out += "<text x=\"\(px(t))\" y=\"\(top + plotH + 18)\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
         }
         out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#333\"/>\n"
-        out += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
-        out += "<text transform=\"translate(18 \(top + plotH / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
+        out += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
+        out += "<text transform=\"translate(18 \(top + plotH / 2)) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel))</text>\n"
         for (i, s) in series.enumerated() {
             let color = Self.colors[i % Self.colors.count]
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite }
@@ -47,7 +47,7 @@ struct LinePlot {
             out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(pts)\"/>\n"
             let ly = top + 14 + Double(i) * 18
             out += "<line x1=\"\(left + plotW - 150)\" x2=\"\(left + plotW - 128)\" y1=\"\(ly)\" y2=\"\(ly)\" stroke=\"\(color)\" stroke-width=\"3\"/>"
-            out += "<text x=\"\(left + plotW - 122)\" y=\"\(ly + 4)\">\(Self.escape(s.name))</text>\n"
+            out += "<text x=\"\(left + plotW - 122)\" y=\"\(ly + 4)\">\(escapeXML(s.name))</text>\n"
         }
         return out + "</svg>\n"
     }
@@ -78,8 +78,10 @@ struct LinePlot {
         if abs(v) >= 10_000 { return String(format: "%.0fk", v / 1000) }
         return v == v.rounded() ? String(format: "%.0f", v) : String(format: "%.2g", v)
     }
+}
 
-    private static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-    }
+/// Text made safe inside SVG/XML elements and attributes.
+func escapeXML(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }
