@@ -54,7 +54,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NNTests",
-            dependencies: ["NN", "Tensors", "Training", "Tokenizers"],
+            dependencies: ["NN", "Tensors", "Training", "Tokenizers", "GPT"],
             resources: [.copy("Resources")]
         ),
         .testTarget(

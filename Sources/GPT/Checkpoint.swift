@@ -33,41 +33,60 @@ public enum Checkpoint {
         }
     }
 
-    /// Loads a model directory (ours or one `transformers` wrote).
-    public static func load(_ directory: String) throws -> GPTModel {
-        let config = try readConfig(directory)
+    /// Loads a model directory (ours or one `transformers` wrote). `dropOutputHead` builds the model
+    /// without an untied `lm_head` (a classifier replaces the head, so there is no point in reading it).
+    public static func load(_ directory: String, dropOutputHead: Bool = false) throws -> GPTModel {
+        var config = try readConfig(directory)
+        if dropOutputHead { config.tieWordEmbeddings = true }
         let model = try Initialization.withoutRandomValues { try GPTModel(config) } // weights come from the file
         let path = (directory as NSString).appendingPathComponent(weightsFile)
-        let file = try Safetensors.read(path)
-        var byName: [String: String] = [:] // our name → name in the file
-        for name in file.entries.keys {
-            byName[name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name] = name
-        }
-        var missing: [String] = []
-        for (name, parameter) in model.namedParameters {
-            guard let stored = byName[name], let entry = file.entries[stored] else {
-                missing.append(name)
-                continue
-            }
-            guard entry.shape == parameter.shape else {
-                throw GPTError(description: "\(path): tensor \(stored) has shape \(entry.shape), but config.json implies \(parameter.shape)")
-            }
-            parameter.shareStorage(with: try file.tensor(stored))
-        }
-        guard missing.isEmpty else {
-            throw GPTError(description: "\(path): \(missing.count) tensor(s) missing: \(missing.joined(separator: ", "))")
-        }
+        try fill(model.namedParameters, from: try Safetensors.read(path), path: path)
         model.eval()
         return model
     }
 
+    /// Points each parameter at the tensor of the same name in `file` (names compared without the
+    /// `transformer.` prefix). Names in `transposedNames` are stored transposed in the file (nn.Linear's
+    /// (out, in) layout) and are copied instead. Every parameter must be found with a matching shape.
+    static func fill(_ parameters: [(String, Tensor)], from file: Safetensors.File, path: String,
+                     transposedNames: Set<String> = []) throws {
+        func bare(_ name: String) -> String { name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name }
+        var byName: [String: String] = [:] // our name → name in the file
+        for name in file.entries.keys { byName[bare(name)] = name }
+        var missing: [String] = []
+        for (name, parameter) in parameters {
+            guard let stored = byName[bare(name)], let entry = file.entries[stored] else {
+                missing.append(name)
+                continue
+            }
+            let transposed = transposedNames.contains(name)
+            let expected = transposed ? parameter.shape.reversed() : parameter.shape
+            guard entry.shape == expected else {
+                throw GPTError(description: "\(path): tensor \(stored) has shape \(entry.shape), but config.json implies \(expected)")
+            }
+            if transposed {
+                let values = try file.tensor(stored).transposed().scalars
+                parameter.withUnsafeMutableBufferPointer { _ = $0.initialize(from: values) }
+            } else {
+                parameter.shareStorage(with: try file.tensor(stored))
+            }
+        }
+        guard missing.isEmpty else {
+            throw GPTError(description: "\(path): \(missing.count) tensor(s) missing: \(missing.joined(separator: ", "))")
+        }
+    }
+
     /// Writes `config.json` and `model.safetensors` into `directory` (created if needed), each atomically.
     public static func save(_ model: GPTModel, to directory: String, metadata: [String: String] = [:]) throws {
+        let tensors = model.namedParameters.map { name, t in (name.hasPrefix("lm_head") ? name : "transformer." + name, t) }
+        try write(config: model.config, tensors: tensors, to: directory, metadata: metadata)
+    }
+
+    static func write(config: GPTConfig, tensors: [(String, Tensor)], to directory: String, metadata: [String: String]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(model.config).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(configFile)), options: .atomic)
-        let tensors = model.namedParameters.map { name, t in (name.hasPrefix("lm_head") ? name : "transformer." + name, t) }
+        try encoder.encode(config).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(configFile)), options: .atomic)
         try Safetensors.write(tensors, metadata: metadata.merging(["format": "pt"]) { a, _ in a },
                               to: (directory as NSString).appendingPathComponent(weightsFile))
     }

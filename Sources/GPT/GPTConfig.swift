@@ -33,6 +33,11 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     public enum InitScheme: String, Codable, Sendable { case gpt2, pytorchDefault = "pytorch_default" }
 
+    /// Class names of a classifier, by class index (`id2label`); nil for a language model.
+    public var labels: [String]?
+    /// The padding token a classifier's inputs may end with (`pad_token_id`; GPT-2 uses <|endoftext|>).
+    public var padTokenId: Int?
+
     public init() {}
 
     public init(vocabSize: Int = 50257, contextLength: Int, embeddingSize: Int, layers: Int, heads: Int,
@@ -56,6 +61,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case initializerRange = "initializer_range", initScheme = "init_scheme"
         case modelType = "model_type", architectures, activation = "activation_function", nCtx = "n_ctx"
         case embdPdrop = "embd_pdrop", attnPdrop = "attn_pdrop"
+        case id2label, label2id, padTokenId = "pad_token_id"
     }
 
     /// Reads GPT2Config keys; the required ones must be there, the rest default as in GPT2Config.
@@ -73,12 +79,29 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         positionalEncoding = try c.decodeIfPresent(PositionalEncodingKind.self, forKey: .positionalEncoding) ?? .learned
         initializerRange = try c.decodeIfPresent(Float.self, forKey: .initializerRange) ?? 0.02
         initScheme = try c.decodeIfPresent(InitScheme.self, forKey: .initScheme) ?? .gpt2
+        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
+        // Only a sequence classifier's labels matter; `transformers` writes LABEL_0, LABEL_1 into
+        // language-model configs too.
+        let architectures = try c.decodeIfPresent([String].self, forKey: .architectures) ?? []
+        if architectures.contains("GPT2ForSequenceClassification"),
+           let byIndex = try c.decodeIfPresent([String: String].self, forKey: .id2label) {
+            let names = (0..<byIndex.count).compactMap { byIndex[String($0)] }
+            guard names.count == byIndex.count else {
+                throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "id2label keys must be 0..<n")
+            }
+            labels = names
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode("gpt2", forKey: .modelType)
-        try c.encode(["GPT2LMHeadModel"], forKey: .architectures)
+        try c.encode([labels == nil ? "GPT2LMHeadModel" : "GPT2ForSequenceClassification"], forKey: .architectures)
+        if let labels {
+            try c.encode(Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) }), forKey: .id2label)
+            try c.encode(Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) }), forKey: .label2id)
+        }
+        try c.encodeIfPresent(padTokenId, forKey: .padTokenId)
         try c.encode("gelu_new", forKey: .activation) // GPT-2's tanh approximation
         try c.encode(vocabSize, forKey: .vocabSize)
         try c.encode(contextLength, forKey: .contextLength)

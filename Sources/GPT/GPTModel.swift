@@ -13,8 +13,8 @@ import NN
 import Tensors
 
 public final class FeedForward: Module {
-    public let expand: Linear   // c_fc: (C, 4C)
-    public let project: Linear  // c_proj: (4C, C)
+    public private(set) var expand: Linear   // c_fc: (C, 4C)
+    public private(set) var project: Linear  // c_proj: (4C, C)
 
     init(_ c: Int, std: Float?, projectionStd: Float?, generator: inout SeededGenerator) {
         expand = Linear(c, 4 * c, std: std, generator: &generator)
@@ -24,6 +24,16 @@ public final class FeedForward: Module {
     override public var children: [(String, Module)] { [("c_fc", expand), ("c_proj", project)] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { project(expand(x).gelu()) }
+
+    func applyLoRA(rank: Int, alpha: Float, generator: inout SeededGenerator) {
+        expand = LinearWithLoRA(expand, rank: rank, alpha: alpha, generator: &generator)
+        project = LinearWithLoRA(project, rank: rank, alpha: alpha, generator: &generator)
+    }
+
+    func mergeLoRA() {
+        expand = expand.merged()
+        project = project.merged()
+    }
 }
 
 public final class TransformerBlock: Module {

@@ -119,8 +119,8 @@ public final class MultiHeadAttentionWrapper: Module {
 /// value projections are fused into one Linear of width 3 * d_out (GPT-2's `c_attn`), so one GEMM
 /// computes all three; `outProjection` is GPT-2's `c_proj`.
 public final class MultiHeadAttention: Module {
-    public let qkv: Linear            // (D, 3 * d_out): columns [query | key | value]
-    public let outProjection: Linear  // (d_out, d_out)
+    public private(set) var qkv: Linear            // (D, 3 * d_out): columns [query | key | value]
+    public private(set) var outProjection: Linear  // (d_out, d_out)
     public let dropout: Dropout
     public let headCount: Int
     public let dOut: Int
@@ -193,5 +193,18 @@ public final class MultiHeadAttention: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (q, k, v) = projectHeads(x)
         return attend(q: q, k: k, v: v)
+    }
+
+    /// Wraps both projections with LoRA adapters (the query, key and value blocks of `c_attn` each get
+    /// their own, as the book's separate W_query, W_key, W_value would).
+    public func applyLoRA(rank: Int, alpha: Float, generator: inout SeededGenerator) {
+        qkv = LinearWithLoRA(qkv, rank: rank, alpha: alpha, parts: 3, generator: &generator)
+        outProjection = LinearWithLoRA(outProjection, rank: rank, alpha: alpha, generator: &generator)
+    }
+
+    /// Folds any LoRA adapters into the projection weights.
+    public func mergeLoRA() {
+        qkv = qkv.merged()
+        outProjection = outProjection.merged()
     }
 }

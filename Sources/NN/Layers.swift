@@ -2,10 +2,12 @@
 //
 // Linear keeps its weight as (in, out), so the forward pass is x @ W with no transpose; this is also
 // how GPT-2 checkpoints store their `Conv1D` weights. (PyTorch's nn.Linear stores (out, in).)
+// Linear is a (non-open) class rather than final so that `LinearWithLoRA` (LoRA.swift) can stand in
+// wherever a Linear goes.
 
 import Tensors
 
-public final class Linear: Module {
+public class Linear: Module {
     public let weight: Tensor   // (in, out)
     public let bias: Tensor?    // (out)
 
@@ -34,7 +36,12 @@ public final class Linear: Module {
     override public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     /// x (..., in) → (..., out)
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias: bias) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
+
+    func forward(_ x: Tensor) -> Tensor { x.linear(weight, bias: bias) }
+
+    /// A plain Linear computing the same function (LinearWithLoRA folds its adapter in; a Linear is itself).
+    public func merged() -> Linear { self }
 }
 
 public final class Embedding: Module {

@@ -8,6 +8,8 @@ import Tokenizers
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout.")
     var model: String
+    @Option(help: "A LoRA adapter directory (the output/adapter of llm finetune instruct --lora-rank) to apply to --model.")
+    var adapter: String?
 
     /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt or
     /// tokenizer.json if present, else the embedded gpt2 encoding (which needs a vocabulary of 50,257).
@@ -17,6 +19,10 @@ struct ModelOptions: ParsableArguments {
             throw CommandError("--model \(model): no such directory")
         }
         let gpt = try Checkpoint.load(model)
+        if let adapter {
+            try LoRAAdapter.load(adapter, into: gpt)
+            gpt.mergeLoRA()
+        }
         return (gpt, try tokenizer(for: gpt.config, directory: model))
     }
 }

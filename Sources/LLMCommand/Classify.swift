@@ -1,0 +1,46 @@
+// `llm classify`: label texts with a classifier that `llm finetune classify` made (or a `transformers`
+// GPT2ForSequenceClassification directory), optionally as a base model plus a LoRA adapter.
+
+import ArgumentParser
+import Foundation
+import GPT
+import Tokenizers
+
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify texts with a fine-tuned classifier.",
+        discussion: "Prints each text's most likely label and its probability; --json prints one object per text.")
+
+    @Option(help: "Classifier directory; with --adapter, the base language model directory.") var model: String
+    @Option(help: "A classifier's LoRA adapter directory (the output/adapter of a --lora-rank fine-tuning).") var adapter: String?
+    @Option(help: "A file with one text per line to classify as well.") var file: String?
+    @Argument(help: "Texts to classify.") var texts: [String] = []
+    @Flag(help: "One JSON object per text: {text, label, probability, probabilities}.") var json = false
+
+    func validate() throws {
+        guard !texts.isEmpty || file != nil else { throw ValidationError("give texts to classify, or --file") }
+    }
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandError("--model \(model): no such directory")
+        }
+        let classifier = try adapter.map { try GPTClassifier.load(base: model, adapter: $0) } ?? GPTClassifier.load(model)
+        classifier.mergeLoRA()
+        let encoding = try tokenizer(for: classifier.backbone.config, directory: model)
+        var all = texts
+        if let file { all += try Input.text(file).split(whereSeparator: \.isNewline).map(String.init) }
+        let ids = all.map { encoding.encodeOrdinary($0) }
+        if let empty = ids.firstIndex(where: \.isEmpty) { throw CommandError("text \(empty + 1) is empty") }
+        for (text, p) in zip(all, classifier.probabilities(ids)) {
+            let best = p.indices.max { p[$0] < p[$1] }!
+            if json {
+                let byLabel = Dictionary(uniqueKeysWithValues: zip(classifier.labels, p.map(Double.init)))
+                print(try jsonLine(["text": text, "label": classifier.labels[best], "probability": Double(p[best]), "probabilities": byLabel]))
+            } else {
+                print(String(format: "%@\t%.3f\t%@", classifier.labels[best], p[best], text))
+            }
+        }
+    }
+}
