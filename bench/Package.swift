@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "NN", package: root),
                 .product(name: "Tokenizers", package: root),
                 .product(name: "GPT", package: root),
+                .product(name: "Training", package: root),
             ]
         ),
     ]

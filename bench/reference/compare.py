@@ -1,11 +1,11 @@
 """Joins the JSON rows of our benchmark and the references' into one table (or JSON list) with
 ratio = our throughput / the strongest reference's throughput for the same row. The throughput is
-whichever figure the rows carry: gflops, mb_per_s or tokens_per_s (higher is better for all)."""
+whichever figure the rows carry: gflops, mb_per_s, tokens_per_s or examples_per_s (higher is better for all)."""
 import json
 import sys
 from collections import OrderedDict
 
-METRICS = {"gflops": "GFLOP/s", "mb_per_s": "MB/s", "tokens_per_s": "tokens/s"}
+METRICS = {"gflops": "GFLOP/s", "mb_per_s": "MB/s", "tokens_per_s": "tokens/s", "examples_per_s": "examples/s"}
 OURS = "llm (Swift+C)"
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 as_json = "--json" in sys.argv

@@ -62,7 +62,8 @@ case "attention": benchAttention(Array(args.dropFirst()))
 case "load": benchLoad(Array(args.dropFirst()))
 case "train": benchTrain(Array(args.dropFirst()))
 case "generate": benchGenerate(Array(args.dropFirst()))
+case "finetune": benchFinetune(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune\n".data(using: .utf8)!)
     exit(2)
 }
