@@ -51,12 +51,23 @@ public final class GPTClassifier: Module {
     /// Class logits (B, K) for `batch` texts given row-major as ids (B, T), each text `lengths[b]`
     /// tokens long followed by padding.
     public func callAsFunction(_ ids: [Int], batch: Int, lengths: [Int]) -> Tensor {
-        let t = ids.count / batch
-        precondition(lengths.count == batch && lengths.allSatisfy { $0 >= 1 && $0 <= t },
-                     "lengths \(lengths) do not fit \(batch) texts of \(t) tokens")
-        let h = backbone.hidden(ids, batch: batch).reshaped([batch * t, backbone.config.embeddingSize]) // (B*T, C)
-        let last = h.indexSelect(0, lengths.enumerated().map { $0.offset * t + $0.element - 1 })           // (B, C)
-        return head(last)                                                                                   // (B, K)
+        classify(backbone.hidden(ids, batch: batch), lengths: lengths)
+    }
+
+    /// Class logits (B, K) from the hidden states `x` (B, T, C) that enter block `first` (what
+    /// `backbone.hidden(ids, batch:, throughBlocks: first)` gives).
+    public func logits(continuing x: Tensor, fromBlock first: Int, lengths: [Int]) -> Tensor {
+        classify(backbone.hidden(continuing: x, fromBlock: first), lengths: lengths)
+    }
+
+    /// The head on each text's last real token of the final hidden states h (B, T, C).
+    func classify(_ h: Tensor, lengths: [Int]) -> Tensor {
+        let (b, t) = (h.shape[0], h.shape[1])
+        precondition(lengths.count == b && lengths.allSatisfy { $0 >= 1 && $0 <= t },
+                     "lengths \(lengths) do not fit \(b) texts of \(t) tokens")
+        let rows = h.reshaped([b * t, h.shape[2]])                                                     // (B*T, C)
+        let last = rows.indexSelect(0, lengths.enumerated().map { $0.offset * t + $0.element - 1 })    // (B, C)
+        return head(last)                                                                              // (B, K)
     }
 
     /// Class probabilities for each text, without recording gradients. A text longer than the context

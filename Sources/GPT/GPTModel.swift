@@ -124,8 +124,28 @@ public final class GPTModel: Module {
 
     /// The final hidden states (B, T, C), before the output head (classifiers put their own head here).
     public func hidden(_ ids: [Int], batch: Int, cache: KVCache? = nil) -> Tensor {
+        var x = embed(ids, batch: batch, start: cache?.length ?? 0)
+        for (i, block) in blocks.enumerated() { x = block(x, cache: cache?.layers[i]) }
+        return finalNorm(x)
+    }
+
+    /// What enters block `count` (B, T, C): the embedded tokens after blocks 0..<count.
+    public func hidden(_ ids: [Int], batch: Int, throughBlocks count: Int) -> Tensor {
+        var x = embed(ids, batch: batch, start: 0)
+        for block in blocks.prefix(count) { x = block(x) }
+        return x
+    }
+
+    /// The final hidden states from `x` (B, T, C) entering block `first`: the remaining blocks and the final norm.
+    public func hidden(continuing x: Tensor, fromBlock first: Int) -> Tensor {
+        var x = x
+        for block in blocks.dropFirst(first) { x = block(x) }
+        return finalNorm(x)
+    }
+
+    /// Token embeddings plus positions (from `start`), with dropout: (B, T, C).
+    func embed(_ ids: [Int], batch: Int, start: Int) -> Tensor {
         let t = ids.count / batch
-        let start = cache?.length ?? 0
         precondition(start + t <= config.contextLength,
                      "\(start + t) positions exceed the context length \(config.contextLength); crop the input")
         var x = tokenEmbedding(ids, shape: [batch, t])                                         // (B, T, C)
@@ -134,9 +154,7 @@ public final class GPTModel: Module {
         } else if let sinusoidTable {
             x = x + sinusoidTable.narrow(0, start: start, length: t)
         }
-        x = embeddingDropout(x)
-        for (i, block) in blocks.enumerated() { x = block(x, cache: cache?.layers[i]) }
-        return finalNorm(x)
+        return embeddingDropout(x)
     }
 }
 
@@ -149,11 +167,7 @@ extension GPTModel {
         eval()
         defer { train(wasTraining) }
         return Autograd.withNoGrad {
-            let t = ids.count
-            var x = tokenEmbedding(ids, shape: [1, t])
-            if let positionEmbedding { x = x + positionEmbedding(Array(0..<t), shape: [t]) }
-            else if let sinusoidTable { x = x + sinusoidTable.narrow(0, start: 0, length: t) }
-            for block in blocks.prefix(layer) { x = block(x) }
+            let x = hidden(ids, batch: 1, throughBlocks: layer)
             let (q, k, _) = blocks[layer].attention.projectHeads(blocks[layer].norm1(x))
             return blocks[layer].attention.attentionWeights(q: q, k: k).squeezed(0)
         }

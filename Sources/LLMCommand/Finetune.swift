@@ -25,7 +25,7 @@ struct FineTuningArguments: ParsableArguments {
     @Option(help: "AdamW learning rate.") var lr: Float = 5e-5
     @Option(help: "AdamW decoupled weight decay.") var weightDecay: Float = 0.1
     @Option(help: "Clip gradients to this global L2 norm (0: no clipping, as the book).") var gradClip: Float = 0
-    @Option(help: "Dropout while fine-tuning (default: the model's).") var dropout: Float?
+    @Option(help: "Dropout while fine-tuning (the book fine-tunes without).") var dropout: Float = 0
     @Option(help: "Train LoRA adapters of this rank instead of the weights (the rest of the model is frozen).") var loraRank: Int?
     @Option(help: "LoRA scale numerator: the update is (alpha / rank) · A · B.") var loraAlpha: Float = 16
     @Option(help: "Seed for the split, shuffling, the new weights and dropout.") var seed: UInt64 = 123
@@ -37,7 +37,7 @@ struct FineTuningArguments: ParsableArguments {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
         guard weightDecay >= 0, gradClip >= 0 else { throw ValidationError("--weight-decay and --grad-clip must be >= 0") }
-        if let p = dropout, !(p >= 0 && p < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+        guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         if let r = loraRank, r < 1 { throw ValidationError("--lora-rank must be at least 1") }
         guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
     }
@@ -60,14 +60,15 @@ struct FineTuningArguments: ParsableArguments {
             throw CommandError("--model \(model): no such directory")
         }
         var gpt = try Checkpoint.load(model, dropOutputHead: !keepHead)
-        if let p = dropout, p != gpt.config.dropout { gpt = try withDropout(gpt, p) }
+        if dropout != gpt.config.dropout { gpt = try withDropout(gpt, dropout) }
         let encoding = try tokenizer(for: gpt.config, directory: model)
         guard encoding.specialTokens["<|endoftext|>"] != nil else { throw CommandError("the tokenizer has no <|endoftext|> for padding") }
         return (gpt, encoding)
     }
 
-    /// Sets up what trains: LoRA adapters only (when --lora-rank is given), or what `freeze` leaves trainable.
-    func prepareTraining(_ model: some LoRAAdaptable, freeze: () -> Void) {
+    /// Sets up what trains: LoRA adapters only (when --lora-rank is given), or what `freeze` leaves
+    /// trainable. Returns the number of trainable parameters.
+    func prepareTraining(_ model: some LoRAAdaptable, freeze: () -> Void) -> Int {
         if let rank = loraRank {
             model.setTrainable(false)
             model.applyLoRA(rank: rank, alpha: loraAlpha, seed: seed)
@@ -77,6 +78,7 @@ struct FineTuningArguments: ParsableArguments {
         let trainable = model.trainableParameters.reduce(0) { $0 + $1.count }
         printError("trainable parameters: \(trainable.formatted()) of \(model.parameterCount.formatted())"
                    + (loraRank.map { " (LoRA rank \($0), alpha \(loraAlpha.formatted()))" } ?? ""))
+        return trainable
     }
 
     /// Writes the LoRA adapters (when training them) into output/adapter, then folds them in.
@@ -97,6 +99,15 @@ func withDropout(_ model: GPTModel, _ p: Float) throws -> GPTModel {
 }
 
 func parseColumn(_ s: String) -> LabeledTextFile.Column { Int(s).map { .index($0) } ?? .name(s) }
+
+/// "--split TRAIN,VALIDATION" as two fractions; the test split is the rest.
+func splitFractions(_ split: String, example: String) throws -> (Double, Double) {
+    let parts = split.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == 2, let train = parts[0], let val = parts[1], train > 0, val >= 0, train + val <= 1 else {
+        throw ValidationError("--split takes two fractions, training and validation, e.g. \(example) (they may not add up to more than 1)")
+    }
+    return (train, val)
+}
 
 struct FinetuneClassify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -124,13 +135,7 @@ struct FinetuneClassify: ParsableCommand {
     var trainableBlocks = "1"
     @Option(help: "Stop after this many epochs without a lower validation loss (0: never).") var patience = 2
 
-    func fractions() throws -> (Double, Double) {
-        let parts = split.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let train = parts[0], let val = parts[1], train > 0, val >= 0, train + val <= 1 else {
-            throw ValidationError("--split takes two fractions, training and validation, e.g. 0.7,0.1 (they may not add up to more than 1)")
-        }
-        return (train, val)
-    }
+    func fractions() throws -> (Double, Double) { try splitFractions(split, example: "0.7,0.1") }
 
     func validate() throws {
         _ = try fractions()
@@ -163,7 +168,7 @@ struct FinetuneClassify: ParsableCommand {
         if trainableBlocks != "all", let n = Int(trainableBlocks), n > backbone.blocks.count {
             throw CommandError("--trainable-blocks \(n): the model has only \(backbone.blocks.count) blocks")
         }
-        common.prepareTraining(model) { model.freezeAllBut(lastBlocks: trainableBlocks == "all" ? nil : Int(trainableBlocks)) }
+        let trainable = common.prepareTraining(model) { model.freezeAllBut(lastBlocks: trainableBlocks == "all" ? nil : Int(trainableBlocks)) }
         var options = common.options(defaultEpochs: 5)
         options.patience = patience > 0 ? patience : nil
         let trainer = try ClassifierTrainer(model: model, train: sets[0], validation: sets[1], test: sets[2], options: options)
@@ -198,8 +203,7 @@ struct FinetuneClassify: ParsableCommand {
         if common.json {
             var object: [String: Any] = ["epochs": history.count, "kept_epoch": kept.epoch, "train_accuracy": kept.trainAccuracy,
                                          "train_loss": kept.trainLoss, "examples_per_second": examplesPerSecond,
-                                         "trainable_parameters": model.trainableParameters.reduce(0) { $0 + $1.count },
-                                         "labels": labels, "output": common.output]
+                                         "trainable_parameters": trainable, "labels": labels, "output": common.output]
             object["validation_accuracy"] = kept.validationAccuracy ?? NSNull()
             object["validation_loss"] = kept.validationLoss ?? NSNull()
             object["test_accuracy"] = kept.testAccuracy ?? NSNull()
@@ -255,13 +259,7 @@ struct FinetuneInstruct: ParsableCommand {
     @Option(help: "Score the answers through this OpenAI-compatible endpoint (…/v1 or …/v1/chat/completions).") var judgeUrl: String?
     @Option(help: "Model name to ask at --judge-url.") var judgeModel = "llama3"
 
-    func fractions() throws -> (Double, Double) {
-        let parts = split.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let train = parts[0], let val = parts[1], train > 0, val >= 0, train + val <= 1 else {
-            throw ValidationError("--split takes two fractions, training and validation, e.g. 0.85,0.05 (they may not add up to more than 1)")
-        }
-        return (train, val)
-    }
+    func fractions() throws -> (Double, Double) { try splitFractions(split, example: "0.85,0.05") }
 
     func validate() throws {
         _ = try fractions()
@@ -287,7 +285,7 @@ struct FinetuneInstruct: ParsableCommand {
         let longest = train.sequences.map(\.count).max()! + 1
         printError("\(data): \(examples.count) records; split \(parts[0].count) training / \(parts[1].count) validation / \(parts[2].count) test; "
                    + "longest example \(longest) tokens" + (longest > model.config.contextLength ? " (cut to the context, \(model.config.contextLength))" : ""))
-        common.prepareTraining(model) { model.setTrainable(true) }
+        let trainable = common.prepareTraining(model) { model.setTrainable(true) }
         let trainer = try InstructionTrainer(model: model, train: train, validation: validation, options: common.options(defaultEpochs: 2))
         trainer.maskPrompt = maskPrompt
         trainer.evalEvery = evalEvery
@@ -349,7 +347,7 @@ struct FinetuneInstruct: ParsableCommand {
         if common.json {
             var object: [String: Any] = ["steps": evaluations.last?.step ?? 0, "train_loss": lastLoss, "examples_per_second": examplesPerSecond,
                                          "responses": responsesPath, "output": common.output,
-                                         "trainable_parameters": model.trainableParameters.reduce(0) { $0 + $1.count }]
+                                         "trainable_parameters": trainable]
             object["val_loss"] = evaluations.last?.validationLoss ?? NSNull()
             object["mean_score"] = meanScore ?? NSNull()
             print(try jsonLine(object))

@@ -181,6 +181,8 @@ public struct ClassificationBatch: Sendable {
     public let lengths: [Int]
     /// Class index of each text.
     public let labels: [Int]
+    /// Each text's position in its dataset.
+    public let indices: [Int]
 }
 
 /// Texts as token ids with class indices, cut into batches padded to their longest text.
@@ -217,18 +219,14 @@ public struct ClassificationDataset: Sendable {
     /// the amount of padding does not change any result, and short batches cost less.
     public func batches(size: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0,
                         padTokenId: Int = 50256) -> [ClassificationBatch] {
-        var order = Array(0..<count)
-        if shuffle {
-            var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-            order.shuffle(using: &rng)
-        }
+        let order = epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
         let batchCount = dropLast ? count / size : (count + size - 1) / size
         return (0..<batchCount).map { b in
             let members = order[(b * size)..<min((b + 1) * size, count)]
             let t = members.map { ids[$0].count }.max()!
             return ClassificationBatch(ids: members.flatMap { ids[$0] + Array(repeating: padTokenId, count: t - ids[$0].count) },
                                        batchSize: members.count, length: t, lengths: members.map { ids[$0].count },
-                                       labels: members.map { labels[$0] })
+                                       labels: members.map { labels[$0] }, indices: Array(members))
         }
     }
 }

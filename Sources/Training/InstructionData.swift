@@ -137,11 +137,7 @@ public struct InstructionDataset: Sendable {
     /// Batches in order, or shuffled with `seed` (a different order per epoch).
     public func batches(size: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0,
                         maskPrompt: Bool = false, maxLength: Int? = nil, padTokenId: Int = 50256) -> [InstructionBatch] {
-        var order = Array(0..<count)
-        if shuffle {
-            var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-            order.shuffle(using: &rng)
-        }
+        let order = epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
         let batchCount = dropLast ? count / size : (count + size - 1) / size
         return (0..<batchCount).map { b in
             let members = Array(order[(b * size)..<min((b + 1) * size, count)])

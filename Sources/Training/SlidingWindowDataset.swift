@@ -83,11 +83,7 @@ public struct DataLoader: Sequence {
 
     /// The batches of epoch `epoch` (the shuffle differs per epoch, and is the same for the same seed).
     public func batches(epoch: Int) -> [TokenBatch] {
-        var order = Array(0..<dataset.count)
-        if shuffle {
-            var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-            order.shuffle(using: &rng)
-        }
+        let order = epochOrder(dataset.count, shuffle: shuffle, seed: seed, epoch: epoch)
         return (0..<count).map { b in
             let members = order[(b * batchSize)..<Swift.min((b + 1) * batchSize, order.count)]
             var inputs: [Int] = [], targets: [Int] = []
@@ -101,4 +97,15 @@ public struct DataLoader: Sequence {
     }
 
     public func makeIterator() -> IndexingIterator<[TokenBatch]> { batches(epoch: 0).makeIterator() }
+}
+
+/// The order in which a loader visits `count` examples in `epoch`: as they are, or a seeded shuffle
+/// that differs per epoch and is the same for the same seed.
+func epochOrder(_ count: Int, shuffle: Bool, seed: UInt64, epoch: Int) -> [Int] {
+    var order = Array(0..<count)
+    if shuffle {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        order.shuffle(using: &rng)
+    }
+    return order
 }

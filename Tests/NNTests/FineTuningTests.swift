@@ -43,6 +43,37 @@ struct FineTuningTests {
         #expect(model.backbone.blocks[1].mlp.expand.weight.scalars != lastBlock, "the last block trained")
     }
 
+    /// With the embeddings and the first block frozen and no dropout, the trainer caches what leaves
+    /// block 0 and runs only the top: the same losses and accuracies as running the whole network.
+    @Test func frozenPrefixCacheChangesNothing() throws {
+        let data = try easyTask()
+        var histories: [[ClassificationMetrics]] = []
+        for cached in [true, false] {
+            let model = GPTClassifier(backbone: try GPTModel(config, seed: 1), labels: ["a", "b"], seed: 2)
+            model.freezeAllBut(lastBlocks: 1)
+            var options = FineTuningOptions()
+            options.epochs = 3
+            options.batchSize = 4
+            options.learningRate = 3e-3
+            let trainer = try ClassifierTrainer(model: model, train: data, validation: data, test: nil, options: options,
+                                                cacheFrozenPrefix: cached)
+            #expect(trainer.cachedBlocks == (cached ? 1 : 0))
+            histories.append(try trainer.run())
+        }
+        for (a, b) in zip(histories[0], histories[1]) {
+            #expect(abs(a.trainLoss - b.trainLoss) < 1e-4 && abs(a.validationLoss! - b.validationLoss!) < 1e-4)
+            #expect(a.trainAccuracy == b.trainAccuracy)
+        }
+        // Dropout in the frozen blocks would make their output random: no cache then.
+        var dropoutConfig = config
+        dropoutConfig.dropout = 0.1
+        let model = GPTClassifier(backbone: try GPTModel(dropoutConfig, seed: 1), labels: ["a", "b"], seed: 2)
+        model.freezeAllBut(lastBlocks: 1)
+        var options = FineTuningOptions()
+        options.batchSize = 4
+        #expect(try ClassifierTrainer(model: model, train: data, validation: nil, test: nil, options: options).cachedBlocks == 0)
+    }
+
     @Test func earlyStoppingKeepsTheBestEpoch() throws {
         let data = try easyTask()
         // Validation labels opposite to training: the validation loss rises as training succeeds.
