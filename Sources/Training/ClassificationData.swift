@@ -214,12 +214,14 @@ public struct ClassificationDataset: Sendable {
 
     public var count: Int { ids.count }
 
-    /// Batches in order, or shuffled with `seed` (a different order per epoch). Each batch is padded
-    /// with `padTokenId` to its own longest text: the classifier reads each text's last real token, so
-    /// the amount of padding does not change any result, and short batches cost less.
-    public func batches(size: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0,
-                        padTokenId: Int = 50256) -> [ClassificationBatch] {
-        let order = epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
+    /// Batches in order, shuffled with `seed` (a different order per epoch), or `byLength` (shortest
+    /// texts first: least padding, for evaluation, where the order does not matter). Each batch is
+    /// padded with `padTokenId` to its own longest text: the classifier reads each text's last real
+    /// token, so the amount of padding does not change any result, and short batches cost less.
+    public func batches(size: Int, shuffle: Bool = false, byLength: Bool = false, dropLast: Bool = false, seed: UInt64 = 0,
+                        epoch: Int = 0, padTokenId: Int = 50256) -> [ClassificationBatch] {
+        let order = byLength ? (0..<count).sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
+                             : epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
         let batchCount = dropLast ? count / size : (count + size - 1) / size
         return (0..<batchCount).map { b in
             let members = order[(b * size)..<min((b + 1) * size, count)]

@@ -88,7 +88,7 @@ public final class ClassifierTrainer {
         model.eval()
         defer { model.train(wasTraining) }
         var states = [[Float]](repeating: [], count: data.count)
-        for b in data.batches(size: 16, padTokenId: model.padTokenId) {
+        for b in data.batches(size: 16, byLength: true, padTokenId: model.padTokenId) {
             let x = Autograd.withNoGrad { model.backbone.hidden(b.ids, batch: b.batchSize, throughBlocks: cachedBlocks) }.scalars
             for (row, (i, length)) in zip(b.indices, b.lengths).enumerated() {
                 states[i] = Array(x[(row * b.length * c)..<((row * b.length + length) * c)])
@@ -121,7 +121,7 @@ public final class ClassifierTrainer {
         model.eval()
         defer { model.train(wasTraining) }
         var loss: Double = 0, correct = 0
-        for b in data.batches(size: options.batchSize, padTokenId: model.padTokenId) {
+        for b in data.batches(size: options.batchSize, byLength: true, padTokenId: model.padTokenId) {
             let logits = Autograd.withNoGrad {                                                     // (B, K)
                 split.map { self.logits(b, split: $0) } ?? model(b.ids, batch: b.batchSize, lengths: b.lengths)
             }

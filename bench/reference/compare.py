@@ -29,13 +29,18 @@ for (shape, variant), impls in groups.items():
         row[name] = round(r[metric], 2)
     row["strongest_reference"] = best["impl"]
     row["ratio"] = round(ours[metric] / best[metric], 3)
+    # Peak resident memory (getrusage: the process's maximum so far, so a later, larger row includes
+    # the earlier ones), where both sides report it.
+    if "peak_rss_gb" in ours and "peak_rss_gb" in best:
+        row["peak_rss_gb"] = {"ours": round(ours["peak_rss_gb"], 2), best["impl"]: round(best["peak_rss_gb"], 2)}
     table.append(row)
 
 if as_json:
     print(json.dumps(table, indent=1))
 else:
     ref_names = sorted({k for row in table for k in row
-                        if k not in ("bench", "shape", "variant", "metric", "ours", "ours_threads", "strongest_reference", "ratio")})
+                        if k not in ("bench", "shape", "variant", "metric", "ours", "ours_threads", "strongest_reference", "ratio",
+                                     "peak_rss_gb")})
     header = ["shape", "variant", "unit", "ours"] + ref_names + ["ratio"]
     lines = [header] + [[r["shape"], r["variant"], METRICS[r["metric"]], f'{r["ours"]:.1f}']
                         + [f'{r[n]:.1f}' if n in r else "-" for n in ref_names] + [f'{r["ratio"]:.2f}']
@@ -45,6 +50,10 @@ else:
         print("  ".join(c.rjust(w) for c, w in zip(l, widths)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    for r in table:
+        if "peak_rss_gb" in r:
+            ours_gb, (ref, ref_gb) = r["peak_rss_gb"]["ours"], [(k, v) for k, v in r["peak_rss_gb"].items() if k != "ours"][0]
+            print(f"peak resident memory, {r['shape']} {r['variant']}: ours {ours_gb:.2f} GB, {ref} {ref_gb:.2f} GB")
     ratios = sorted(r["ratio"] for r in table)
     if ratios:
         print(f"\nratio = ours / strongest reference; median {ratios[len(ratios) // 2]:.2f}, min {ratios[0]:.2f}")
