@@ -134,6 +134,7 @@ struct FinetuneClassify: ParsableCommand {
     @Option(help: "How many of the last transformer blocks train (with the final norm and the head), or \"all\".")
     var trainableBlocks = "1"
     @Option(help: "Stop after this many epochs without a lower validation loss (0: never).") var patience = 2
+    @Flag(help: "Also write the three splits to OUTPUT/splits/{train,validation,test}.csv (as the book does).") var saveSplits = false
 
     func fractions() throws -> (Double, Double) { try splitFractions(split, example: "0.7,0.1") }
 
@@ -197,6 +198,12 @@ struct FinetuneClassify: ParsableCommand {
 
         try common.saveAdapters(model)
         try model.save(to: common.output, metadata: ["epochs": "\(history.count)"])
+        if saveSplits {
+            try FileManager.default.createDirectory(atPath: common.output + "/splits", withIntermediateDirectories: true)
+            for (name, part) in zip(["train", "validation", "test"], parts) {
+                try LabeledTextFile.writeCSV(part, to: common.output + "/splits/\(name).csv")
+            }
+        }
         try writeClassificationReport(history, kept: kept, to: common.output)
         printError(String(format: "kept epoch %d: test accuracy %@, validation accuracy %@; %.0f s; saved %@",
                           kept.epoch, percent(kept.testAccuracy), percent(kept.validationAccuracy), seconds, common.output))

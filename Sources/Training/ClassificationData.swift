@@ -80,6 +80,17 @@ public enum LabeledTextFile {
         return examples
     }
 
+    /// Writes `examples` as CSV with a "label,text" header (the book saves its splits this way),
+    /// quoting fields that need it; `read` gives them back.
+    public static func writeCSV(_ examples: [LabeledText], to path: String) throws {
+        func field(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) || s.isEmpty
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        let text = "label,text\n" + examples.map { field($0.label) + "," + field($0.text) + "\n" }.joined()
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     struct Row { let fields: [String]; let line: Int }
 
     /// Lines split on the separator; blank lines are skipped, a trailing "\r" is dropped.

@@ -32,6 +32,14 @@ struct FineTuningDataTests {
         #expect(byName.map(\.label) == ["a", "b"] && byName.map(\.text) == ["hello", "bye"])
     }
 
+    @Test func csvWrittenReadsBack() throws {
+        let examples = [LabeledText(label: "spam", text: "Win, now \"free\"", line: 2), LabeledText(label: "ham", text: "two\nlines", line: 3),
+                        LabeledText(label: "ham", text: "plain", line: 5)]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID()).csv").path
+        try LabeledTextFile.writeCSV(examples, to: path)
+        #expect(try LabeledTextFile.read(path) == examples)
+    }
+
     @Test func tsvHasNoQuoting() throws {
         let path = try temporaryFile("sms.tsv", "ham\t\"Ok\" lar...\nspam\tFree entry\n\nham\tbye\n")
         let rows = try LabeledTextFile.read(path)
