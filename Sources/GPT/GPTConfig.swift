@@ -131,6 +131,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
             throw fail("rotary positions need an even head size, got \(embeddingSize / heads)")
         }
         guard dropout >= 0 && dropout < 1 else { throw fail("dropout \(dropout) is not in [0, 1)") }
+        if let labels {
+            guard labels.count >= 2, Set(labels).count == labels.count else { throw fail("id2label needs two or more distinct labels, got \(labels)") }
+        }
     }
 
     // MARK: Presets
