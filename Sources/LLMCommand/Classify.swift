@@ -22,10 +22,7 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandError("--model \(model): no such directory")
-        }
+        try requireDirectory(model, flag: "--model")
         let classifier = try adapter.map { try GPTClassifier.load(base: model, adapter: $0) } ?? GPTClassifier.load(model)
         classifier.mergeLoRA()
         let encoding = try tokenizer(for: classifier.backbone.config, directory: model)

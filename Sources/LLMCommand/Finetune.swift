@@ -55,10 +55,7 @@ struct FineTuningArguments: ParsableArguments {
 
     /// The pretrained language model (with its lm_head only when `keepHead`), dropout applied.
     func loadModel(keepHead: Bool) throws -> (GPTModel, Encoding) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandError("--model \(model): no such directory")
-        }
+        try requireDirectory(model, flag: "--model")
         var gpt = try Checkpoint.load(model, dropOutputHead: !keepHead)
         if dropout != gpt.config.dropout { gpt = try withDropout(gpt, dropout) }
         let encoding = try tokenizer(for: gpt.config, directory: model)

@@ -233,9 +233,7 @@ public struct ClassificationDataset: Sendable {
                         epoch: Int = 0, padTokenId: Int = 50256) -> [ClassificationBatch] {
         let order = byLength ? (0..<count).sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
                              : epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
-        let batchCount = dropLast ? count / size : (count + size - 1) / size
-        return (0..<batchCount).map { b in
-            let members = order[(b * size)..<min((b + 1) * size, count)]
+        return batchMembers(order, size: size, dropLast: dropLast).map { members in
             let t = members.map { ids[$0].count }.max()!
             return ClassificationBatch(ids: members.flatMap { ids[$0] + Array(repeating: padTokenId, count: t - ids[$0].count) },
                                        batchSize: members.count, length: t, lengths: members.map { ids[$0].count },

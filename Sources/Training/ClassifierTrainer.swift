@@ -40,17 +40,12 @@ public final class ClassifierTrainer {
     /// `cacheFrozenPrefix: false` always runs the whole network (for comparing against the cache).
     public init(model: GPTClassifier, train: ClassificationDataset, validation: ClassificationDataset?, test: ClassificationDataset?,
                 options: FineTuningOptions, cacheFrozenPrefix: Bool = true) throws {
-        guard train.count >= options.batchSize else {
-            throw DatasetError(description: "\(train.count) training examples do not fill one batch of \(options.batchSize)")
-        }
-        let trainable = model.trainableParameters
-        guard !trainable.isEmpty else { throw DatasetError(description: "every parameter is frozen: nothing to train") }
+        optimizer = try options.optimizer(for: model, trainingExamples: train.count)
         self.model = model
         self.options = options
         self.train = train
         self.validation = validation?.count == 0 ? nil : validation
         self.test = test?.count == 0 ? nil : test
-        optimizer = AdamW(parameters: trainable, learningRate: options.learningRate, weightDecay: options.weightDecay)
         let gpt = model.backbone
         let embeddingsFrozen = ([gpt.tokenEmbedding] + (gpt.positionEmbedding.map { [$0] } ?? [])).allSatisfy { $0.trainableParameters.isEmpty }
         let frozenBlocks = gpt.blocks.prefix { $0.trainableParameters.isEmpty }.count
@@ -123,19 +118,11 @@ public final class ClassifierTrainer {
             for b in train.batches(size: options.batchSize, shuffle: true, dropLast: true, seed: options.seed, epoch: epoch,
                                    padTokenId: model.padTokenId) {
                 let stepStart = Date()
-                model.reseedDropout(options.seed &+ UInt64(step))
-                optimizer.zeroGrad()
-                let loss = logits(b, split: .train).crossEntropy(targets: b.labels)
-                loss.backward()
-                guard loss.item().isFinite else {
-                    throw DatasetError(description: "the loss became \(loss.item()) at step \(step + 1); lower the learning rate (--lr)")
-                }
-                if let clip = options.gradientClip { optimizer.clipGradients(maxNorm: clip) }
-                optimizer.update()
+                let loss = try options.step(model, optimizer, index: step) { logits(b, split: .train).crossEntropy(targets: b.labels) }
                 step += 1
                 seen += b.batchSize
                 trainingSeconds += Date().timeIntervalSince(stepStart)
-                onEvent(.step(step: step, totalSteps: totalSteps, loss: loss.item(),
+                onEvent(.step(step: step, totalSteps: totalSteps, loss: loss,
                               examplesPerSecond: Double(seen) / max(trainingSeconds, 1e-9)))
             }
             let (trainLoss, trainAccuracy) = evaluate(train, split: .train)

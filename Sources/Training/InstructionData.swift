@@ -138,12 +138,10 @@ public struct InstructionDataset: Sendable {
     public func batches(size: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0,
                         maskPrompt: Bool = false, maxLength: Int? = nil, padTokenId: Int = 50256) -> [InstructionBatch] {
         let order = epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
-        let batchCount = dropLast ? count / size : (count + size - 1) / size
-        return (0..<batchCount).map { b in
-            let members = Array(order[(b * size)..<min((b + 1) * size, count)])
-            return InstructionDataset.collate(members.map { sequences[$0] },
-                                              promptLengths: maskPrompt ? members.map { promptLengths[$0] } : nil,
-                                              padTokenId: padTokenId, maxLength: maxLength)
+        return batchMembers(order, size: size, dropLast: dropLast).map { members in
+            InstructionDataset.collate(members.map { sequences[$0] },
+                                       promptLengths: maskPrompt ? members.map { promptLengths[$0] } : nil,
+                                       padTokenId: padTokenId, maxLength: maxLength)
         }
     }
 

@@ -26,16 +26,11 @@ public final class InstructionTrainer {
     public private(set) var evaluations: [InstructionEvaluation] = []
 
     public init(model: GPTModel, train: InstructionDataset, validation: InstructionDataset?, options: FineTuningOptions) throws {
-        guard train.count >= options.batchSize else {
-            throw DatasetError(description: "\(train.count) training examples do not fill one batch of \(options.batchSize)")
-        }
-        let trainable = model.trainableParameters
-        guard !trainable.isEmpty else { throw DatasetError(description: "every parameter is frozen: nothing to train") }
+        optimizer = try options.optimizer(for: model, trainingExamples: train.count)
         self.model = model
         self.options = options
         self.train = train
         self.validation = validation?.count == 0 ? nil : validation
-        optimizer = AdamW(parameters: trainable, learningRate: options.learningRate, weightDecay: options.weightDecay)
     }
 
     public var stepsPerEpoch: Int { train.count / options.batchSize }
@@ -67,20 +62,12 @@ public final class InstructionTrainer {
             model.train()
             for b in batches(train, shuffle: true, epoch: epoch) {
                 let stepStart = Date()
-                model.reseedDropout(options.seed &+ UInt64(step))
-                optimizer.zeroGrad()
-                let loss = model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets)
-                guard loss.item().isFinite else {
-                    throw DatasetError(description: "the loss became \(loss.item()) at step \(step + 1); lower the learning rate (--lr)")
-                }
-                loss.backward()
-                if let clip = options.gradientClip { optimizer.clipGradients(maxNorm: clip) }
-                optimizer.update()
+                let loss = try options.step(model, optimizer, index: step) { model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets) }
                 step += 1
                 seen += b.batchSize
                 trainingSeconds += Date().timeIntervalSince(stepStart)
                 tokens += b.inputs.count
-                onEvent(.step(step: step, totalSteps: totalSteps, loss: loss.item(),
+                onEvent(.step(step: step, totalSteps: totalSteps, loss: loss,
                               examplesPerSecond: Double(seen) / max(trainingSeconds, 1e-9)))
                 if step % evalEvery == 0 || step == totalSteps {
                     let record = InstructionEvaluation(step: step, tokensSeen: tokens, trainLoss: meanLoss(on: train, limit: evalBatches),

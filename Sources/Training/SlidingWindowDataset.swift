@@ -84,8 +84,7 @@ public struct DataLoader: Sequence {
     /// The batches of epoch `epoch` (the shuffle differs per epoch, and is the same for the same seed).
     public func batches(epoch: Int) -> [TokenBatch] {
         let order = epochOrder(dataset.count, shuffle: shuffle, seed: seed, epoch: epoch)
-        return (0..<count).map { b in
-            let members = order[(b * batchSize)..<Swift.min((b + 1) * batchSize, order.count)]
+        return batchMembers(order, size: batchSize, dropLast: dropLast).map { members in
             var inputs: [Int] = [], targets: [Int] = []
             for i in members {
                 let (x, y) = dataset[i]
@@ -108,4 +107,10 @@ func epochOrder(_ count: Int, shuffle: Bool, seed: UInt64, epoch: Int) -> [Int] 
         order.shuffle(using: &rng)
     }
     return order
+}
+
+/// `order` cut into consecutive batches of `size`; the last, shorter one is dropped when `dropLast`.
+func batchMembers(_ order: [Int], size: Int, dropLast: Bool) -> [ArraySlice<Int>] {
+    let batchCount = dropLast ? order.count / size : (order.count + size - 1) / size
+    return (0..<batchCount).map { order[($0 * size)..<Swift.min(($0 + 1) * size, order.count)] }
 }

@@ -14,16 +14,21 @@ struct ModelOptions: ParsableArguments {
     /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt or
     /// tokenizer.json if present, else the embedded gpt2 encoding (which needs a vocabulary of 50,257).
     func load() throws -> (GPTModel, Encoding) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandError("--model \(model): no such directory")
-        }
+        try requireDirectory(model, flag: "--model")
         let gpt = try Checkpoint.load(model)
         if let adapter {
             try LoRAAdapter.load(adapter, into: gpt)
             gpt.mergeLoRA()
         }
         return (gpt, try tokenizer(for: gpt.config, directory: model))
+    }
+}
+
+/// Fails with "FLAG PATH: no such directory" unless `path` is a directory.
+func requireDirectory(_ path: String, flag: String) throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw CommandError("\(flag) \(path): no such directory")
     }
 }
 
