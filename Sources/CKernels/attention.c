@@ -1,151 +1,195 @@
-// Fused ("flash") attention for one or many heads: the T x T matrix of weights is never stored.
+// Fused attention for many heads: softmax(q k^T * scale [+ causal mask]), dropout, times v, with the
+// weights of only one block of query rows alive at a time, and the gradients of q, k and v.
 //
-// Forward, per query row: walk the visible keys in blocks of ATT_BLOCK; compute the block's scores,
-// raise the running maximum if needed (rescaling the running sum and the output accumulator once
-// per block), and add exp(score - max) * v. At the end, divide by the sum and keep
-// lse = max + log(sum) for the backward pass (Dao et al., "FlashAttention", 2022, per row).
+// One task per (batch, head), run by the thread pool; inside it, query rows go in blocks of ATT_ROWS:
+//   S = Q_blk K^T                       (GEMM; with a causal mask only the keys the block can see)
+//   P = softmax(S * scale) per row      (lse = max + log(sum) kept for the backward pass)
+//   O_blk = dropout(P) V                (GEMM)
+// Backward, per block, with P recomputed from S and lse (Dao et al., "FlashAttention", 2022):
+//   dV += dropout(P)^T dO_blk,  dP = dropout'(dO_blk V^T),  dS = P (dP - D) * scale with D_i = dO_i . O_i,
+//   dQ_blk += dS K,  dK += dS^T Q_blk.
+// D_i = dO_i . O_i holds with dropout too: sum_j P_ij dP_ij = dO_i . (sum_j dropout(P)_ij v_j) = dO_i . O_i.
+// The block's weights (ATT_ROWS x Tk floats, 256 KB at Tk = 1024) stay in L2, so every step is a GEMM
+// on cached data or one pass over it; the products run on llm_sgemm_serial (each task owns a thread).
 //
-// Backward, per head: recompute each weight as p = exp(s * scale - lse), then
-//   dv_j += p dO_i,   dp = dO_i . v_j,   ds = p (dp - D_i)  with D_i = dO_i . o_i,
-//   dq_i += scale ds k_j,   dk_j += scale ds q_i.
-// Heads are independent, so threads split heads and never write the same gradient rows.
-//
-// The same source is compiled twice, once for AVX2+FMA and once portable, by inlining one body into
-// two wrappers with different target attributes; the vectorize pragmas allow reordering the sums in
-// the dot products (required to vectorize them; the result differs from a serial sum by rounding).
+// Every tensor is addressed through strides, so q, k and v can be read straight out of the fused
+// (B, T, 3C) projection and the output written straight into (B, T, C) rows: no head split or merge
+// copies. Dropout uses the counter-based mask of fast_math.h on the flat index of the (B, H, Tq, Tk)
+// weights, which is what the composed path's dropout call sees.
 #include "ckernels.h"
+#include "fast_math.h"
 
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-#define ATT_BLOCK 64
+#define ATT_ROWS 64
 
 typedef struct {
-    const float *q, *k, *v, *o, *lse, *dout;
-    float *out, *lse_out, *dq, *dk, *dv;
-    long heads, tq, tk, d;
-    float scale;
-    int causal;
+    const float *q, *k, *v, *o, *dout;
+    float *out, *lse, *dq, *dk, *dv;
+    long batch, heads, tq, tk, d;
+    llm_attention_strides sq, sk, so;
+    float scale, dropout;
+    uint64_t key;
 } attention_args;
 
-static inline __attribute__((always_inline)) float dot(const float *a, const float *b, long d) {
-    float s = 0.0f;
+// Per-thread scratch for the weights of one block, grown on demand and kept (pool threads live as
+// long as the process).
+static float *scratch(int which, size_t floats) {
+    static _Thread_local float *buffers[2];
+    static _Thread_local size_t capacity[2];
+    if (capacity[which] < floats) {
+        free(buffers[which]);
+        buffers[which] = malloc(floats * sizeof(float));
+        capacity[which] = buffers[which] ? floats : 0;
+        if (!buffers[which]) abort(); // a few hundred KB: nothing sensible is left to do without them
+    }
+    return buffers[which];
+}
+
+static inline long offset(llm_attention_strides s, long b, long h) { return b * s.batch + h * s.head; }
+
+// Keys visible to query row i: with the causal mask, query i sits at position tk - tq + i.
+static inline long visible(const attention_args *a, int causal, long i) { return causal ? a->tk - a->tq + i + 1 : a->tk; }
+
+// Flat index of weight (b, h, i, 0) in the (B, H, Tq, Tk) tensor: the dropout mask's counter.
+static inline uint64_t weight_index(const attention_args *a, long b, long h, long i) {
+    return ((uint64_t)(b * a->heads + h) * (uint64_t)a->tq + (uint64_t)i) * (uint64_t)a->tk;
+}
+
+// Turns row i's scores s[0..n) into weights: softmax over the first `seen`, 0 after. Returns the lse.
+static inline __attribute__((always_inline)) float softmax_row(float *s, long seen, long n, float scale) {
+    float max = -INFINITY;
+    for (long j = 0; j < seen; j++) {
+        s[j] *= scale;
+        max = s[j] > max ? s[j] : max;
+    }
+    float sum = 0.0f;
 #pragma clang loop vectorize(enable) interleave(enable)
-    for (long x = 0; x < d; x++) s += a[x] * b[x];
-    return s;
+    for (long j = 0; j < seen; j++) {
+        s[j] = fast_expf(s[j] - max);
+        sum += s[j];
+    }
+    float inv = 1.0f / sum;
+    for (long j = 0; j < seen; j++) s[j] *= inv;
+    for (long j = seen; j < n; j++) s[j] = 0.0f;
+    return max + logf(sum);
 }
 
-static inline __attribute__((always_inline)) void axpy(float alpha, const float *x, float *y, long d) {
+// x[j] = dropout(x[j]) for the weights of row (b, h, i).
+static inline __attribute__((always_inline)) void drop_row(const attention_args *a, long b, long h, long i, float *x,
+                                                           const float *from, long n) {
+    uint64_t base = weight_index(a, b, h, i);
+    uint32_t threshold = dropout_threshold(a->dropout);
+    float keep_scale = 1.0f / (1.0f - a->dropout);
 #pragma clang loop vectorize(enable)
-    for (long i = 0; i < d; i++) y[i] += alpha * x[i];
+    for (long j = 0; j < n; j++) x[j] = from[j] * (dropout_keeps(a->key, base + (uint64_t)j, threshold) ? keep_scale : 0.0f);
 }
 
-static inline __attribute__((always_inline)) long visible(const attention_args *a, long i) {
-    return a->causal ? a->tk - a->tq + i + 1 : a->tk;
-}
-
-// Forward for query rows [begin, end) of the flattened (heads * tq) rows.
-static inline __attribute__((always_inline)) void forward_rows(const attention_args *a, long begin, long end) {
-    const long d = a->d;
-    float *acc = malloc(sizeof(float) * (size_t)d);
-    float scores[ATT_BLOCK];
-    for (long row = begin; row < end; row++) {
-        long h = row / a->tq, i = row % a->tq;
-        const float *q = a->q + row * d, *k = a->k + h * a->tk * d, *v = a->v + h * a->tk * d;
-        long n = visible(a, i);
-        float m = -INFINITY, l = 0.0f;
-        memset(acc, 0, sizeof(float) * (size_t)d);
-        for (long j0 = 0; j0 < n; j0 += ATT_BLOCK) {
-            long nb = n - j0 < ATT_BLOCK ? n - j0 : ATT_BLOCK;
-            float block_max = -INFINITY;
-            for (long j = 0; j < nb; j++) {
-                scores[j] = dot(q, k + (j0 + j) * d, d) * a->scale;
-                block_max = scores[j] > block_max ? scores[j] : block_max;
-            }
-            if (block_max > m) { // rescale what was accumulated under the old maximum
-                float correction = expf(m - block_max);
-                l *= correction;
-                for (long x = 0; x < d; x++) acc[x] *= correction;
-                m = block_max;
-            }
-            for (long j = 0; j < nb; j++) {
-                float p = expf(scores[j] - m);
-                l += p;
-                axpy(p, v + (j0 + j) * d, acc, d);
-            }
+static inline __attribute__((always_inline)) void forward_head(const attention_args *a, int causal, long task) {
+    long b = task / a->heads, h = task % a->heads, d = a->d;
+    const float *q = a->q + offset(a->sq, b, h), *k = a->k + offset(a->sk, b, h), *v = a->v + offset(a->sk, b, h);
+    float *o = a->out + offset(a->so, b, h), *lse = a->lse + task * a->tq;
+    float *s = scratch(0, (size_t)(ATT_ROWS * a->tk));
+    for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
+        long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
+        long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk; // keys the block's last row sees
+        llm_sgemm_serial(0, 1, rows, n, d, 1.0f, q + r0 * a->sq.row, a->sq.row, k, a->sk.row, 0.0f, s, n);
+        for (long i = 0; i < rows; i++) {
+            float *row = s + i * n;
+            lse[r0 + i] = softmax_row(row, causal ? visible(a, 1, r0 + i) : n, n, a->scale);
+            if (a->dropout > 0.0f) drop_row(a, b, h, r0 + i, row, row, n);
         }
-        float *o = a->out + row * d;
-        float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        for (long x = 0; x < d; x++) o[x] = acc[x] * inv;
-        a->lse_out[row] = n > 0 ? m + logf(l) : -INFINITY;
-    }
-    free(acc);
-}
-
-// Backward for heads [begin, end).
-static inline __attribute__((always_inline)) void backward_heads(const attention_args *a, long begin, long end) {
-    const long d = a->d;
-    for (long h = begin; h < end; h++) {
-        const float *k = a->k + h * a->tk * d, *v = a->v + h * a->tk * d;
-        float *dk = a->dk ? a->dk + h * a->tk * d : NULL, *dv = a->dv ? a->dv + h * a->tk * d : NULL;
-        for (long i = 0; i < a->tq; i++) {
-            long row = h * a->tq + i;
-            const float *q = a->q + row * d, *o = a->o + row * d, *dout = a->dout + row * d;
-            float *dq = a->dq ? a->dq + row * d : NULL;
-            float lse = a->lse[row];
-            float big_d = dot(dout, o, d);
-            long n = visible(a, i);
-            for (long j = 0; j < n; j++) {
-                float p = expf(dot(q, k + j * d, d) * a->scale - lse);
-                if (dv) axpy(p, dout, dv + j * d, d);
-                float ds = p * (dot(dout, v + j * d, d) - big_d) * a->scale;
-                if (dq) axpy(ds, k + j * d, dq, d);
-                if (dk) axpy(ds, q, dk + j * d, d);
-            }
-        }
+        llm_sgemm_serial(0, 0, rows, d, n, 1.0f, s, n, v, a->sk.row, 0.0f, o + r0 * a->so.row, a->so.row);
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2,fma"))) static void forward_avx2(const attention_args *a, long b, long e) { forward_rows(a, b, e); }
-__attribute__((target("avx2,fma"))) static void backward_avx2(const attention_args *a, long b, long e) { backward_heads(a, b, e); }
-#endif
-static void forward_portable(const attention_args *a, long b, long e) { forward_rows(a, b, e); }
-static void backward_portable(const attention_args *a, long b, long e) { backward_heads(a, b, e); }
-
-static int use_avx2(void) { return llm_gemm_isa() >= LLM_ISA_AVX2; }
-
-#define ROWS_PER_TASK 16
-
-static void forward_task(void *context, long t) {
-    const attention_args *a = context;
-    long begin = t * ROWS_PER_TASK, end = begin + ROWS_PER_TASK;
-    if (end > a->heads * a->tq) end = a->heads * a->tq;
-#if defined(__x86_64__) || defined(__i386__)
-    if (use_avx2()) { forward_avx2(a, begin, end); return; }
-#endif
-    forward_portable(a, begin, end);
+static inline __attribute__((always_inline)) void backward_head(const attention_args *a, int causal, long task) {
+    long b = task / a->heads, h = task % a->heads, d = a->d;
+    const float *q = a->q + offset(a->sq, b, h), *k = a->k + offset(a->sk, b, h), *v = a->v + offset(a->sk, b, h);
+    const float *o = a->o + offset(a->so, b, h), *dout = a->dout + offset(a->so, b, h), *lse = a->lse + task * a->tq;
+    float *dq = a->dq ? a->dq + offset(a->sq, b, h) : NULL, *dk = a->dk ? a->dk + offset(a->sk, b, h) : NULL;
+    float *dv = a->dv ? a->dv + offset(a->sk, b, h) : NULL;
+    float *p = scratch(0, (size_t)(ATT_ROWS * a->tk)), *g = scratch(1, (size_t)(ATT_ROWS * a->tk));
+    for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
+        long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
+        long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk;
+        const float *q_blk = q + r0 * a->sq.row, *dout_blk = dout + r0 * a->so.row;
+        // Recompute the weights: p = exp(s * scale - lse) where visible, else 0.
+        llm_sgemm_serial(0, 1, rows, n, d, 1.0f, q_blk, a->sq.row, k, a->sk.row, 0.0f, p, n);
+        for (long i = 0; i < rows; i++) {
+            float *row = p + i * n, l = lse[r0 + i], scale = a->scale;
+            long seen = causal ? visible(a, 1, r0 + i) : n;
+#pragma clang loop vectorize(enable)
+            for (long j = 0; j < seen; j++) row[j] = fast_expf(row[j] * scale - l);
+            for (long j = seen; j < n; j++) row[j] = 0.0f;
+        }
+        if (dv) { // dV += dropout(P)^T dO
+            const float *used = p;
+            if (a->dropout > 0.0f) {
+                for (long i = 0; i < rows; i++) drop_row(a, b, h, r0 + i, g + i * n, p + i * n, n);
+                used = g;
+            }
+            llm_sgemm_serial(1, 0, n, d, rows, 1.0f, used, n, dout_blk, a->so.row, 1.0f, dv, a->sk.row);
+        }
+        if (!dq && !dk) continue;
+        // dP = dO V^T, through the dropout mask; then dS = P (dP - D) * scale, written over P.
+        llm_sgemm_serial(0, 1, rows, n, d, 1.0f, dout_blk, a->so.row, v, a->sk.row, 0.0f, g, n);
+        for (long i = 0; i < rows; i++) {
+            float *row = p + i * n, *grad = g + i * n;
+            const float *oi = o + (r0 + i) * a->so.row, *doi = dout_blk + i * a->so.row;
+            if (a->dropout > 0.0f) drop_row(a, b, h, r0 + i, grad, grad, n);
+            float big_d = 0.0f;
+#pragma clang loop vectorize(enable) interleave(enable)
+            for (long x = 0; x < d; x++) big_d += doi[x] * oi[x];
+            float scale = a->scale;
+#pragma clang loop vectorize(enable)
+            for (long j = 0; j < n; j++) row[j] = row[j] * (grad[j] - big_d) * scale;
+        }
+        if (dq) llm_sgemm_serial(0, 0, rows, d, n, 1.0f, p, n, k, a->sk.row, 1.0f, dq + r0 * a->sq.row, a->sq.row);
+        if (dk) llm_sgemm_serial(1, 0, n, d, rows, 1.0f, p, n, q_blk, a->sq.row, 1.0f, dk, a->sk.row);
+    }
 }
 
-static void backward_task(void *context, long h) {
-    const attention_args *a = context;
+// Each body compiled for AVX2+FMA and portable; the causal flag is a constant inside each copy.
+#define HEAD_TASK(name, body, causal_value)                                                                  \
+    __attribute__((target("avx2,fma"))) static void name##_avx2(void *c, long t) { body(c, causal_value, t); } \
+    static void name##_portable(void *c, long t) { body(c, causal_value, t); }
 #if defined(__x86_64__) || defined(__i386__)
-    if (use_avx2()) { backward_avx2(a, h, h + 1); return; }
+HEAD_TASK(forward_causal, forward_head, 1)
+HEAD_TASK(forward_full, forward_head, 0)
+HEAD_TASK(backward_causal, backward_head, 1)
+HEAD_TASK(backward_full, backward_head, 0)
+#define PICK(name) (llm_gemm_isa() >= LLM_ISA_AVX2 ? name##_avx2 : name##_portable)
+#else
+static void forward_causal_portable(void *c, long t) { forward_head(c, 1, t); }
+static void forward_full_portable(void *c, long t) { forward_head(c, 0, t); }
+static void backward_causal_portable(void *c, long t) { backward_head(c, 1, t); }
+static void backward_full_portable(void *c, long t) { backward_head(c, 0, t); }
+#define PICK(name) name##_portable
 #endif
-    backward_portable(a, h, h + 1);
-}
 
-void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse,
-                           long heads, long tq, long tk, long d, float scale, int causal) {
-    attention_args a = {q, k, v, NULL, NULL, NULL, o, lse, NULL, NULL, NULL, heads, tq, tk, d, scale, causal};
-    long rows = heads * tq;
-    llm_parallel_for((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, forward_task, &a);
+void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse, long batch,
+                           long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                           llm_attention_strides so, float scale, int causal, float dropout, uint64_t key) {
+    attention_args a = {q, k, v, NULL, NULL, o, lse, NULL, NULL, NULL, batch, heads, tq, tk, d, sq, sk, so,
+                        scale, dropout, key};
+    if (tk == 0) { // nothing to attend to: zero output, as softmax over no keys would give no weights
+        for (long t = 0; t < batch * heads; t++)
+            for (long i = 0; i < tq; i++) {
+                lse[t * tq + i] = -INFINITY;
+                for (long x = 0; x < d; x++) o[offset(so, t / heads, t % heads) + i * so.row + x] = 0.0f;
+            }
+        return;
+    }
+    llm_parallel_for(batch * heads, causal ? PICK(forward_causal) : PICK(forward_full), &a);
 }
 
 void llm_attention_backward(const float *q, const float *k, const float *v, const float *o, const float *lse,
-                            const float *dout, float *dq, float *dk, float *dv,
-                            long heads, long tq, long tk, long d, float scale, int causal) {
-    attention_args a = {q, k, v, o, lse, dout, NULL, NULL, dq, dk, dv, heads, tq, tk, d, scale, causal};
-    llm_parallel_for(heads, backward_task, &a);
+                            const float *dout, float *dq, float *dk, float *dv, long batch, long heads, long tq,
+                            long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key) {
+    if (tk == 0) return;
+    attention_args a = {q, k, v, o, dout, NULL, (float *)lse, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
+                        scale, dropout, key};
+    llm_parallel_for(batch * heads, causal ? PICK(backward_causal) : PICK(backward_full), &a);
 }

@@ -4,32 +4,12 @@
 //
 // Rows are split over the thread pool in contiguous ranges; small inputs run on the calling thread.
 #include "ckernels.h"
+#include "fast_math.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-// exp(x) as Cephes computes it: x = k ln2 + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial,
-// then 2^k put straight into the exponent bits (error about 1 ulp). Unlike libm's expf it inlines
-// and vectorises, which made the softmax and cross-entropy kernels 3-4x faster. Inputs are clamped
-// to [-87, 88]: exp(-87) is 1.6e-38, and every caller subtracts the row maximum first.
-static inline __attribute__((always_inline)) float fast_expf(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float k = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)k + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
 
 // tanh(u) = 1 - 2 / (exp(2u) + 1), through fast_expf (saturates correctly at both ends).
 static inline __attribute__((always_inline)) float fast_tanhf(float u) { return 1.0f - 2.0f / (fast_expf(2.0f * u) + 1.0f); }
@@ -375,4 +355,39 @@ void llm_cross_entropy_backward(const float *logits, const int64_t *targets, con
                                 long rows, long cols, int64_t ignore_index, float scale) {
     cross_entropy_args c = {logits, targets, (float *)lse, dlogits, NULL, cols, ignore_index, scale};
     parallel_ranges(rows, cols * 2, cross_entropy_backward_rows, &c);
+}
+
+// ---- Dropout ----------------------------------------------------------------------------------------
+
+typedef struct {
+    const float *x;
+    float *y;
+    uint64_t key;
+    uint32_t threshold;
+    float scale;
+    int accumulate;
+} dropout_args;
+
+ROW_BODY(dropout_range) {
+    const dropout_args *d = context;
+    if (d->accumulate) {
+        VECTORIZE
+        for (long i = begin; i < end; i++)
+            d->y[i] += d->x[i] * (dropout_keeps(d->key, (uint64_t)i, d->threshold) ? d->scale : 0.0f);
+    } else {
+        VECTORIZE
+        for (long i = begin; i < end; i++)
+            d->y[i] = d->x[i] * (dropout_keeps(d->key, (uint64_t)i, d->threshold) ? d->scale : 0.0f);
+    }
+}
+DISPATCHED(dropout_range)
+
+void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key) {
+    dropout_args d = {x, y, key, dropout_threshold(p), 1.0f / (1.0f - p), 0};
+    parallel_ranges(count, 4, dropout_range, &d);
+}
+
+void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key) {
+    dropout_args d = {dy, dx, key, dropout_threshold(p), 1.0f / (1.0f - p), 1};
+    parallel_ranges(count, 4, dropout_range, &d);
 }

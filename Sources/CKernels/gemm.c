@@ -338,19 +338,24 @@ static void gemm_task(void *context, long t) {
     }
 }
 
-void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
-               const float *b, long ldb, float beta, float *c, long ldc) {
+// The GEMM on at most `threads` threads.
+static void sgemm_on(long threads, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a,
+                     long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { // the product is empty: C = beta * C
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    long threads = llm_num_threads();
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (threads > 1 && flops < 4e6) threads = 1; // below ~20 us of work, waking threads costs more
     if (m <= SMALL_M) {
         gemm_job job = {NULL, trans_a, trans_b, 1, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
+        if (threads == 1) {
+            job.chunk = n;
+            small_m_task(&job, 0);
+            return;
+        }
         long per = (n + threads - 1) / threads;
         job.chunk = ((per + 15) / 16) * 16;
         llm_parallel_for((n + job.chunk - 1) / job.chunk, small_m_task, &job);
@@ -369,4 +374,14 @@ void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, co
     job.chunk = ((per + unit - 1) / unit) * unit;
     long tasks = (length + job.chunk - 1) / job.chunk;
     llm_parallel_for(tasks, gemm_task, &job);
+}
+
+void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc) {
+    sgemm_on(llm_num_threads(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void llm_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                      const float *b, long ldb, float beta, float *c, long ldc) {
+    sgemm_on(1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -126,7 +126,7 @@ public final class MultiHeadAttention: Module {
     public let dOut: Int
     public let positions: PositionalEncodingKind
     /// Compute attention with the fused kernel (no (T, T) matrix) rather than the composed ops; the
-    /// result is the same. Only possible without dropout on the weights and without an ALiBi bias.
+    /// result is the same (dropout included: both use the same mask). Not used with an ALiBi bias.
     public var useFusedKernel = true
 
     public init(_ dIn: Int, _ dOut: Int, heads: Int, dropout p: Float = 0, qkvBias: Bool = false,
@@ -181,8 +181,9 @@ public final class MultiHeadAttention: Module {
     public func attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let b = q.shape[0], tq = q.shape[2]
         let context: Tensor
-        if useFusedKernel && positions != .alibi && !(isTraining && dropout.p > 0) {
-            context = Tensor.scaledDotProductAttention(q, k, v, causal: true)          // (B, H, Tq, hd)
+        if useFusedKernel && positions != .alibi {
+            let (p, key) = weightDropout()
+            context = Tensor.scaledDotProductAttention(q, k, v, causal: true, dropout: p, dropoutKey: key) // (B, H, Tq, hd)
         } else {
             context = dropout(attentionWeights(q: q, k: k)).matmul(v)
         }
@@ -191,8 +192,19 @@ public final class MultiHeadAttention: Module {
 
     /// x (B, T, D) → (B, T, d_out)
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        if useFusedKernel && (positions == .learned || positions == .sinusoidal) {
+            // GPT-2's case: the kernel reads the heads straight out of the fused projection and writes
+            // them merged, so the split, transposes and merge above are never copied.
+            let (p, key) = weightDropout()
+            return outProjection(Tensor.causalSelfAttention(packed: qkv(x), heads: headCount, dropout: p, dropoutKey: key))
+        }
         let (q, k, v) = projectHeads(x)
         return attend(q: q, k: k, v: v)
+    }
+
+    /// The dropout the fused kernel applies to the weights now (none outside training), and its mask's key.
+    private func weightDropout() -> (p: Float, key: UInt64) {
+        isTraining && dropout.p > 0 ? (dropout.p, dropout.nextKey()) : (0, 0)
     }
 
     /// Wraps both projections with LoRA adapters (the query, key and value blocks of `c_attn` each get

@@ -87,5 +87,9 @@ public final class Dropout: Module {
 
     public func callAsFunction(_ x: Tensor) -> Tensor { x.dropout(p, training: isTraining, generator: &generator) }
 
+    /// The key of the mask this layer's next call would draw, consumed: for a fused kernel that
+    /// applies this dropout itself (attention weights), so that it drops what this layer would.
+    public func nextKey() -> UInt64 { generator.next() }
+
     public func reseed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
 }

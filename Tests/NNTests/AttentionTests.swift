@@ -119,26 +119,72 @@ struct AttentionTests {
         #expect(mha(x).scalars != a.scalars, "dropout changes the output in training")
     }
 
-    @Test(arguments: [(7, 7, true), (3, 9, true), (130, 130, true), (5, 6, false), (1, 70, true)])
-    func fusedKernelEqualsComposedAttention(tq: Int, tk: Int, causal: Bool) {
+    @Test(arguments: [(7, 7, true, 0), (3, 9, true, 0), (130, 130, true, 0), (5, 6, false, 0), (1, 70, true, 0),
+                      (130, 130, true, 0.3), (3, 9, true, 0.5), (5, 70, false, 0.2)] as [(Int, Int, Bool, Float)])
+    func fusedKernelEqualsComposedAttention(tq: Int, tk: Int, causal: Bool, dropout: Float) {
         var g = SeededGenerator(seed: UInt64(tq * 1000 + tk))
         let q = Tensor.normal([2, 3, tq, 16], generator: &g), k = Tensor.normal([2, 3, tk, 16], generator: &g)
         let v = Tensor.normal([2, 3, tk, 16], generator: &g), up = Tensor.normal([2, 3, tq, 16], generator: &g)
+        let key: UInt64 = 0x5EED
         func run(_ fused: Bool) -> [Tensor] {
             let (qq, kk, vv) = (q.detached(), k.detached(), v.detached())
             for t in [qq, kk, vv] { t.requiresGrad = true }
             let y: Tensor
             if fused {
-                y = Tensor.scaledDotProductAttention(qq, kk, vv, causal: causal)
+                y = Tensor.scaledDotProductAttention(qq, kk, vv, causal: causal, dropout: dropout, dropoutKey: key)
             } else {
                 let scores = qq.matmul(kk.transposed()) / 4
-                y = (causal ? scores.causalSoftmax() : scores.softmax()).matmul(vv)
+                let weights = causal ? scores.causalSoftmax() : scores.softmax()
+                y = (dropout > 0 ? weights.dropout(dropout, key: key) : weights).matmul(vv)
             }
             (y * up).sum().backward()
             return [y.detached(), qq.grad!, kk.grad!, vv.grad!]
         }
         for (name, (a, b)) in zip(["output", "dq", "dk", "dv"], zip(run(true), run(false))) {
             expectClose(a, b, atol: 1e-4, rtol: 1e-3, name)
+        }
+    }
+
+    @Test func packedProjectionEqualsSplitHeads() {
+        var g = SeededGenerator(seed: 11)
+        let (b, t, heads, d) = (2, 70, 3, 8), c = 3 * 8
+        let qkv = Tensor.normal([b, t, 3 * c], generator: &g), up = Tensor.normal([b, t, c], generator: &g)
+        func run(_ packed: Bool) -> [Tensor] {
+            let x = qkv.detached()
+            x.requiresGrad = true
+            let y: Tensor
+            if packed {
+                y = Tensor.causalSelfAttention(packed: x, heads: heads, dropout: 0.25, dropoutKey: 42)
+            } else {
+                let parts = x.split([c, c, c], axis: -1).map { $0.reshaped([b, t, heads, d]).transposed(1, 2) }
+                y = Tensor.scaledDotProductAttention(parts[0], parts[1], parts[2], causal: true, dropout: 0.25, dropoutKey: 42)
+                    .transposed(1, 2).reshaped([b, t, c])
+            }
+            (y * up).sum().backward()
+            return [y.detached(), x.grad!]
+        }
+        for (name, (a, b)) in zip(["output", "dqkv"], zip(run(true), run(false))) {
+            expectClose(a, b, atol: 1e-5, rtol: 1e-4, name)
+        }
+    }
+
+    @Test func trainingWithDropoutFusedEqualsComposed() {
+        // The fused path draws its mask key from the layer's dropout, so it drops what the composed
+        // softmax-then-dropout path drops: same outputs and gradients in training.
+        func run(_ fused: Bool) -> [Tensor] {
+            var g = SeededGenerator(seed: 8)
+            let mha = MultiHeadAttention(6, 8, heads: 2, dropout: 0.3, seed: 5, generator: &g)
+            mha.useFusedKernel = fused
+            mha.train()
+            let x = Tensor.normal([2, 9, 6], generator: &g)
+            let y1 = mha(x), y2 = mha(x) // two calls: two different masks
+            (y1 * y1 + y2).sum().backward()
+            return [y1.detached(), y2.detached(), mha.qkv.weight.grad!, mha.outProjection.weight.grad!]
+        }
+        let fused = run(true), composed = run(false)
+        #expect(fused[0].scalars != fused[1].scalars, "each call draws a new mask")
+        for (name, (a, b)) in zip(["first call", "second call", "c_attn grad", "c_proj grad"], zip(fused, composed)) {
+            expectClose(a, b, atol: 1e-5, rtol: 1e-4, name)
         }
     }
 }

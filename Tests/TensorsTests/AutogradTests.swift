@@ -83,6 +83,10 @@ struct AutogradTests {
         #expect(x.dropout(0.25, training: false, generator: &g) === x)
         var g1 = SeededGenerator(seed: 9), g2 = SeededGenerator(seed: 9)
         #expect(x.dropout(0.5, training: true, generator: &g1).scalars == x.dropout(0.5, training: true, generator: &g2).scalars)
+        // The mask is a function of (key, index): a prefix of a longer tensor gets the prefix of its mask.
+        let long = Tensor.ones([20_000]).dropout(0.5, key: 77), short = Tensor.ones([999]).dropout(0.5, key: 77)
+        #expect(Array(long.scalars.prefix(999)) == short.scalars)
+        #expect(long.scalars != Tensor.ones([20_000]).dropout(0.5, key: 78).scalars)
     }
 
     @Test func constructionHelpers() {

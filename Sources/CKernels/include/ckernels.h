@@ -50,6 +50,11 @@ llm_isa llm_gemm_set_isa(llm_isa isa);
 void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
                const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
 
+/// The same on the calling thread alone: for callers that are themselves one task of a parallel loop
+/// (the attention kernel runs one head per task).
+void llm_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float alpha,
+                      const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
+
 // ---- Fused row kernels (fused.c) ------------------------------------------------------------------
 
 /// Softmax of each row of x (rows x cols) into y. With `causal`, rows are grouped in matrices of
@@ -88,21 +93,37 @@ double llm_cross_entropy_forward(const float *logits, const int64_t *targets, fl
 void llm_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
                                 float *dlogits, long rows, long cols, int64_t ignore_index, float scale);
 
+/// Dropout with a counter-based mask: element i survives when a hash of (key, i) says so (probability
+/// 1 - p) and is then scaled by 1 / (1 - p); the rest become 0. The same key gives the same mask, so
+/// the backward pass (dx += mask * dy) needs no stored mask.
+void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key);
+void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key);
+
 // ---- Fused attention (attention.c) -----------------------------------------------------------------
 
-/// Softmax attention without storing the (Tq x Tk) weights: for each of `heads` independent heads,
-/// o = softmax(q k^T * scale [+ causal mask]) v, tiled over keys with an online softmax. q is
-/// (heads, tq, d), k and v are (heads, tk, d), o is (heads, tq, d); `lse` receives each query row's
-/// log-sum-exp of scaled scores (heads, tq), which the backward pass uses to recompute the weights.
-/// With `causal`, query i (at position tk - tq + i) sees keys j <= tk - tq + i.
-void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse,
-                           long heads, long tq, long tk, long d, float scale, int causal);
+/// Where a tensor of heads lives: element (b, h, t, x) is at b * batch + h * head + t * row + x.
+/// Contiguous (B, H, T, D) is {H*T*D, T*D, D}; the query block of a fused (B, T, 3C) projection is
+/// {T*3C, D, 3C} (keys and values: the same strides from C and 2C further on).
+typedef struct {
+    long batch, head, row;
+} llm_attention_strides;
 
-/// Backward of llm_attention_forward: adds into dq, dk, dv (any may be NULL to skip). Recomputes the
-/// attention weights block by block from q, k and lse.
+/// Softmax attention without storing the (Tq x Tk) weights: for each of the batch * heads heads,
+/// o = dropout(softmax(q k^T * scale [+ causal mask])) v. q and o have Tq rows of D, k and v Tk rows
+/// (v uses k's strides); `lse` receives each query row's log-sum-exp of scaled scores, (batch*heads, tq)
+/// contiguous, which the backward pass uses to recompute the weights. With `causal`, query i (at
+/// position tk - tq + i) sees keys j <= tk - tq + i. Dropout (probability `dropout`, 0 for none) uses
+/// the mask of llm_dropout_forward with `key` over the flat (B, H, Tq, Tk) index of each weight.
+void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse, long batch,
+                           long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                           llm_attention_strides so, float scale, int causal, float dropout, uint64_t key);
+
+/// Backward of llm_attention_forward: adds into dq, dk, dv (any may be NULL to skip it; dq has q's
+/// strides, dk and dv k's, dout o's). Recomputes the weights block by block from q, k and lse.
 void llm_attention_backward(const float *q, const float *k, const float *v, const float *o, const float *lse,
-                            const float *dout, float *dq, float *dk, float *dv,
-                            long heads, long tq, long tk, long d, float scale, int causal);
+                            const float *dout, float *dq, float *dk, float *dv, long batch, long heads, long tq,
+                            long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key);
 
 #ifdef __cplusplus
 }

@@ -13,13 +13,22 @@ extension Tensor {
     }
 
     /// Zeroes each element with probability `p` and scales the survivors by 1 / (1 - p), so the
-    /// expected value is unchanged; the identity when not `training` or when p == 0.
+    /// expected value is unchanged; the identity when not `training` or when p == 0. Each call draws one
+    /// key from `generator`; which elements survive is a hash of (key, index) (CKernels), so no mask is
+    /// stored: the backward pass recomputes it.
     public func dropout(_ p: Float, training: Bool, generator: inout SeededGenerator) -> Tensor {
         precondition(p >= 0 && p < 1, "dropout probability \(p) is not in [0, 1)")
         guard training && p > 0 else { return self }
-        let mask = Tensor(uninitializedShape: shape)
-        let scale = 1 / (1 - p)
-        for i in 0..<count { mask.pointer[i] = generator.nextUniform() < p ? 0 : scale }
-        return self * mask
+        return dropout(p, key: generator.next())
+    }
+
+    /// Dropout with the mask of `key` (see above): the same key drops the same elements.
+    public func dropout(_ p: Float, key: UInt64) -> Tensor {
+        precondition(p >= 0 && p < 1, "dropout probability \(p) is not in [0, 1)")
+        let out = Tensor(uninitializedShape: shape)
+        llm_dropout_forward(pointer, out.pointer, count, p, key)
+        return out.recording("dropout", [self]) { output in
+            self.updateGrad { dx in llm_dropout_backward(output.gradPointer(), dx, self.count, p, key) }
+        }
     }
 }
