@@ -391,3 +391,40 @@ void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint6
     dropout_args d = {dy, dx, key, dropout_threshold(p), 1.0f / (1.0f - p), 1};
     parallel_ranges(count, 4, dropout_range, &d);
 }
+
+// ---- AdamW ------------------------------------------------------------------------------------------
+
+// sqrtf may set errno, which stops the loop from vectorising; clang's elementwise builtin does not.
+#if defined(__has_builtin) && __has_builtin(__builtin_elementwise_sqrt)
+#define sqrt_vectorisable(x) __builtin_elementwise_sqrt(x)
+#else
+#define sqrt_vectorisable(x) sqrtf(x)
+#endif
+
+typedef struct {
+    float *w, *m, *v;
+    const float *g;
+    float decay_factor, beta1, beta2, step_size, rsqrt_correction2, eps;
+} adamw_args;
+
+// PyTorch's order of operations: p *= 1 - lr * wd; m, v updated; p -= (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps).
+ROW_BODY(adamw_range) {
+    const adamw_args *a = context;
+    float *w = a->w, *m = a->m, *v = a->v;
+    const float *g = a->g;
+    VECTORIZE
+    for (long i = begin; i < end; i++) {
+        float mi = a->beta1 * m[i] + (1.0f - a->beta1) * g[i];
+        float vi = a->beta2 * v[i] + (1.0f - a->beta2) * g[i] * g[i];
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = w[i] * a->decay_factor - a->step_size * mi / (sqrt_vectorisable(vi) * a->rsqrt_correction2 + a->eps);
+    }
+}
+DISPATCHED(adamw_range)
+
+void llm_adamw_update(float *w, const float *g, float *m, float *v, long count, float lr, float beta1, float beta2,
+                      float eps, float weight_decay, float correction1, float correction2) {
+    adamw_args a = {w, m, v, g, 1.0f - lr * weight_decay, beta1, beta2, lr / correction1, 1.0f / sqrtf(correction2), eps};
+    parallel_ranges(count, 8, adamw_range, &a);
+}

@@ -5,7 +5,8 @@
 //   v  = beta2 * v + (1 - beta2) * g^2
 //   p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 //
-// One fused loop per parameter: reading p, g, m and v once per step is what bounds its speed.
+// One fused, vectorised loop per parameter (`Kernels.adamWUpdate`): reading p, g, m and v once per step is what
+// bounds its speed. The last line is computed as PyTorch does, lr / c1 * m / (sqrt(v) / sqrt(c2) + eps).
 
 import Foundation
 import Tensors
@@ -38,21 +39,14 @@ public final class AdamW {
         let correction2 = 1 - Float(Foundation.pow(Double(beta2), Double(step)))
         let (lr, b1, b2, eps, decay) = (learningRate, beta1, beta2, self.eps, weightDecay)
         for (k, p) in parameters.enumerated() {
-            guard let grad = p.grad else { continue }
+            guard let grad = p.grad, p.count > 0 else { continue }
             grad.withUnsafeBufferPointer { g in
                 p.withUnsafeMutableBufferPointer { w in
                     firstMoments[k].withUnsafeMutableBufferPointer { m in
                         secondMoments[k].withUnsafeMutableBufferPointer { v in
-                            // Large tensors (the embeddings, the MLP weights) are split over the threads.
-                            let chunks = w.count >= 1 << 18 ? Threads.count * 4 : 1
-                            Threads.parallelFor(chunks) { c in
-                                for i in (c * w.count / chunks)..<((c + 1) * w.count / chunks) {
-                                    w[i] -= lr * decay * w[i]
-                                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                    w[i] -= lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
-                                }
-                            }
+                            Kernels.adamWUpdate(w.baseAddress!, gradient: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
+                                                count: w.count, learningRate: lr, beta1: b1, beta2: b2, eps: eps,
+                                                weightDecay: decay, correction1: correction1, correction2: correction2)
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 // Raw kernels for callers that manage their own buffers (benchmarks, optimizers, the GPT's hot
-// paths): the GEMM and the choice of its instruction set. Tensor ops call the same functions.
+// paths): the GEMM and the choice of its instruction set, and the AdamW step. Tensor ops call the
+// same functions.
 
 import CKernels
 
@@ -11,6 +12,16 @@ public enum Kernels {
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         llm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// One AdamW step in place over `count` parameters, their gradients and both moments, in PyTorch's
+    /// order of operations; `correction1/2` are the bias corrections 1 - beta^step (see `llm_adamw_update`).
+    @inline(__always)
+    public static func adamWUpdate(_ w: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>,
+                                   m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
+                                   learningRate: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                                   correction1: Float, correction2: Float) {
+        llm_adamw_update(w, gradient, m, v, count, learningRate, beta1, beta2, eps, weightDecay, correction1, correction2)
     }
 }
 

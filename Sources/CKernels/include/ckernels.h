@@ -99,6 +99,12 @@ void llm_cross_entropy_backward(const float *logits, const int64_t *targets, con
 void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key);
 void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key);
 
+/// One AdamW step over a parameter tensor, in PyTorch's order of operations: w *= 1 - lr * weight_decay;
+/// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2; w -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps),
+/// where c1 and c2 are the bias corrections 1 - beta^step.
+void llm_adamw_update(float *w, const float *g, float *m, float *v, long count, float lr, float beta1, float beta2,
+                      float eps, float weight_decay, float correction1, float correction2);
+
 // ---- Fused attention (attention.c) -----------------------------------------------------------------
 
 /// Where a tensor of heads lives: element (b, h, t, x) is at b * batch + h * head + t * row + x.
