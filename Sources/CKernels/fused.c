@@ -203,19 +203,21 @@ void llm_layernorm_forward(const float *x, const float *weight, const float *bia
 }
 
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight.
-static void layernorm_backward_rows(void *context, long begin, long end) {
+ROW_BODY(layernorm_backward_rows) {
     const layernorm_args *l = context;
     for (long r = begin; r < end; r++) {
         const float *x = l->x + r * l->cols, *dy = l->dy + r * l->cols;
         float *dx = l->dx + r * l->cols;
         float mean = l->mean_in[r], rstd = l->rstd_in[r];
         float g_sum = 0.0f, gx_sum = 0.0f;
+        VECTORIZE
         for (long j = 0; j < l->cols; j++) {
             float g = l->weight ? dy[j] * l->weight[j] : dy[j];
             g_sum += g;
             gx_sum += g * (x[j] - mean) * rstd;
         }
         float g_mean = g_sum / (float)l->cols, gx_mean = gx_sum / (float)l->cols;
+        VECTORIZE
         for (long j = 0; j < l->cols; j++) {
             float g = l->weight ? dy[j] * l->weight[j] : dy[j];
             float xhat = (x[j] - mean) * rstd;
@@ -223,20 +225,28 @@ static void layernorm_backward_rows(void *context, long begin, long end) {
         }
     }
 }
+DISPATCHED(layernorm_backward_rows)
 
 // The parameter gradients sum over rows, so they are split by columns instead: no two threads
 // write the same element, and each still reads its rows' slices contiguously.
-static void layernorm_backward_columns(void *context, long begin, long end) {
+ROW_BODY(layernorm_backward_columns) {
     const layernorm_args *l = context;
     for (long r = 0; r < l->rows; r++) {
         const float *x = l->x + r * l->cols, *dy = l->dy + r * l->cols;
         float mean = l->mean_in[r], rstd = l->rstd_in[r];
-        for (long j = begin; j < end; j++) {
-            if (l->dweight) l->dweight[j] += dy[j] * (x[j] - mean) * rstd;
-            if (l->dbias) l->dbias[j] += dy[j];
+        if (l->dweight) {
+            float *dw = l->dweight;
+            VECTORIZE
+            for (long j = begin; j < end; j++) dw[j] += dy[j] * (x[j] - mean) * rstd;
+        }
+        if (l->dbias) {
+            float *db = l->dbias;
+            VECTORIZE
+            for (long j = begin; j < end; j++) db[j] += dy[j];
         }
     }
 }
+DISPATCHED(layernorm_backward_columns)
 
 void llm_layernorm_backward(const float *x, const float *weight, const float *mean, const float *rstd,
                             const float *dy, float *dx, float *dweight, float *dbias, long rows, long cols) {
@@ -253,6 +263,7 @@ void llm_layernorm_backward(const float *x, const float *weight, const float *me
 typedef struct {
     const float *x, *dy;
     float *y, *dx;
+    int accumulate;
 } gelu_args;
 
 ROW_BODY(gelu_range) {
@@ -276,14 +287,14 @@ ROW_BODY(gelu_backward_range) {
         float x = g->x[i];
         float t = fast_tanhf(GELU_SCALE * (x + GELU_CUBE * x * x * x));
         float slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBE * x * x);
-        g->dx[i] += g->dy[i] * slope;
+        g->dx[i] = (g->accumulate ? g->dx[i] : 0.0f) + g->dy[i] * slope;
     }
 }
 DISPATCHED(gelu_backward_range)
 
 
-void llm_gelu_backward(const float *x, const float *dy, float *dx, long count) {
-    gelu_args g = {x, dy, NULL, dx};
+void llm_gelu_backward(const float *x, const float *dy, float *dx, long count, int accumulate) {
+    gelu_args g = {x, dy, NULL, dx, accumulate};
     parallel_ranges(count, 8, gelu_backward_range, &g);
 }
 
@@ -297,6 +308,7 @@ typedef struct {
     long cols;
     int64_t ignore_index;
     float scale;
+    int accumulate;
 } cross_entropy_args;
 
 ROW_BODY(cross_entropy_rows) {
@@ -339,12 +351,20 @@ ROW_BODY(cross_entropy_backward_rows) {
     const cross_entropy_args *c = context;
     for (long r = begin; r < end; r++) {
         int64_t t = c->targets[r];
-        if (t == c->ignore_index) continue;
         const float *x = c->logits + r * c->cols;
         float *dx = c->dlogits + r * c->cols;
+        if (t == c->ignore_index) {
+            if (!c->accumulate) memset(dx, 0, sizeof(float) * (size_t)c->cols);
+            continue;
+        }
         float lse = c->lse[r];
-        VECTORIZE
-        for (long j = 0; j < c->cols; j++) dx[j] += c->scale * fast_expf(x[j] - lse);
+        if (c->accumulate) {
+            VECTORIZE
+            for (long j = 0; j < c->cols; j++) dx[j] += c->scale * fast_expf(x[j] - lse);
+        } else {
+            VECTORIZE
+            for (long j = 0; j < c->cols; j++) dx[j] = c->scale * fast_expf(x[j] - lse);
+        }
         dx[t] -= c->scale;
     }
 }
@@ -352,8 +372,8 @@ DISPATCHED(cross_entropy_backward_rows)
 
 
 void llm_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse, float *dlogits,
-                                long rows, long cols, int64_t ignore_index, float scale) {
-    cross_entropy_args c = {logits, targets, (float *)lse, dlogits, NULL, cols, ignore_index, scale};
+                                long rows, long cols, int64_t ignore_index, float scale, int accumulate) {
+    cross_entropy_args c = {logits, targets, (float *)lse, dlogits, NULL, cols, ignore_index, scale, accumulate};
     parallel_ranges(rows, cols * 2, cross_entropy_backward_rows, &c);
 }
 
@@ -387,8 +407,8 @@ void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t
     parallel_ranges(count, 4, dropout_range, &d);
 }
 
-void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key) {
-    dropout_args d = {dy, dx, key, dropout_threshold(p), 1.0f / (1.0f - p), 1};
+void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key, int accumulate) {
+    dropout_args d = {dy, dx, key, dropout_threshold(p), 1.0f / (1.0f - p), accumulate};
     parallel_ranges(count, 4, dropout_range, &d);
 }
 

@@ -81,4 +81,20 @@ extension Tensor {
         guard requiresGrad else { return }
         body(gradPointer())
     }
+
+    /// For backward closures that compute a whole contribution in one go (a GEMM, a row kernel): the
+    /// gradient buffer and whether to add into it. When this is the first contribution the buffer is
+    /// new and uninitialised, `accumulate` is false and `body` must write every element: a GEMM then
+    /// runs with beta = 0, which saves zero-filling the buffer and reading it back (400 MB each for
+    /// GPT-2's logits at batch 8 x 256).
+    func writeGrad(_ body: (_ gradient: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void) {
+        guard requiresGrad else { return }
+        if let g = gradStorage {
+            body(g.pointer, true)
+        } else {
+            let g = Storage(count: count)
+            gradStorage = g
+            body(g.pointer, false)
+        }
+    }
 }

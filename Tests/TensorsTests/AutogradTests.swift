@@ -27,6 +27,36 @@ struct AutogradTests {
         #expect(x.grad!.scalars == [2, -1])
     }
 
+    @Test func opsThatWriteAFreshGradientAddTheSecondContribution() {
+        // GEMMs and row kernels write a new gradient buffer instead of zero-filling it and adding; a
+        // tensor that already has a gradient (used twice, or a second backward) must still get the sum.
+        var g = SeededGenerator(seed: 3)
+        let w = Tensor.normal([5, 3], generator: &g, requiresGrad: true), b = Tensor.normal([3], generator: &g)
+        let wt = Tensor.normal([3, 5], generator: &g, requiresGrad: true), up = Tensor.normal([4, 5], generator: &g)
+        let ops: [(String, (Tensor) -> Tensor)] = [
+            ("linear", { ($0.linear(w, bias: b) * $0.linear(w, bias: b)).sum() }),
+            ("matmul", { ($0.matmul(w) * $0.matmul(w)).sum() }),
+            ("matmulTransposed", { ($0.matmulTransposed(wt) * $0.matmulTransposed(wt)).sum() }),
+            ("gelu", { ($0.gelu() * up).sum() }),
+            ("dropout", { ($0.dropout(0.5, key: 3) * up).sum() }),
+            ("crossEntropy", { $0.crossEntropy(targets: [0, 4, -100, 2]) }),
+        ]
+        for (name, f) in ops {
+            let x = Tensor.normal([4, 5], generator: &g, requiresGrad: true)
+            for p in [x, w, wt] { p.zeroGrad() }
+            f(x).backward()
+            let once = [x, w, wt].map { $0.grad?.scalars ?? [] }
+            for p in [x, w, wt] { p.zeroGrad() }
+            (f(x) + f(x) * 2).backward()     // one graph: the second use adds into the first's buffer
+            f(x).backward()                  // a second backward adds into existing gradients
+            for (k, p) in [x, w, wt].enumerated() {
+                let got = p.grad?.scalars ?? []
+                #expect(got.count == once[k].count, "\(name): gradient \(k) missing")
+                for (a, e) in zip(got, once[k]) { #expect(abs(a - 4 * e) <= 1e-4 * max(1, abs(4 * e)), "\(name): gradient \(k)") }
+            }
+        }
+    }
+
     @Test func detachStopsGradients() {
         let x = Tensor([2], requiresGrad: true)
         let y = x * x.detached()

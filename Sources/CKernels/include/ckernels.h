@@ -80,8 +80,8 @@ void llm_layernorm_backward(const float *x, const float *weight, const float *me
 
 /// GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 void llm_gelu_forward(const float *x, float *y, long count);
-/// dx += dy * gelu'(x).
-void llm_gelu_backward(const float *x, const float *dy, float *dx, long count);
+/// dx += dy * gelu'(x); with `accumulate` 0, dx = dy * gelu'(x) (dx need not be initialised).
+void llm_gelu_backward(const float *x, const float *dy, float *dx, long count, int accumulate);
 
 /// Cross-entropy of logits (rows x cols) against integer targets; rows whose target equals
 /// `ignore_index` are skipped. Writes each row's log-sum-exp into `lse` (for the backward pass) and
@@ -89,15 +89,17 @@ void llm_gelu_backward(const float *x, const float *dy, float *dx, long count);
 double llm_cross_entropy_forward(const float *logits, const int64_t *targets, float *lse,
                                  long rows, long cols, int64_t ignore_index, long *counted);
 
-/// dlogits += scale * (softmax(logits) - onehot(target)) for rows not ignored.
+/// dlogits += scale * (softmax(logits) - onehot(target)) for rows not ignored. With `accumulate` 0,
+/// dlogits is written instead (ignored rows get zeros), so it need not be initialised.
 void llm_cross_entropy_backward(const float *logits, const int64_t *targets, const float *lse,
-                                float *dlogits, long rows, long cols, int64_t ignore_index, float scale);
+                                float *dlogits, long rows, long cols, int64_t ignore_index, float scale,
+                                int accumulate);
 
 /// Dropout with a counter-based mask: element i survives when a hash of (key, i) says so (probability
 /// 1 - p) and is then scaled by 1 / (1 - p); the rest become 0. The same key gives the same mask, so
-/// the backward pass (dx += mask * dy) needs no stored mask.
+/// the backward pass (dx += mask * dy, or dx = mask * dy when `accumulate` is 0) needs no stored mask.
 void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key);
-void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key);
+void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key, int accumulate);
 
 /// One AdamW step over a parameter tensor, in PyTorch's order of operations: w *= 1 - lr * weight_decay;
 /// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2; w -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps),

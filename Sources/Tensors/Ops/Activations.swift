@@ -8,7 +8,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape)
         llm_gelu_forward(pointer, out.pointer, count)
         return out.recording("gelu", [self]) { output in
-            self.updateGrad { dx in llm_gelu_backward(self.pointer, output.gradPointer(), dx, self.count) }
+            self.writeGrad { dx, add in llm_gelu_backward(self.pointer, output.gradPointer(), dx, self.count, add ? 1 : 0) }
         }
     }
 
@@ -28,7 +28,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape)
         llm_dropout_forward(pointer, out.pointer, count, p, key)
         return out.recording("dropout", [self]) { output in
-            self.updateGrad { dx in llm_dropout_backward(output.gradPointer(), dx, self.count, p, key) }
+            self.writeGrad { dx, add in llm_dropout_backward(output.gradPointer(), dx, self.count, p, key, add ? 1 : 0) }
         }
     }
 }

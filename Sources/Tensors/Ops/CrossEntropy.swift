@@ -21,8 +21,9 @@ extension Tensor {
         let out = Tensor(scalar: Float(total / Double(counted)))
         return out.recording("crossEntropy", [self]) { output in
             let scale = output.gradPointer()[0] / Float(counted)
-            self.updateGrad { dx in
-                llm_cross_entropy_backward(self.pointer, wide, lse.pointer, dx, rows, classes, Int64(ignoreIndex), scale)
+            self.writeGrad { dx, add in
+                llm_cross_entropy_backward(self.pointer, wide, lse.pointer, dx, rows, classes, Int64(ignoreIndex), scale,
+                                           add ? 1 : 0)
             }
         }
     }

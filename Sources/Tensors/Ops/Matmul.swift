@@ -38,11 +38,11 @@ extension Tensor {
         gemm(m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: n, beta: 1, c: out.pointer, ldc: n)
         return out.recording("linear", [self, w, bias]) { output in
             let g = output.gradPointer()
-            if self.requiresGrad {
-                gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: n, beta: 1, c: self.gradPointer(), ldc: k)
+            self.writeGrad { dx, add in
+                gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: n, beta: add ? 1 : 0, c: dx, ldc: k)
             }
-            if w.requiresGrad {
-                gemm(transA: true, m: k, n: n, k: rows, a: self.pointer, lda: k, b: g, ldb: n, beta: 1, c: w.gradPointer(), ldc: n)
+            w.writeGrad { dw, add in
+                gemm(transA: true, m: k, n: n, k: rows, a: self.pointer, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: dw, ldc: n)
             }
             bias.updateGrad { db in
                 for r in 0..<rows {
@@ -63,11 +63,11 @@ extension Tensor {
         gemm(transB: true, m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: k, c: out.pointer, ldc: n)
         return out.recording("matmulTransposed", [self, w]) { output in
             let g = output.gradPointer()
-            if self.requiresGrad {
-                gemm(m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: k, beta: 1, c: self.gradPointer(), ldc: k)
+            self.writeGrad { dx, add in
+                gemm(m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: k, beta: add ? 1 : 0, c: dx, ldc: k)
             }
-            if w.requiresGrad {
-                gemm(transA: true, m: n, n: k, k: rows, a: g, lda: n, b: self.pointer, ldb: k, beta: 1, c: w.gradPointer(), ldc: k)
+            w.writeGrad { dw, add in
+                gemm(transA: true, m: n, n: k, k: rows, a: g, lda: n, b: self.pointer, ldb: k, beta: add ? 1 : 0, c: dw, ldc: k)
             }
         }
     }
@@ -86,11 +86,11 @@ extension Tensor {
             gemm(m: rows, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n)
             return out.recording("matmul", [a, b]) { output in
                 let g = output.gradPointer()
-                if a.requiresGrad {
-                    gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: pb, ldb: n, beta: 1, c: a.gradPointer(), ldc: k)
+                a.writeGrad { da, add in
+                    gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: pb, ldb: n, beta: add ? 1 : 0, c: da, ldc: k)
                 }
-                if b.requiresGrad {
-                    gemm(transA: true, m: k, n: n, k: rows, a: pa, lda: k, b: g, ldb: n, beta: 1, c: b.gradPointer(), ldc: n)
+                b.writeGrad { db, add in
+                    gemm(transA: true, m: k, n: n, k: rows, a: pa, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: db, ldc: n)
                 }
             }
         }
