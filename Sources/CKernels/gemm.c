@@ -238,16 +238,20 @@ __attribute__((target("avx2,fma"))) static void pack_a6_avx2(int trans, const fl
     }
 }
 
-// pack_b for NR = 16 when B is stored transposed (each output column is a contiguous row of B).
+// pack_b for NR = 16; stored transposed, each output column is a contiguous row of B.
 __attribute__((target("avx2,fma"))) static void pack_b16_avx2(int trans, const float *b, long ldb, long p0, long j0,
                                                                long kc, long nc, float *dst) {
-    if (!trans) { // rows are already contiguous: pack_b copies them with memcpy
-        pack_b(trans, b, ldb, p0, j0, kc, nc, 16, dst);
-        return;
-    }
     for (long s = 0; s < nc; s += 16, dst += 16 * kc) {
         if (nc - s < 16) {
             pack_b(trans, b, ldb, p0, j0 + s, kc, nc - s, 16, dst);
+            continue;
+        }
+        if (!trans) { // rows are contiguous: two vector copies per k (memcpy of 64 bytes costs a call)
+            const float *row = b + p0 * ldb + j0 + s;
+            for (long k = 0; k < kc; k++) {
+                _mm256_storeu_ps(dst + k * 16, _mm256_loadu_ps(row + k * ldb));
+                _mm256_storeu_ps(dst + k * 16 + 8, _mm256_loadu_ps(row + k * ldb + 8));
+            }
             continue;
         }
         const float *col = b + (j0 + s) * ldb + p0;
