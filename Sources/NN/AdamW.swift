@@ -5,8 +5,9 @@
 //   v  = beta2 * v + (1 - beta2) * g^2
 //   p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 //
-// One fused, vectorised loop per parameter (`Kernels.adamWUpdate`): reading p, g, m and v once per step is what
-// bounds its speed. The last line is computed as PyTorch does, lr / c1 * m / (sqrt(v) / sqrt(c2) + eps).
+// One fused, vectorised loop per parameter (`Kernels.adamWUpdate`): reading p, g, m and v once per
+// step is what bounds its speed. The last line is computed as PyTorch computes it:
+// lr / c1 * m / (sqrt(v) / sqrt(c2) + eps).
 
 import Foundation
 import Tensors
