@@ -14,12 +14,10 @@
 //
 // Every tensor is addressed through strides, so q, k and v can be read straight out of the fused
 // (B, T, 3C) projection and the output written straight into (B, T, C) rows: no head split or merge
-// copies. Dropout uses the counter-based mask of fast_math.h on the flat index of the (B, H, Tq, Tk)
+// copies. Dropout uses the counter-based mask of kernel_helpers.h on the flat index of the (B, H, Tq, Tk)
 // weights, which is what the composed path's dropout call sees.
 #include "ckernels.h"
-#include "fast_math.h"
-
-#include <stdlib.h>
+#include "kernel_helpers.h"
 
 #define ATT_ROWS 64
 
@@ -31,20 +29,6 @@ typedef struct {
     float scale, dropout;
     uint64_t key;
 } attention_args;
-
-// Per-thread scratch for the weights of one block, grown on demand and kept (pool threads live as
-// long as the process).
-static float *scratch(int which, size_t floats) {
-    static _Thread_local float *buffers[2];
-    static _Thread_local size_t capacity[2];
-    if (capacity[which] < floats) {
-        free(buffers[which]);
-        buffers[which] = malloc(floats * sizeof(float));
-        capacity[which] = buffers[which] ? floats : 0;
-        if (!buffers[which]) abort(); // a few hundred KB: nothing sensible is left to do without them
-    }
-    return buffers[which];
-}
 
 static inline long offset(llm_attention_strides s, long b, long h) { return b * s.batch + h * s.head; }
 
@@ -89,7 +73,7 @@ static inline __attribute__((always_inline)) void forward_head(const attention_a
     long b = task / a->heads, h = task % a->heads, d = a->d;
     const float *q = a->q + offset(a->sq, b, h), *k = a->k + offset(a->sk, b, h), *v = a->v + offset(a->sk, b, h);
     float *o = a->out + offset(a->so, b, h), *lse = a->lse + task * a->tq;
-    float *s = scratch(0, (size_t)(ATT_ROWS * a->tk));
+    float *s = thread_scratch(0, (size_t)(ATT_ROWS * a->tk));
     for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
         long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
         long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk; // keys the block's last row sees
@@ -109,7 +93,7 @@ static inline __attribute__((always_inline)) void backward_head(const attention_
     const float *o = a->o + offset(a->so, b, h), *dout = a->dout + offset(a->so, b, h), *lse = a->lse + task * a->tq;
     float *dq = a->dq ? a->dq + offset(a->sq, b, h) : NULL, *dk = a->dk ? a->dk + offset(a->sk, b, h) : NULL;
     float *dv = a->dv ? a->dv + offset(a->sk, b, h) : NULL;
-    float *p = scratch(0, (size_t)(ATT_ROWS * a->tk)), *g = scratch(1, (size_t)(ATT_ROWS * a->tk));
+    float *p = thread_scratch(0, (size_t)(ATT_ROWS * a->tk)), *g = thread_scratch(1, (size_t)(ATT_ROWS * a->tk));
     for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
         long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
         long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk;

@@ -4,7 +4,7 @@
 //
 // Rows are split over the thread pool in contiguous ranges; small inputs run on the calling thread.
 #include "ckernels.h"
-#include "fast_math.h"
+#include "kernel_helpers.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -26,6 +26,7 @@
 // GPT shapes; tried and rejected for now: sharing one packed B between threads (needs a barrier per
 // KC slice for a few percent).
 #include "ckernels.h"
+#include "kernel_helpers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -274,29 +275,14 @@ __attribute__((target("avx2,fma"))) static void pack_b16_avx2(int trans, const f
 
 #define PACK_SLACK 8
 
-// Per-thread packing buffers, grown on demand and kept for the thread's lifetime (pool threads live
-// as long as the process), so steady-state GEMMs allocate nothing.
-static float *thread_buffer(int which, size_t floats) {
-    static _Thread_local float *buffers[2];
-    static _Thread_local size_t capacity[2];
-    if (capacity[which] < floats) {
-        free(buffers[which]);
-        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        buffers[which] = aligned_alloc(64, bytes);
-        capacity[which] = buffers[which] ? floats : 0;
-    }
-    return buffers[which];
-}
-
 static void gemm_serial(const kernel_desc *kd, int ta, int tb, long m, long n, long k, float alpha,
                         const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     const int mr = kd->mr, nr = kd->nr;
     long mc_cap = m < MC ? ((m + mr - 1) / mr) * mr : MC;
     long nc_cap = n < NC ? ((n + nr - 1) / nr) * nr : NC;
     long kc_cap = k < KC ? k : KC;
-    float *pa = thread_buffer(0, (size_t)(mc_cap * kc_cap + PACK_SLACK));
-    float *pb = thread_buffer(1, (size_t)(nc_cap * kc_cap + PACK_SLACK));
-    if (!pa || !pb) abort(); // out of memory for a few hundred KB: nothing sensible is left to do
+    float *pa = thread_scratch(0, (size_t)(mc_cap * kc_cap + PACK_SLACK));
+    float *pb = thread_scratch(1, (size_t)(nc_cap * kc_cap + PACK_SLACK));
     float tile[MAX_MR * MAX_NR];
 
     for (long jc = 0; jc < n; jc += NC) {

@@ -1,11 +1,30 @@
-// Helpers shared by the kernel files (private to CKernels): a vectorisable exp, and the counter-based
-// random numbers behind dropout.
-#ifndef CKERNELS_FAST_MATH_H
-#define CKERNELS_FAST_MATH_H
+// Helpers shared by the kernel files (private to CKernels): per-thread scratch buffers, a
+// vectorisable exp, and the counter-based random numbers behind dropout.
+#ifndef CKERNELS_KERNEL_HELPERS_H
+#define CKERNELS_KERNEL_HELPERS_H
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+// Per-thread buffers, grown on demand and kept for the thread's lifetime (pool threads live as long
+// as the process), so steady-state kernels allocate nothing. Each file that includes this header has
+// its own SCRATCH_SLOTS buffers per thread (GEMM's packing buffers and attention's weights are alive
+// at the same time). 64-byte aligned; out of memory for a few hundred KB, nothing sensible is left to do.
+#define SCRATCH_SLOTS 2
+static inline float *thread_scratch(int slot, size_t floats) {
+    static _Thread_local float *buffers[SCRATCH_SLOTS];
+    static _Thread_local size_t capacity[SCRATCH_SLOTS];
+    if (capacity[slot] < floats) {
+        free(buffers[slot]);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        buffers[slot] = aligned_alloc(64, bytes);
+        if (!buffers[slot]) abort();
+        capacity[slot] = floats;
+    }
+    return buffers[slot];
+}
 
 // exp(x) as Cephes computes it: x = k ln2 + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial,
 // then 2^k put straight into the exponent bits (error about 1 ulp). Unlike libm's expf it inlines
