@@ -69,11 +69,13 @@ extension Tensor {
         for i in 0..<count { g.pointer[i] *= factor }
     }
 
-    /// Adds `values` (same element count) into this tensor's gradient, if it requires grad.
+    /// Adds `values` (same element count) into this tensor's gradient, if it requires grad (a copy
+    /// when it is the first contribution).
     func addGrad(_ values: UnsafePointer<Float>) {
-        guard requiresGrad else { return }
-        let g = gradPointer()
-        for i in 0..<count { g[i] += values[i] }
+        let n = count
+        writeGrad { g, add in
+            if add { for i in 0..<n { g[i] += values[i] } } else { g.update(from: values, count: n) }
+        }
     }
 
     /// Adds into this tensor's gradient through a closure that receives the gradient buffer.

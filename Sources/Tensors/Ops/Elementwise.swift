@@ -36,12 +36,8 @@ extension Tensor {
         return out.recording("\(op)", [a, b]) { output in
             let g = output.gradPointer()
             if op == .add && a.shape == b.shape { // residual connections: the gradient passes through to both
-                let n = output.count
-                for x in [a, b] {
-                    x.writeGrad { dx, add in
-                        if add { for i in 0..<n { dx[i] += g[i] } } else { dx.update(from: g, count: n) }
-                    }
-                }
+                a.addGrad(g)
+                b.addGrad(g)
                 return
             }
             let strides = [broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)]
