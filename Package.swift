@@ -31,7 +31,7 @@ let package = Package(
         // Neural-network building blocks and optimizers.
         .target(name: "NN", dependencies: ["Tensors"]),
         // The GPT model, generation, checkpoints (safetensors, Hugging Face GPT-2 layout).
-        .target(name: "GPT", dependencies: ["Tensors", "NN", "Tokenizers"]),
+        .target(name: "GPT", dependencies: ["CKernels", "Tensors", "NN", "Tokenizers"]),
         // Datasets and loaders, the trainer, schedules, fine-tuning tasks.
         .target(name: "Training", dependencies: ["Tensors", "NN", "GPT", "Tokenizers"]),
         // The `llm` command line.

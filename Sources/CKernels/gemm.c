@@ -431,7 +431,10 @@ static void sgemm_on(long threads, int trans_a, int trans_b, long m, long n, lon
         return;
     }
     double flops = 2.0 * (double)m * (double)n * (double)k;
-    if (threads > 1 && flops < 4e6) threads = 1; // below ~20 us of work, waking threads costs more
+    // Below ~20 us of work, waking threads costs more. With few rows the product is bound by reading B,
+    // and two threads read faster than one from ~256 KB on (a 768 x 768 projection when decoding: the
+    // FLOP rule alone kept those on one thread, so decoding did not gain from a second core).
+    if (threads > 1 && (m <= SMALL_M ? (double)n * (double)k * 4.0 < 262144.0 : flops < 4e6)) threads = 1;
     if (m <= SMALL_M) {
         gemm_job job = {NULL, trans_a, trans_b, 1, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
         if (threads == 1) {

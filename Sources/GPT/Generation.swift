@@ -78,52 +78,81 @@ extension GPTModel {
     }
 
     /// Generates up to `maxNewTokens` after `prompt`, calling `onText` with each piece of text as it
-    /// becomes complete (never half a character).
+    /// becomes complete (never half a character). GPT-2's family runs on InferenceModel (preallocated
+    /// cache, no autograd); other positional encodings, or `useCache: false`, on this model's own forward pass.
     public func generate(prompt: [Int], encoding: Encoding, options: SamplingOptions, useCache: Bool = true,
                          onText: (String) -> Void = { _ in }) throws -> GenerationResult {
-        guard !prompt.isEmpty else { throw GPTError(description: "the prompt is empty; give at least one token") }
+        if useCache && InferenceModel.supports(config) {
+            return try InferenceModel(self).generate(prompt: prompt, encoding: encoding, options: options, onText: onText)
+        }
         let wasTraining = isTraining
         eval()
         defer { train(wasTraining) }
-        let limit = config.contextLength
-        let cropped = max(0, prompt.count - (limit - 1))
-        var context = Array(prompt.dropFirst(cropped))
-        var generator = SeededGenerator(seed: options.seed)
-        var decoder = StreamingDecoder(encoding: encoding)
-        var newIDs: [Int] = [], text = ""
         var cache: KVCache? = useCache ? KVCache(layers: config.layers) : nil
-        var pending = context // tokens not yet seen by the cache
-        let start = Date()
-        generation: for _ in 0..<options.maxNewTokens {
-            let logits: [Float]
-            if let c = cache {
-                logits = nextTokenLogits(pending, cache: c)
-            } else {
-                logits = nextTokenLogits(context, cache: nil)
-            }
-            let next = sampleToken(logits, options: options, generator: &generator)
-            if options.stopTokens.contains(next) { break }
-            newIDs.append(next)
-            let piece = try decoder.add(next)
-            text += piece
-            for stop in options.stopStrings where text.contains(stop) {
-                let kept = String(text[..<text.range(of: stop)!.lowerBound])
-                onText(String(kept.dropFirst(text.count - piece.count)))
-                text = kept
-                break generation
-            }
-            onText(piece)
-            context.append(next)
-            pending = [next]
-            if context.count >= limit { // the window is full: slide it and rebuild the cache
-                context.removeFirst(context.count - (limit - 1))
-                if useCache { cache = KVCache(layers: config.layers); pending = context }
-            }
+        var context: [Int] = []
+        return try generationLoop(prompt: prompt, contextLength: config.contextLength, encoding: encoding, options: options,
+                                  onText: onText) { tokens, restart in
+            if restart { context = []; if useCache { cache = KVCache(layers: config.layers) } }
+            context += tokens
+            return nextTokenLogits(cache == nil ? context : tokens, cache: cache)
         }
-        let tail = decoder.finish()
-        if !tail.isEmpty { text += tail; onText(tail) }
-        let seconds = Date().timeIntervalSince(start)
-        return GenerationResult(text: text, ids: newIDs, croppedPromptTokens: cropped,
-                                tokensPerSecond: seconds > 0 ? Double(newIDs.count) / seconds : 0)
     }
+}
+
+extension InferenceModel {
+    /// Generates up to `maxNewTokens` after `prompt` (see GPTModel.generate), in one cache slot.
+    public func generate(prompt: [Int], encoding: Encoding, options: SamplingOptions,
+                         onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        let cache = KVSlots(slots: 1, config: config)
+        return try generationLoop(prompt: prompt, contextLength: config.contextLength, encoding: encoding, options: options,
+                                  onText: onText) { tokens, restart in
+            if restart { cache.truncate(0, to: 0) }
+            let start = cache.length(0)
+            return forward(tokens: tokens, slots: Array(repeating: 0, count: tokens.count),
+                           positions: Array(start..<(start + tokens.count)), cache: cache, logitsFor: [tokens.count - 1])
+        }
+    }
+}
+
+/// The generation loop both forward paths share. `feed(tokens, restart)` gives the model the tokens it
+/// has not seen yet (after `restart`, the whole window again, its cache emptied) and returns the logits
+/// for the next token.
+func generationLoop(prompt: [Int], contextLength limit: Int, encoding: Encoding, options: SamplingOptions,
+                    onText: (String) -> Void, feed: (_ tokens: [Int], _ restart: Bool) -> [Float]) throws -> GenerationResult {
+    guard !prompt.isEmpty else { throw GPTError(description: "the prompt is empty; give at least one token") }
+    let cropped = max(0, prompt.count - (limit - 1))
+    var context = Array(prompt.dropFirst(cropped))
+    var generator = SeededGenerator(seed: options.seed)
+    var decoder = StreamingDecoder(encoding: encoding)
+    var newIDs: [Int] = [], text = ""
+    var pending = context, restart = false // tokens the model has not seen yet
+    let start = Date()
+    generation: for _ in 0..<options.maxNewTokens {
+        let logits = feed(pending, restart)
+        let next = sampleToken(logits, options: options, generator: &generator)
+        if options.stopTokens.contains(next) { break }
+        newIDs.append(next)
+        let piece = try decoder.add(next)
+        text += piece
+        for stop in options.stopStrings where text.contains(stop) {
+            let kept = String(text[..<text.range(of: stop)!.lowerBound])
+            onText(String(kept.dropFirst(text.count - piece.count)))
+            text = kept
+            break generation
+        }
+        onText(piece)
+        context.append(next)
+        pending = [next]
+        restart = false
+        if context.count >= limit { // the window is full: slide it and rebuild the cache
+            context.removeFirst(context.count - (limit - 1))
+            pending = context
+            restart = true
+        }
+    }
+    let tail = decoder.finish()
+    if !tail.isEmpty { text += tail; onText(tail) }
+    let seconds = Date().timeIntervalSince(start)
+    return GenerationResult(text: text, ids: newIDs, croppedPromptTokens: cropped,
+                            tokensPerSecond: seconds > 0 ? Double(newIDs.count) / seconds : 0)
 }

@@ -133,6 +133,43 @@ void llm_attention_backward(const float *q, const float *k, const float *v, cons
                             long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
                             llm_attention_strides so, float scale, int causal, float dropout, uint64_t key);
 
+
+// ---- Weights in 32, 16 or 8 bits (weights.c) ----------------------------------------------------------
+
+/// How a weight matrix is stored. The values are ggml's type ids, so GGUF files map onto them directly.
+typedef enum {
+    LLM_WEIGHT_F32 = 0,
+    LLM_WEIGHT_F16 = 1,   // IEEE half
+    LLM_WEIGHT_Q8_0 = 8,  // blocks of 32: one fp16 scale d, 32 int8 q; value = d * q (34 bytes a block)
+    LLM_WEIGHT_BF16 = 30, // the top 16 bits of a float32
+} llm_weight_type;
+
+/// Up to this many rows, llm_weight_matmul streams the weights once for all rows, and each row's result
+/// does not depend on the other rows (nor on the thread count): batched decoding is batch-invariant.
+#define LLM_ROW_KERNEL_MAX_M 16
+
+/// Bytes of one row of k values; -1 when k does not fit the type (q8_0 needs a multiple of 32).
+long llm_weight_row_bytes(llm_weight_type type, long k);
+
+/// fp32 rows (rows x k) → `type` (f16/bf16 round to nearest even; q8_0 exactly as ggml's quantizer).
+void llm_weight_quantize(llm_weight_type type, const float *x, void *out, long rows, long k);
+
+/// `type` rows → fp32 (rows x k).
+void llm_weight_dequantize(llm_weight_type type, const void *w, float *out, long rows, long k);
+
+/// y (m x n) = x (m x k) · W^T (+ bias), W stored as n rows of k values of `type` (output by input, as
+/// GGUF stores it). x and y are row-major fp32; bias (n) may be NULL. Runs on the thread pool.
+void llm_weight_matmul(llm_weight_type type, const float *x, long m, long k, const void *w, long n,
+                       const float *bias, float *y);
+
+/// The kernel family llm_weight_matmul uses now: "portable", "avx2" or "avx512-vnni".
+const char *llm_weight_kernel_name(void);
+
+/// Scalar conversions (exact; round to nearest even towards the 16-bit types).
+float llm_fp16_to_fp32(uint16_t h);
+uint16_t llm_fp32_to_fp16(float f);
+uint16_t llm_fp32_to_bf16(float f);
+
 #ifdef __cplusplus
 }
 #endif
