@@ -58,6 +58,14 @@ public enum Safetensors {
             }
             return Tensor(values, shape: e.shape)
         }
+
+        /// The stored bytes of tensor `name`, valid while this File (its `owner`) lives.
+        func rawBytes(_ name: String) -> UnsafeRawPointer? {
+            entries[name].map { UnsafeRawPointer(bytes.baseAddress! + dataStart + $0.begin) }
+        }
+
+        /// What keeps the bytes alive.
+        var storageOwner: AnyObject { owner }
     }
 
     /// A private, writable (copy-on-write) mapping of a whole file.
@@ -152,14 +160,38 @@ public enum Safetensors {
         return File(entries: entries, metadata: metadata, bytes: bytes, owner: owner, dataStart: dataStart, path: path)
     }
 
+    /// One tensor to write: name, dtype (F32, F16, BF16), shape, and its little-endian bytes.
+    public struct RawTensor {
+        public let name: String, dtype: String, shape: [Int]
+        public let bytes: UnsafeRawBufferPointer
+        let owner: AnyObject?
+        public init(name: String, dtype: String, shape: [Int], bytes: UnsafeRawBufferPointer, owner: AnyObject?) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.bytes = bytes
+            self.owner = owner
+        }
+    }
+
     /// The bytes of a safetensors file holding `tensors` as F32 (names sorted, header padded to 8 bytes).
     public static func serialize(_ tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws -> Data {
+        // The Tensors stay alive in `tensors` for the whole call, so their storage pointers stay valid.
+        let raw = tensors.map { name, t in
+            t.withUnsafeBufferPointer { RawTensor(name: name, dtype: "F32", shape: t.shape, bytes: UnsafeRawBufferPointer($0), owner: t) }
+        }
+        return try serialize(raw: raw, metadata: metadata)
+    }
+
+    /// The bytes of a safetensors file holding `raw` tensors of any supported dtype.
+    public static func serialize(raw tensors: [RawTensor], metadata: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         var offset = 0
-        let ordered = tensors.sorted { $0.0 < $1.0 }
-        for (name, t) in ordered {
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]]
-            offset += t.count * 4
+        let ordered = tensors.sorted { $0.name < $1.name }
+        for t in ordered {
+            precondition(t.bytes.count == t.shape.reduce(1, *) * (dtypeSizes[t.dtype] ?? 0), "\(t.name): size and shape disagree")
+            header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]]
+            offset += t.bytes.count
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -167,7 +199,7 @@ public enum Safetensors {
         var out = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
-        for (_, t) in ordered { t.withUnsafeBufferPointer { out.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) } }
+        for t in ordered { out.append(contentsOf: t.bytes) }
         return out
     }
 

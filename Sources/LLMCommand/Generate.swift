@@ -17,6 +17,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Sample only among the likeliest tokens whose probabilities add up to P.") var topP: Float?
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
     @Flag(help: "Keep going past <|endoftext|>.") var ignoreEndOfText = false
+    @Option(help: "Convert the weights to f32, f16, bf16 or q8_0 after loading (default: as stored).") var weights: WeightType?
     @Flag(help: "Print one JSON object {text, ids, tokens_per_second} instead of streaming.") var json = false
 
     func validate() throws {
@@ -28,7 +29,8 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let (model, encoding) = try modelOptions.load()
+        guard modelOptions.runsOnInferenceModel else { return try runOnGPTModel() }
+        let (model, encoding) = try modelOptions.loadInference(weights: weights)
         let ids = try encoding.encode(prompt, allowedSpecial: .all)
         let eot = encoding.specialTokens["<|endoftext|>"]
         let options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
@@ -41,7 +43,29 @@ struct Generate: ParsableCommand {
             if !json { print(piece, terminator: ""); fflush(nil) }
         }
         if json {
-            print(try jsonLine(["text": result.text, "ids": result.ids, "tokens_per_second": result.tokensPerSecond]))
+            print(try jsonLine(["text": result.text, "ids": result.ids, "tokens_per_second": result.tokensPerSecond,
+                                "weights": model.typeDescription]))
+        } else {
+            print()
+            printError(String(format: "%d tokens, %.1f tokens/s (%@ weights)", result.ids.count, result.tokensPerSecond,
+                              model.typeDescription))
+        }
+    }
+
+    /// Rotary and ALiBi models: GPTModel's own forward pass, fp32.
+    private func runOnGPTModel() throws {
+        guard weights == nil || weights == .f32 else { throw CommandError("--weights needs a model with learned or sinusoidal positions") }
+        let (model, encoding) = try modelOptions.load()
+        let ids = try encoding.encode(prompt, allowedSpecial: .all)
+        let eot = encoding.specialTokens["<|endoftext|>"]
+        let options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+                                      stopTokens: ignoreEndOfText || eot == nil ? [] : [eot!])
+        if !json { print(prompt, terminator: "") }
+        let result = try model.generate(prompt: ids, encoding: encoding, options: options) { piece in
+            if !json { print(piece, terminator: ""); fflush(nil) }
+        }
+        if json {
+            print(try jsonLine(["text": result.text, "ids": result.ids, "tokens_per_second": result.tokensPerSecond, "weights": "f32"]))
         } else {
             print()
             printError(String(format: "%d tokens, %.1f tokens/s", result.ids.count, result.tokensPerSecond))

@@ -23,7 +23,8 @@ public final class Encoding: @unchecked Sendable { // immutable after init
     /// One more than the largest token id (tiktoken's `n_vocab`).
     public let vocabularySize: Int
     let ranks: RankTable
-    let rankCount: Int
+    /// Ranks (ids) of ordinary tokens: 0..<rankCount; special tokens may come after.
+    public let rankCount: Int
     private let specialByID: [Int: [UInt8]]
     private let specialFirstBytes: [Bool]
 

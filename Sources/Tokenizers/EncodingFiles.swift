@@ -85,6 +85,45 @@ public enum EncodingFiles {
         return map
     }()
 
+    /// The data gym text of a byte string (GPT-2's bytes_to_unicode): how encoder.json, vocab.bpe,
+    /// tokenizer.json and GGUF's `tokenizer.ggml.tokens` spell tokens.
+    public static func dataGymText(_ bytes: [UInt8]) -> String {
+        String(bytes.map { dataGymCharacter[Int($0)] })
+    }
+
+    static let dataGymCharacter: [Character] = {
+        var table = [Character](repeating: " ", count: 256)
+        for (c, b) in dataGymByte { table[Int(b)] = c }
+        return table
+    }()
+
+    /// The merges of a byte-level BPE, in rank order, as vocab.bpe lines ("a b" in data gym text): the
+    /// token of rank r is made by BPE-encoding its bytes with the ranks below r, which must end in exactly
+    /// two parts (as tiktoken's and Hugging Face's converters recover merges from ranks).
+    public static func mergeLines(_ tokens: [[UInt8]?]) throws -> [String] {
+        var rank: [[UInt8]: Int] = [:]
+        for (r, t) in tokens.enumerated() { if let t { rank[t] = r } }
+        var lines: [String] = []
+        for (r, token) in tokens.enumerated() {
+            guard let token, token.count > 1 else { continue }
+            var parts = token.map { [$0] }
+            while parts.count > 2 {
+                var best = -1, bestRank = Int.max
+                for i in 0..<(parts.count - 1) {
+                    if let pr = rank[parts[i] + parts[i + 1]], pr < r, pr < bestRank { best = i; bestRank = pr }
+                }
+                guard best >= 0 else { break }
+                parts[best] += parts[best + 1]
+                parts.remove(at: best + 1)
+            }
+            guard parts.count == 2 else {
+                throw TokenizerError.invalidArgument("token \(r) cannot be built from two lower-ranked tokens; not a byte-level BPE in rank order")
+            }
+            lines.append(dataGymText(parts[0]) + " " + dataGymText(parts[1]))
+        }
+        return lines
+    }
+
     /// Token byte strings by rank from GPT-2's `encoder.json` and `vocab.bpe`: ranks 0-255 are the
     /// single bytes in data gym order, then one rank per merge. The encoder must agree with the merges.
     public static func parseDataGym(encoderJSON: Data, vocabBPE: String, encoderPath: String, vocabPath: String) throws -> [[UInt8]?] {
@@ -241,6 +280,21 @@ extension Encoding {
                                                     vocabBPE: "#version: tokenizer.json\n" + lines.joined(separator: "\n") + "\n",
                                                     encoderPath: path, vocabPath: path)
         return Encoding(name: "gpt2", preTokenizer: .r50k, tokens: tokens, specialTokens: ["<|endoftext|>": 50256])
+    }
+
+    /// GPT-2's byte-level BPE from a token list in data gym text (index = id) and its merges, as GGUF files
+    /// hold them (`tokenizer.ggml.tokens`, `tokenizer.ggml.merges`); `special` are the ids of control tokens.
+    public static func gpt2(vocabulary: [String], merges: [String], special: [Int], path: String) throws -> Encoding {
+        var encoder: [String: Int] = [:]
+        var specialTokens: [String: Int] = [:]
+        let specialSet = Set(special)
+        for (id, token) in vocabulary.enumerated() {
+            if specialSet.contains(id) { specialTokens[token] = id } else { encoder[token] = id }
+        }
+        let tokens = try EncodingFiles.parseDataGym(encoderJSON: try JSONSerialization.data(withJSONObject: encoder),
+                                                    vocabBPE: "#version: gguf\n" + merges.joined(separator: "\n") + "\n",
+                                                    encoderPath: path, vocabPath: path)
+        return Encoding(name: "gpt2", preTokenizer: .r50k, tokens: tokens, specialTokens: specialTokens)
     }
 
     /// GPT-2 from OpenAI's original `encoder.json` and `vocab.bpe`.

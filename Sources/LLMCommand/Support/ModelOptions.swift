@@ -6,7 +6,7 @@ import GPT
 import Tokenizers
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout.")
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout; where a command generates or evaluates, also a GPT-2 .gguf file.")
     var model: String
     @Option(help: "A LoRA adapter directory (the output/adapter of llm finetune instruct --lora-rank) to apply to --model.")
     var adapter: String?
@@ -22,7 +22,38 @@ struct ModelOptions: ParsableArguments {
         }
         return (gpt, try tokenizer(for: gpt.config, directory: model))
     }
+
+    /// Whether the model runs on InferenceModel (GPT-2's learned or sinusoidal positions, and every GGUF
+    /// file); rotary and ALiBi models generate and evaluate through GPTModel.
+    var runsOnInferenceModel: Bool {
+        model.hasSuffix(".gguf") || (try? Checkpoint.readConfig(model)).map(InferenceModel.supports) ?? true
+    }
+
+    /// The model for generating and evaluating: a model directory (fp32, or f16/bf16 kept in 16 bits) or a
+    /// GGUF file, with its tokenizer; with `weights`, its matrices converted to that type.
+    func loadInference(weights: WeightType? = nil) throws -> (InferenceModel, Encoding) {
+        var model: InferenceModel, encoding: Encoding
+        if self.model.hasSuffix(".gguf") {
+            guard adapter == nil else { throw CommandError("--adapter applies to model directories, not GGUF files") }
+            guard FileManager.default.fileExists(atPath: self.model) else { throw CommandError("--model \(self.model): no such file") }
+            let (m, e) = try InferenceModel.load(gguf: self.model)
+            model = m
+            encoding = try e ?? Encoding.named("gpt2")
+        } else if adapter == nil {
+            try requireDirectory(self.model, flag: "--model")
+            model = try InferenceModel.load(self.model).0
+            encoding = try tokenizer(for: model.config, directory: self.model)
+        } else {
+            let (gpt, e) = try load()
+            model = try InferenceModel(gpt)
+            encoding = e
+        }
+        if let weights { model = try model.converted(to: weights) }
+        return (model, encoding)
+    }
 }
+
+extension WeightType: ExpressibleByArgument {}
 
 /// Fails with "FLAG PATH: no such directory" unless `path` is a directory.
 func requireDirectory(_ path: String, flag: String) throws {
