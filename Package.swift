@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(
             name: "TensorsTests",
             dependencies: ["Tensors", "CKernels"],
-            resources: [.copy("Resources/tensor-goldens.json")]
+            resources: [.copy("Resources/tensor-goldens.json"), .copy("Resources/q8_0-blocks.json")]
         ),
         .testTarget(
             name: "NNTests",

@@ -5,6 +5,7 @@
 // invariance of the few-rows path (a row's result is bit-identical whatever the other rows).
 
 import CKernels
+import Foundation
 import Testing
 import Tensors
 
@@ -143,5 +144,16 @@ struct WeightKernelTests {
         let quants = bytes[2..<34].map { Int8(bitPattern: $0) }
         #expect(quants[0] == -127 && quants[16] == 0 && quants[31] == 119)
         #expect(bytes[34..<68].allSatisfy { $0 == 0 })
+    }
+
+    @Test("q8_0 blocks are bit-identical to ggml's reference quantizer (the gguf package)")
+    func q8MatchesGGML() throws {
+        struct Golden: Decodable { let source: [Float]; let rows: Int; let cols: Int; let bytes: [UInt8]; let dequantized: [Float] }
+        let url = Bundle.module.url(forResource: "q8_0-blocks", withExtension: "json")!
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+        var bytes = [UInt8](repeating: 0, count: golden.bytes.count)
+        llm_weight_quantize(LLM_WEIGHT_Q8_0, golden.source, &bytes, golden.rows, golden.cols)
+        #expect(bytes == golden.bytes)
+        #expect(dequantized(LLM_WEIGHT_Q8_0, bytes, n: golden.rows, k: golden.cols) == golden.dequantized)
     }
 }

@@ -1,0 +1,117 @@
+// GGUF: files written by the reference `gguf` package (scripts/make_gguf_goldens.py) load here and hold
+// exactly the weights our own conversion gives; their logits equal transformers'; our writer round-trips
+// (weights and the GPT-2 tokenizer); 16-bit model directories round-trip; damaged files are one error.
+
+import Foundation
+import GPT
+import NN
+import Testing
+import Tensors
+import Tokenizers
+
+@Suite("GGUF")
+struct GGUFTests {
+    static let source = fixtureDirectory("tiny-gpt2-untied")
+
+    func logits(_ model: InferenceModel, _ prompt: [Int]) -> [Float] {
+        model.forward(tokens: prompt, slots: Array(repeating: 0, count: prompt.count), positions: Array(prompt.indices),
+                      cache: KVSlots(slots: 1, config: model.config), logitsFor: Array(prompt.indices))
+    }
+
+    func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("llm-gguf-\(getpid())-\(name)").path
+    }
+
+    @Test("the gguf package's files hold exactly our conversion, and compute transformers' logits", arguments: WeightType.allCases)
+    func readsReferenceFiles(_ type: WeightType) throws {
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: Self.source + "/reference.json")))
+        let (theirs, encoding) = try InferenceModel.load(gguf: fixtureDirectory("gguf") + "/tiny-\(type.rawValue).gguf")
+        #expect(encoding == nil) // the fixture carries no tokenizer
+        #expect(theirs.config.vocabSize == 1000 && theirs.config.layers == 2 && !theirs.config.tieWordEmbeddings)
+        #expect(theirs.typeDescription == type.rawValue)
+        let ours = try InferenceModel(Checkpoint.load(Self.source)).converted(to: type)
+        for (prompt, expected) in zip(ref.prompts, ref.logits) {
+            let a = logits(theirs, prompt)
+            #expect(a == logits(ours, prompt), "\(type.rawValue): bit-identical weights give bit-identical logits")
+            let flat = expected.flatMap { $0 }.map(Float.init)
+            let worst = zip(a, flat).map { abs($0 - $1) }.max()!
+            let tolerance: Float = type == .f32 ? 1e-4 : type == .f16 ? 2e-3 : 3e-2
+            #expect(worst < tolerance * flat.map(abs).max()!, "\(type.rawValue): \(worst) from transformers")
+        }
+    }
+
+    @Test("our GGUF files read back with the same weights and the GPT-2 tokenizer", arguments: WeightType.allCases)
+    func roundTrip(_ type: WeightType) throws {
+        var config = GPTConfig(vocabSize: 50257, contextLength: 64, embeddingSize: 32, layers: 1, heads: 2, dropout: 0)
+        config.tieWordEmbeddings = true
+        let model = try InferenceModel(GPTModel(config, seed: 4)).converted(to: type)
+        let gpt2 = try Encoding.named("gpt2")
+        let path = temporary("roundtrip-\(type.rawValue).gguf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.writeGGUF(to: path, encoding: gpt2, name: "test")
+        let (back, encoding) = try InferenceModel.load(gguf: path)
+        let prompt = [464, 3290, 318, 257, 50256, 7]
+        #expect(logits(back, prompt) == logits(model, prompt))
+        #expect(back.typeDescription == type.rawValue)
+        let text = "Every effort moves you toward the <|endoftext|> naïve café 🙂 1234"
+        #expect(try encoding?.encode(text, allowedSpecial: .all) == gpt2.encode(text, allowedSpecial: .all))
+        let file = try GGUF.read(path)
+        #expect(file.metadata["general.architecture"] == .string("gpt2"))
+        #expect(file.metadata["tokenizer.ggml.merges"]?.array?.count == 50000)
+        #expect(file.tensor("blk.0.attn_qkv.weight")?.dimensions == [32, 96])
+        #expect(file.tensor("blk.0.attn_qkv.weight")?.type == type.ggmlType)
+    }
+
+    @Test("a 16-bit model directory round-trips and generates like the GGUF of the same type", arguments: [WeightType.f16, .bf16])
+    func halfDirectory(_ type: WeightType) throws {
+        let fp32 = try InferenceModel(Checkpoint.load(Self.source))
+        let dir = temporary("dir-\(type.rawValue)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try fp32.converted(to: type).writeDirectory(dir, type: type)
+        let (back, _) = try InferenceModel.load(dir)
+        #expect(back.typeDescription == type.rawValue)
+        let prompt = [3, 14, 15, 92, 65]
+        let expected = logits(try fp32.converted(to: type), prompt)
+        #expect(logits(back, prompt) == expected)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        #expect(config["torch_dtype"] as? String == (type == .f16 ? "float16" : "bfloat16"))
+        // The fp32 loader (GPTModel, for training and fine-tuning) reads the same directory, widened.
+        let widened = try Checkpoint.load(dir)
+        let a = Autograd.withNoGrad { widened(prompt, batch: 1) }.scalars
+        #expect(zip(a, logits(back, prompt)).map { abs($0 - $1) }.max()! < 1e-4)
+    }
+
+    @Test("damaged files are one clear error, never a crash")
+    func damagedFiles() throws {
+        let path = fixtureDirectory("gguf") + "/tiny-q8_0.gguf"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        func error(_ data: Data) -> String? {
+            do { _ = try GGUF.parse(data, path: "x.gguf"); return nil } catch { return "\(error)" }
+        }
+        #expect(error(Data("GGML".utf8) + bytes.dropFirst(4))?.contains("not a GGUF file") == true)
+        for cut in [3, 10, 30, 200, 2000, bytes.count - 64] { // (the last 31 bytes may be padding)
+            #expect(error(bytes.prefix(cut))?.contains("x.gguf") == true, "cut at \(cut)")
+        }
+        // Tensor type 12 (Q4_K) in place of the first tensor's Q8_0: named in the error.
+        let file = try GGUF.read(path)
+        let name = Array("token_embd.weight".utf8)
+        let at = bytes.firstRange(of: Data(name))!.upperBound + 4 + 2 * 8 // name, n_dims, two dims
+        var patched = bytes
+        patched[at] = 12
+        #expect(error(patched)?.contains("Q4_K") == true)
+        #expect(file.tensors.count == 2 + 2 * 12 + 3)
+        // Another architecture.
+        let other = temporary("llama.gguf")
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        try GGUF.write(metadata: [("general.architecture", .string("llama"))], tensors: [], to: other)
+        #expect(throws: GGUFError.self) { try InferenceModel.load(gguf: other) }
+        do { _ = try InferenceModel.load(gguf: other) } catch { #expect("\(error)".contains("llama")) }
+        // Random damage in the header: an error or a model, never a crash.
+        var g = SeededGenerator(seed: 1)
+        for _ in 0..<300 {
+            var mutated = bytes
+            for _ in 0..<3 { mutated[Int(g.next() % 1200)] = UInt8(truncatingIfNeeded: g.next()) }
+            _ = error(mutated)
+        }
+    }
+}
