@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Inference", targets: ["Inference"]),
         .executable(name: "llm", targets: ["LLMCommand"]),
     ],
     dependencies: [
@@ -32,6 +33,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors"]),
         // The GPT model, generation, checkpoints (safetensors, Hugging Face GPT-2 layout).
         .target(name: "GPT", dependencies: ["CKernels", "Tensors", "NN", "Tokenizers"]),
+        // The serving engine without HTTP: continuous batching over preallocated KV slots, streaming text
+        // deltas (UTF-8 and stop-string safe), cancellation. Embeddable by any Swift program.
+        .target(name: "Inference", dependencies: ["GPT", "Tensors", "Tokenizers"]),
         // Datasets and loaders, the trainer, schedules, fine-tuning tasks.
         .target(name: "Training", dependencies: ["Tensors", "NN", "GPT", "Tokenizers"]),
         // The `llm` command line.
@@ -61,6 +65,10 @@ let package = Package(
             name: "TokenizersTests",
             dependencies: ["Tokenizers"],
             resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "GPT", "Tensors", "Tokenizers"]
         ),
         .testTarget(
             name: "GPTTests",

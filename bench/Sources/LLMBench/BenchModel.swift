@@ -1,7 +1,8 @@
 // `LLMBench train` and `LLMBench generate`: whole-model throughput.
 // train: fp32 training steps (forward, backward, AdamW) of GPT-2 124M at batch 8 x 256 and of the
 // small preset (4 layers, 256 wide, context 256) at batch 8 x 256, on random tokens, dropout 0.1.
-// generate: GPT-2 124M (the checkpoint of prepare_generate.py), 128 new tokens greedy, batch 1, KV cache.
+// generate: GPT-2 124M / medium / xl in f32, f16, bf16, q8_0 GGUF files: 128 new tokens greedy at batch 1, and a
+// 512-token prefill, on 1 and 2 threads (see benchGenerate).
 
 import Foundation
 import GPT
@@ -36,20 +37,56 @@ func benchTrain(_ args: [String]) {
     }
 }
 
+/// `LLMBench generate MODEL TYPE`: the GGUF of bench/.cache/MODEL-random in TYPE (written from the fp32
+/// checkpoint by our exporter on first use, and read by llama.cpp too), decoding 128 new tokens greedy at
+/// batch 1 and prefilling a 512-token prompt, on 1 and 2 threads. gpt2-xl (q8_0 only) is made from random
+/// weights in memory, since its fp32 checkpoint would be 6 GB.
 func benchGenerate(_ args: [String]) {
-    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".cache/gpt2-random").path
-    let model = try! Checkpoint.load(dir)
+    let name = args.count > 0 ? args[0] : "gpt2", type = WeightType(rawValue: args.count > 1 ? args[1] : "f32")!
+    let cache = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".cache").path
+    let gguf = "\(cache)/\(name)-random-\(type.rawValue).gguf"
+    if !FileManager.default.fileExists(atPath: gguf) {
+        let source: InferenceModel
+        if name == "gpt2-xl" {
+            source = try! InferenceModel(GPTModel(GPTConfig.preset("gpt2-xl"), seed: 1))
+        } else {
+            source = try! InferenceModel.load("\(cache)/\(name)-random").0
+        }
+        try! source.converted(to: type).writeGGUF(to: gguf, encoding: try! Encoding.named("gpt2"), name: "\(name)-random")
+        FileHandle.standardError.write("wrote \(gguf)\n".data(using: .utf8)!)
+        // Measure in a fresh process: the fp32 model made here would count in this one's peak memory.
+        let me = Process()
+        me.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        me.arguments = ["generate"] + args
+        try! me.run()
+        me.waitUntilExit()
+        return
+    }
+    let (model, _) = try! InferenceModel.load(gguf: gguf)
     let encoding = try! Encoding.named("gpt2")
     let prompt = encoding.encodeOrdinary("Every effort moves you toward the")
-    var result: GenerationResult?
-    let seconds = time(repeats: 3) {
-        result = try! model.generate(prompt: prompt, encoding: encoding, options: SamplingOptions(maxNewTokens: 128, temperature: 0))
+    let label = name == "gpt2" ? "gpt2 124M" : name
+    var g = SeededGenerator(seed: 3)
+    let longPrompt = (0..<512).map { _ in Int(g.next() % 50257) }
+    for threads in [1, 2] {
+        Threads.count = threads
+        var result: GenerationResult?
+        let seconds = time(repeats: 3) {
+            result = try! model.generate(prompt: prompt, encoding: encoding, options: SamplingOptions(maxNewTokens: 128, temperature: 0))
+        }
+        let tokens = Double(result!.ids.count)
+        emit(["bench": "generate", "shape": label, "variant": "decode \(type.rawValue), \(threads) thread(s)", "impl": "llm (Swift+C)",
+              "threads": threads, "seconds": seconds, "tokens_per_s": tokens / seconds,
+              "weight_gb_per_s": Double(model.bytesReadPerToken) * tokens / seconds / 1e9, "peak_rss_gb": peakResidentGB()])
+        let prefill = time(repeats: name == "gpt2-xl" ? 1 : 3) {
+            let slots = KVSlots(slots: 1, config: model.config)
+            _ = model.forward(tokens: longPrompt, slots: Array(repeating: 0, count: 512), positions: Array(0..<512),
+                              cache: slots, logitsFor: [511])
+        }
+        emit(["bench": "generate", "shape": label, "variant": "prefill 512 \(type.rawValue), \(threads) thread(s)", "impl": "llm (Swift+C)",
+              "threads": threads, "seconds": prefill, "tokens_per_s": 512 / prefill, "peak_rss_gb": peakResidentGB()])
     }
-    let bytes = Double(model.parameterCount * 4)
-    emit(["bench": "generate", "shape": "gpt2 124M, 128 new tokens", "variant": "greedy, batch 1, KV cache", "impl": "llm (Swift+C)",
-          "threads": Threads.count, "seconds": seconds, "tokens_per_s": Double(result!.ids.count) / seconds,
-          "weight_gb_per_s": bytes * Double(result!.ids.count) / seconds / 1e9])
 }
 
 #if os(Linux)

@@ -1,0 +1,304 @@
+// The serving engine: continuous batching over preallocated KV slots, with no HTTP in sight, so any
+// Swift program can embed it (the `Server` target puts the OpenAI API in front of it).
+//
+// One engine thread runs this loop:
+//   1. admit queued requests into free slots (up to maxBatch), reusing a slot whose cache already holds
+//      the start of the prompt; drop cancelled requests (queued ones never touch the running ones);
+//   2. decode: one forward pass over one row per running sequence — every sequence shares each read of
+//      the weights — then sample each sequence's next token;
+//   3. prefill: one chunk (at most prefillChunk tokens) of one waiting prompt, so a long prompt never
+//      stalls the running streams for more than a chunk.
+// Requests join and leave between steps; a cancelled request (client gone, Stop pressed) leaves its slot
+// at the next step.
+//
+// Batch invariance — a request's tokens do not depend on what else runs: decode batches are at most
+// LLM_ROW_KERNEL_MAX_M rows, where every product runs a fixed per-row order (InferenceModel.swift);
+// prefill and decode never share a forward pass; a prompt is prefilled in chunks aligned to multiples of
+// prefillChunk from position 0 whatever else is running; and a cached prefix is reused only in whole
+// aligned chunks that were themselves prefilled (positions computed while decoding went through other
+// kernels, so reusing them would change the numbers). Sampling draws from each request's own seeded
+// generator. So at temperature 0, or with a seed, a request gives bit-identical output alone or among
+// others (tested).
+
+import Foundation
+import GPT
+import Tensors
+import Tokenizers
+
+/// What an embedding program may want to observe (the server feeds Prometheus from it).
+public protocol EngineObserver: AnyObject, Sendable {
+    func requestStarted(promptTokens: Int, cachedTokens: Int)
+    func firstToken(after seconds: Double)
+    func interToken(_ seconds: Double)
+    func requestFinished(_ reason: FinishReason, completionTokens: Int)
+}
+
+public final class Engine: @unchecked Sendable { // shared state behind `condition`; the rest is the engine thread's
+    public let model: InferenceModel
+    public let encoding: Encoding
+    public let maxBatch: Int, maxQueue: Int, prefillChunk: Int
+    public var contextLength: Int { model.config.contextLength }
+    public weak var observer: EngineObserver?
+
+    private let cache: KVSlots
+    private let condition = NSCondition()
+    private var queue: [Sequence] = []
+    private var running: [Sequence] = []   // read under `condition` by counts; changed by the engine thread under it
+    private var accepting = true, quit = false
+    private var nextID = 0
+    private var thread: Thread?
+    /// Per slot: leading positions computed by whole aligned prefill chunks (reusable as they are).
+    private var reusable: [Int]
+
+    /// - maxBatch: sequences decoded together (each gets a KV slot, allocated on first use), at most 16.
+    /// - maxQueue: requests waiting beyond those; more are refused (EngineError.queueFull).
+    /// - prefillChunk: prompt tokens per prefill step.
+    public init(model: InferenceModel, encoding: Encoding, maxBatch: Int = 8, maxQueue: Int = 64, prefillChunk: Int = 128) throws {
+        guard maxBatch >= 1 && maxBatch <= 16 else {
+            throw EngineError(kind: .invalidRequest, description: "the batch holds 1 to 16 sequences (the row kernels' limit), not \(maxBatch)")
+        }
+        self.model = model
+        self.encoding = encoding
+        self.maxBatch = maxBatch
+        self.maxQueue = maxQueue
+        self.prefillChunk = max(1, prefillChunk)
+        cache = KVSlots(slots: maxBatch, config: model.config)
+        reusable = Array(repeating: 0, count: maxBatch)
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "llm-engine"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Sequences decoding or prefilling now, and requests waiting for a slot.
+    public var activeCount: Int { condition.withLock { running.count } }
+    public var queuedCount: Int { condition.withLock { queue.count } }
+
+    /// Queues a request. Throws when it cannot fit the context, when maxQueue requests already wait, or
+    /// after shutdown began.
+    public func submit(_ request: GenerationRequest) throws -> RequestHandle {
+        guard !request.prompt.isEmpty else { throw EngineError(kind: .invalidRequest, description: "the prompt is empty") }
+        guard request.maxTokens >= 1 else { throw EngineError(kind: .invalidRequest, description: "max_tokens must be at least 1") }
+        guard request.prompt.count + request.maxTokens <= contextLength else {
+            throw EngineError(kind: .invalidRequest, description: "the prompt (\(request.prompt.count) tokens) plus max_tokens " +
+                              "(\(request.maxTokens)) exceed the model's context of \(contextLength) tokens")
+        }
+        guard request.prompt.allSatisfy({ $0 >= 0 && $0 < model.config.vocabSize }) else {
+            throw EngineError(kind: .invalidRequest, description: "prompt token ids must be in 0..<\(model.config.vocabSize)")
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self, bufferingPolicy: .unbounded)
+        let flag = CancelFlag()
+        continuation.onTermination = { _ in flag.set() } // the consumer went away: free the slot
+        return try condition.withLock {
+            guard accepting else { throw EngineError(kind: .shuttingDown, description: "the server is shutting down") }
+            guard queue.count < maxQueue else {
+                throw EngineError(kind: .queueFull, description: "\(queue.count) requests are already waiting; try again later")
+            }
+            nextID += 1
+            let sequence = Sequence(id: nextID, request: request, continuation: continuation, flag: flag, encoding: encoding)
+            queue.append(sequence)
+            condition.signal()
+            return RequestHandle(id: nextID, events: stream, flag: flag)
+        }
+    }
+
+    /// Stops accepting requests, lets running and queued ones finish for up to `drain` seconds, cancels
+    /// whatever is left, and stops the engine thread.
+    public func shutdown(drain: Double = 10) {
+        condition.withLock { accepting = false }
+        let deadline = Date().addingTimeInterval(drain)
+        while Date() < deadline && condition.withLock({ !running.isEmpty || !queue.isEmpty }) { Thread.sleep(forTimeInterval: 0.01) }
+        condition.withLock {
+            quit = true
+            condition.signal()
+        }
+        while thread?.isFinished == false { Thread.sleep(forTimeInterval: 0.005) }
+    }
+
+    // MARK: The engine thread
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while !quit && queue.isEmpty && running.isEmpty { condition.wait() }
+            if quit {
+                let left = queue + running
+                queue = []
+                running = []
+                condition.unlock()
+                for s in left { s.finish(.cancelled, observer: observer) }
+                return
+            }
+            admit()
+            condition.unlock()
+            step()
+        }
+    }
+
+    /// Moves queued requests into free slots (called with the lock held).
+    private func admit() {
+        queue.removeAll { s in
+            guard s.flag.isSet else { return false }
+            s.finish(.cancelled, observer: observer)
+            return true
+        }
+        while running.count < maxBatch, !queue.isEmpty {
+            let s = queue.removeFirst()
+            let busy = Set(running.map(\.slot))
+            let free = (0..<maxBatch).filter { !busy.contains($0) }
+            // The free slot holding the longest reusable start of this prompt (whole aligned chunks only).
+            func reuse(_ slot: Int) -> Int {
+                let shared = min(cache.sharedPrefix(slot, s.request.prompt), reusable[slot], s.request.prompt.count - 1)
+                return shared / prefillChunk * prefillChunk
+            }
+            let slot = free.max { reuse($0) < reuse($1) }!
+            let kept = reuse(slot)
+            cache.truncate(slot, to: kept)
+            reusable[slot] = kept
+            s.start(slot: slot, cached: kept)
+            observer?.requestStarted(promptTokens: s.request.prompt.count, cachedTokens: kept)
+            running.append(s)
+        }
+    }
+
+    private func step() {
+        // Cancelled sequences leave before any work is spent on them.
+        let cancelled = running.filter { $0.flag.isSet }
+        if !cancelled.isEmpty {
+            for s in cancelled { s.finish(.cancelled, observer: observer) }
+            remove(cancelled)
+        }
+        decode()
+        prefill()
+    }
+
+    private func decode() {
+        let ready = running.filter { $0.next != nil }
+        guard !ready.isEmpty else { return }
+        let tokens = ready.map { $0.next! }, slots = ready.map(\.slot)
+        let logits = model.forward(tokens: tokens, slots: slots, positions: slots.map { cache.length($0) }, cache: cache,
+                                   logitsFor: Array(ready.indices))
+        let v = model.config.vocabSize
+        var done: [Sequence] = []
+        for (i, s) in ready.enumerated() {
+            s.next = nil
+            if s.accept(Array(logits[(i * v)..<((i + 1) * v)]), position: cache.length(s.slot), context: contextLength, observer: observer) {
+                done.append(s)
+            }
+        }
+        remove(done)
+    }
+
+    private func prefill() {
+        guard let s = running.first(where: { !$0.pending.isEmpty }) else { return }
+        let start = cache.length(s.slot)
+        let end = min(s.request.prompt.count, (start / prefillChunk + 1) * prefillChunk)
+        let chunk = Array(s.request.prompt[start..<end])
+        let last = end == s.request.prompt.count
+        let logits = model.forward(tokens: chunk, slots: Array(repeating: s.slot, count: chunk.count), positions: Array(start..<end),
+                                   cache: cache, logitsFor: last ? [chunk.count - 1] : [])
+        if end - start == prefillChunk && reusable[s.slot] == start { reusable[s.slot] = end }
+        s.pending = s.request.prompt[end...]
+        if last && s.accept(logits, position: end, context: contextLength, observer: observer) { remove([s]) }
+    }
+
+    private func remove(_ done: [Sequence]) {
+        guard !done.isEmpty else { return }
+        let ids = Set(done.map(\.id))
+        condition.withLock { running.removeAll { ids.contains($0.id) } }
+    }
+}
+
+/// A request as the engine thread tracks it.
+final class Sequence {
+    let id: Int
+    let request: GenerationRequest
+    let continuation: AsyncStream<GenerationEvent>.Continuation
+    let flag: CancelFlag
+    var slot = -1
+    /// Prompt tokens not prefilled yet.
+    var pending: ArraySlice<Int> = []
+    /// The sampled token to feed at the next decode step.
+    var next: Int?
+    var generated = 0
+    var cached = 0
+    private var generator: SeededGenerator
+    private var text: TextStream
+    private var heldTokens: [Int] = [], heldLogprobs: [TokenLogprob] = []
+    private let submitted = Date()
+    private var lastToken: Date?
+    private var finished = false
+
+    init(id: Int, request: GenerationRequest, continuation: AsyncStream<GenerationEvent>.Continuation, flag: CancelFlag, encoding: Encoding) {
+        self.id = id
+        self.request = request
+        self.continuation = continuation
+        self.flag = flag
+        generator = SeededGenerator(seed: request.seed)
+        text = TextStream(encoding: encoding, stopStrings: request.stopStrings)
+    }
+
+    func start(slot: Int, cached: Int) {
+        self.slot = slot
+        self.cached = cached
+        pending = request.prompt[cached...]
+    }
+
+    /// Takes the logits for the next token (whose position would be `position`); returns true when finished.
+    func accept(_ logits: [Float], position: Int, context: Int, observer: EngineObserver?) -> Bool {
+        let token = sampleToken(logits, options: request.sampling, generator: &generator)
+        let now = Date()
+        if let lastToken { observer?.interToken(now.timeIntervalSince(lastToken)) } else { observer?.firstToken(after: now.timeIntervalSince(submitted)) }
+        lastToken = now
+        if request.stopTokens.contains(token) {
+            finish(.stop, observer: observer)
+            return true
+        }
+        generated += 1
+        heldTokens.append(token)
+        if let n = request.logprobs { heldLogprobs.append(Self.logprobs(logits, token: token, top: n)) }
+        let piece = (try? text.add(token)) ?? ""
+        if text.stopped {
+            flush(piece)
+            finish(.stop, observer: observer)
+            return true
+        }
+        if generated >= request.maxTokens || position + 1 >= context {
+            flush(piece + text.finish())
+            finish(.length, observer: observer)
+            return true
+        }
+        if !piece.isEmpty { flush(piece) }
+        next = token
+        return false
+    }
+
+    private func flush(_ piece: String) {
+        guard !piece.isEmpty || !heldTokens.isEmpty else { return }
+        continuation.yield(.delta(text: piece, tokens: heldTokens, logprobs: heldLogprobs))
+        heldTokens = []
+        heldLogprobs = []
+    }
+
+    func finish(_ reason: FinishReason, observer: EngineObserver?) {
+        guard !finished else { return }
+        finished = true
+        if reason != .cancelled { flush("") }
+        continuation.yield(.finished(reason, Usage(promptTokens: request.prompt.count, completionTokens: generated,
+                                                   cachedPromptTokens: cached)))
+        continuation.finish()
+        observer?.requestFinished(reason, completionTokens: generated)
+    }
+
+    /// log softmax(logits)[token] and the `top` likeliest tokens, in Double (ties: lower id first).
+    static func logprobs(_ logits: [Float], token: Int, top: Int) -> TokenLogprob {
+        let maxLogit = Double(logits.max()!)
+        let logSum = maxLogit + Foundation.log(logits.reduce(0.0) { $0 + Foundation.exp(Double($1) - maxLogit) })
+        func lp(_ i: Int) -> Float { Float(Double(logits[i]) - logSum) }
+        var best: [Int] = []
+        if top > 0 {
+            best = Array(logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(top))
+        }
+        return TokenLogprob(token: token, logprob: lp(token), top: best.map { ($0, lp($0)) })
+    }
+}
