@@ -6,8 +6,8 @@
 //   blk.N.attn_output.{weight [C, C], bias}        c_proj (attention)
 //   blk.N.ffn_norm.{weight,bias}      ln_2         blk.N.ffn_up.{weight [C, 4C], bias}     c_fc
 //   blk.N.ffn_down.{weight [4C, C], bias}          c_proj (MLP)
-//   output_norm.{weight,bias}         ln_f         output.weight [C, V]   the head (llama.cpp's converter
-//                                                                         writes GPT-2's tied head out too)
+//   output_norm.{weight,bias}         ln_f         output.weight [C, V]   the head, only when not tied to
+//                                                                         token_embd (as llama.cpp's converter)
 // Dimensions are ggml's (ne[0] = inputs), so the bytes of a matrix are our (outputs, inputs) rows exactly,
 // and a GGUF matrix is used in place from the mapped file (no copy) whatever its type.
 // Hyperparameters: gpt2.{context_length, embedding_length, feed_forward_length, block_count,
@@ -62,7 +62,7 @@ extension InferenceModel {
         }
         floats("output_norm.weight", finalNorm.weight, [c])
         floats("output_norm.bias", finalNorm.bias, [c])
-        matrix("output.weight", head)
+        if !tied { matrix("output.weight", head) } // tied: llama.cpp reads token_embd for the head, as its converter writes GPT-2
 
         // The tokenizer, padded to the model's vocabulary with unused entries (llama.cpp wants one per row).
         let bySpecialID = Dictionary(encoding.specialTokens.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })

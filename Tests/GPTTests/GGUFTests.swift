@@ -40,6 +40,33 @@ struct GGUFTests {
         }
     }
 
+    @Test("a GGUF from llama.cpp's own converter: llama.cpp's logits, greedy tokens and tokenizer")
+    func readsLlamaCppConverterFiles() throws {
+        struct LlamaReference: Decodable {
+            let prompt: [Int]
+            let transformers_logits: [Float], llamacpp_logits: [Float]
+            let llamacpp_greedy: [Int]
+            let text: String
+            let llamacpp_text_ids: [Int]
+        }
+        let dir = fixtureDirectory("gguf")
+        let ref = try JSONDecoder().decode(LlamaReference.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/llamacpp-reference.json")))
+        let (model, encoding) = try InferenceModel.load(gguf: dir + "/llamacpp-gpt2-q8_0.gguf")
+        #expect(model.tied && model.typeDescription == "q8_0")
+        let last = Array(logits(model, ref.prompt).suffix(model.config.vocabSize))
+        let scale = ref.llamacpp_logits.map(abs).max()!
+        let fromLlama = zip(last, ref.llamacpp_logits).map { abs($0 - $1) }.max()!
+        let fromTransformers = zip(last, ref.transformers_logits).map { abs($0 - $1) }.max()!
+        // llama.cpp keeps its KV cache in f16 and rounds activations to q8_0 half-to-even (ggml's AVX2 path), we keep
+        // fp32 keys and values and round halves away from zero: measured 0.7 % of the largest logit apart.
+        #expect(fromLlama < 1e-2 * scale, "from llama.cpp: \(fromLlama) of \(scale)")
+        #expect(fromTransformers < 3e-2 * scale, "from transformers (fp32): \(fromTransformers) of \(scale)")
+        let encoding2 = try #require(encoding)
+        let greedy = try model.generate(prompt: ref.prompt, encoding: encoding2, options: SamplingOptions(maxNewTokens: 20, temperature: 0))
+        #expect(greedy.ids == ref.llamacpp_greedy)
+        #expect(encoding2.encodeOrdinary(ref.text) == ref.llamacpp_text_ids)
+    }
+
     @Test("our GGUF files read back with the same weights and the GPT-2 tokenizer", arguments: WeightType.allCases)
     func roundTrip(_ type: WeightType) throws {
         var config = GPTConfig(vocabSize: 50257, contextLength: 64, embeddingSize: 32, layers: 1, heads: 2, dropout: 0)
