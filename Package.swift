@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // The package: a GPT toolkit built from first principles.
 //
-// Dependency direction (see DESIGN.md): CKernels ← Tensors ← (NN ← GPT ← Training) ← LLMCommand.
+// Dependency direction (see DESIGN.md): CKernels ← Tensors ← (NN ← GPT ← Training) ← LLMCommand;
+// GPT ← Inference ← Server ← LLMCommand. Only Server, the executable and the server tests use HTTP packages.
 // No target passes unsafe compiler flags, so the package stays usable as a dependency: the SIMD kernels in
 // CKernels select their instruction set per function (`__attribute__((target(...)))`) at run time.
 import PackageDescription
@@ -20,6 +21,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // HTTP serving (the Server target and the executable only; never the core libraries).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Tests of the server drive it over real sockets.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Hot loops in C: GEMM micro-kernels with runtime CPU dispatch, fused row kernels, thread pool.
@@ -36,6 +45,19 @@ let package = Package(
         // The serving engine without HTTP: continuous batching over preallocated KV slots, streaming text
         // deltas (UTF-8 and stop-string safe), cancellation. Embeddable by any Swift program.
         .target(name: "Inference", dependencies: ["GPT", "Tensors", "Tokenizers"]),
+        // HTTP only: the OpenAI-compatible API, server-sent events, metrics, in front of an Inference engine.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Inference",
+                "Tokenizers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Datasets and loaders, the trainer, schedules, fine-tuning tasks.
         .target(name: "Training", dependencies: ["Tensors", "NN", "GPT", "Tokenizers"]),
         // The `llm` command line.
@@ -47,6 +69,8 @@ let package = Package(
                 "Tokenizers",
                 "Training",
                 "GPT",
+                "Inference",
+                "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/the-verdict.txt")]
@@ -65,6 +89,16 @@ let package = Package(
             name: "TokenizersTests",
             dependencies: ["Tokenizers"],
             resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Inference", "GPT", "Tokenizers",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "InferenceTests",

@@ -94,6 +94,15 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
                               finalNorm: finalNorm, head: head)
     }
 
+    /// The same weights with a shorter context (smaller KV slots when serving).
+    public func withContextLength(_ length: Int) -> InferenceModel {
+        precondition(length >= 1 && length <= config.contextLength)
+        var c = config
+        c.contextLength = length
+        return InferenceModel(config: c, tokenEmbedding: tokenEmbedding, positions: positions.map { Array($0.prefix(length * c.embeddingSize)) },
+                              blocks: blocks, finalNorm: finalNorm, head: head)
+    }
+
     /// Whether the output head is the token embedding.
     public var tied: Bool { head === tokenEmbedding }
 

@@ -91,7 +91,8 @@ public final class Engine: @unchecked Sendable { // shared state behind `conditi
         continuation.onTermination = { _ in flag.set() } // the consumer went away: free the slot
         return try condition.withLock {
             guard accepting else { throw EngineError(kind: .shuttingDown, description: "the server is shutting down") }
-            guard queue.count < maxQueue else {
+            // Refused only when it would wait behind more than maxQueue others that cannot get a slot either.
+            guard running.count + queue.count < maxBatch + maxQueue else {
                 throw EngineError(kind: .queueFull, description: "\(queue.count) requests are already waiting; try again later")
             }
             nextID += 1
@@ -107,12 +108,26 @@ public final class Engine: @unchecked Sendable { // shared state behind `conditi
     public func shutdown(drain: Double = 10) {
         condition.withLock { accepting = false }
         let deadline = Date().addingTimeInterval(drain)
-        while Date() < deadline && condition.withLock({ !running.isEmpty || !queue.isEmpty }) { Thread.sleep(forTimeInterval: 0.01) }
+        while Date() < deadline && busy { Thread.sleep(forTimeInterval: 0.01) }
+        stopThread()
+    }
+
+    /// The same from async code (the server's graceful shutdown), sleeping without holding a thread.
+    public func drain(seconds: Double) async {
+        condition.withLock { accepting = false }
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && busy { try? await Task.sleep(nanoseconds: 10_000_000) }
+        stopThread()
+    }
+
+    private var busy: Bool { condition.withLock { !running.isEmpty || !queue.isEmpty } }
+
+    private func stopThread() {
         condition.withLock {
             quit = true
             condition.signal()
         }
-        while thread?.isFinished == false { Thread.sleep(forTimeInterval: 0.005) }
+        while thread?.isFinished == false { Thread.sleep(forTimeInterval: 0.002) }
     }
 
     // MARK: The engine thread
@@ -199,6 +214,7 @@ public final class Engine: @unchecked Sendable { // shared state behind `conditi
                                    cache: cache, logitsFor: last ? [chunk.count - 1] : [])
         if end - start == prefillChunk && reusable[s.slot] == start { reusable[s.slot] = end }
         s.pending = s.request.prompt[end...]
+        if !last { s.continuation.yield(.prefilling(done: end, total: s.request.prompt.count)) }
         if last && s.accept(logits, position: end, context: contextLength, observer: observer) { remove([s]) }
     }
 

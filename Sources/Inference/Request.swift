@@ -76,6 +76,9 @@ public enum GenerationEvent: Sendable {
     /// event (their ids and, if asked for, logprobs). `text` may be empty while a character or a possible
     /// stop string is held back.
     case delta(text: String, tokens: [Int], logprobs: [TokenLogprob])
+    /// A prompt chunk was prefilled (`done` of `total` prompt tokens): no text yet, but a streaming client can
+    /// be told the request is alive (the server sends an SSE comment).
+    case prefilling(done: Int, total: Int)
     /// The end: why, and the token counts.
     case finished(FinishReason, Usage)
 }

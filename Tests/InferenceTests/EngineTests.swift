@@ -22,6 +22,7 @@ func collect(_ handle: RequestHandle) async -> (ids: [Int], text: String, logpro
         switch event {
         case let .delta(t, tokens, lps): text += t; ids += tokens; logprobs += lps
         case let .finished(r, u): reason = r; usage = u
+        case .prefilling: break
         }
     }
     return (ids, text, logprobs, reason, usage)

@@ -1,0 +1,72 @@
+// `llm serve`: the OpenAI-compatible server (Server target) in front of the serving engine (Inference).
+
+import ArgumentParser
+import Foundation
+import GPT
+import Inference
+import Logging
+import Server
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a model over OpenAI's HTTP API (completions, chat completions, streaming).",
+        discussion: """
+            Any OpenAI client works against http://HOST:PORT/v1. Requests are batched continuously: up to --max-batch \
+            sequences share each decoding step. SIGINT or SIGTERM stops taking requests, lets running streams \
+            finish (up to --drain seconds), and exits 0. Binds to 127.0.0.1 unless --host says otherwise.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Address to listen on (0.0.0.0: every interface).") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port, printed at start).") var port = 8080
+    @Option(help: "Require one of these keys (comma-separated) as \"Authorization: Bearer KEY\".") var apiKey: String?
+    @Option(help: "Sequences decoded together, 1 to 16 (each takes a KV cache slot).") var maxBatch = 8
+    @Option(help: "Requests that may wait for a slot; beyond them the server answers 429.") var maxQueue = 64
+    @Option(help: "Serve with a shorter context than the model's (smaller KV slots).") var contextLength: Int?
+    @Option(help: "The one origin browsers may call from (CORS); none by default.") var corsOrigin: String?
+    @Option(help: "How chat messages become a prompt: alpaca (the book's instruction format) or plain (default: the model's, else plain).")
+    var chatTemplate: String?
+    @Option(help: "Convert the weights to f32, f16, bf16 or q8_0 after loading (default: as stored).") var weights: WeightType?
+    @Option(help: "Seconds running streams get to finish after SIGINT/SIGTERM.") var drain: Double = 30
+
+    func validate() throws {
+        guard (1...16).contains(maxBatch) else { throw ValidationError("--max-batch must be from 1 to 16") }
+        guard maxQueue >= 0 else { throw ValidationError("--max-queue must be 0 or more") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        if let c = contextLength, c < 2 { throw ValidationError("--context-length must be at least 2") }
+        if let t = chatTemplate, ChatTemplate(rawValue: t) == nil {
+            throw ValidationError("--chat-template must be one of \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        guard modelOptions.runsOnInferenceModel else { throw CommandError("serving needs a GPT-2 style model (learned or sinusoidal positions)") }
+        var (model, encoding) = try modelOptions.loadInference(weights: weights)
+        if let c = contextLength {
+            guard c <= model.config.contextLength else {
+                throw CommandError("--context-length \(c) is longer than the model's \(model.config.contextLength)")
+            }
+            model = model.withContextLength(c)
+        }
+        let engine = try Engine(model: model, encoding: encoding, maxBatch: maxBatch, maxQueue: maxQueue)
+        var options = ServerOptions(modelID: URL(fileURLWithPath: modelOptions.model).deletingPathExtension().lastPathComponent)
+        options.host = host
+        options.port = port
+        options.apiKeys = apiKey.map { $0.split(separator: ",").map(String.init) } ?? []
+        options.corsOrigin = corsOrigin
+        options.chatTemplate = chatTemplate.flatMap(ChatTemplate.init(rawValue:))
+            ?? (modelOptions.model.hasSuffix(".gguf") ? nil : ChatTemplate.stored(in: modelOptions.model)) ?? .plain
+        options.drainSeconds = drain
+        var logger = Logger(label: "llm-serve")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let server = OpenAIServer(engine: engine, options: options)
+        let template = options.chatTemplate.rawValue, id = options.modelID, types = model.typeDescription
+        let (host, maxBatch) = (host, maxBatch)
+        let app = server.application(logger: logger) { bound in
+            printError("serving \(id) (\(types) weights, chat template \(template)) at http://\(host):\(bound)/v1 " +
+                       "— up to \(maxBatch) sequences per step; Ctrl-C stops")
+        }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        printError("stopped")
+    }
+}

@@ -1,0 +1,307 @@
+// The OpenAI-compatible server over real loopback sockets (AsyncHTTPClient): both endpoints streamed and
+// not, stop strings, usage, logprobs against an offline forward pass, batch invariance, disconnects freeing
+// the slot (seen through /metrics), the queue limit, every error status, keys, CORS, tokenize, and a
+// graceful shutdown that lets a running stream finish.
+
+import AsyncHTTPClient
+import Foundation
+import GPT
+import Hummingbird
+import Inference
+import Logging
+import NIOCore
+import Server
+import ServiceLifecycle
+import Testing
+import Tokenizers
+
+/// A server on a free loopback port, and a client for it.
+final class TestServer: @unchecked Sendable {
+    static let model: InferenceModel = {
+        let config = GPTConfig(vocabSize: 50257, contextLength: 128, embeddingSize: 64, layers: 2, heads: 4, dropout: 0)
+        return try! InferenceModel(GPTModel(config, seed: 7))
+    }()
+    /// Slower (about a millisecond a token) and with a long context: requests that are still running when
+    /// the test looks.
+    static let slowModel: InferenceModel = {
+        let config = GPTConfig(vocabSize: 50257, contextLength: 1024, embeddingSize: 128, layers: 4, heads: 4, dropout: 0)
+        return try! InferenceModel(GPTModel(config, seed: 8))
+    }()
+    static let gpt2 = try! Encoding.named("gpt2")
+
+    let engine: Engine
+    let group: ServiceGroup
+    let task: Task<Void, Error>
+    let port: Int
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+
+    init(model: InferenceModel = TestServer.model, maxBatch: Int = 8, maxQueue: Int = 16,
+         configure: (inout ServerOptions) -> Void = { _ in }) async throws {
+        engine = try Engine(model: model, encoding: Self.gpt2, maxBatch: maxBatch, maxQueue: maxQueue, prefillChunk: 16)
+        var options = ServerOptions(modelID: "tiny")
+        options.port = 0
+        options.drainSeconds = 20
+        configure(&options)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let app = OpenAIServer(engine: engine, options: options).application(logger: logger) { portSink.yield($0) }
+        // A service group as `llm serve` runs it, so tests can trigger the graceful shutdown SIGTERM would.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        port = await iterator.next()!
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        try? await client.shutdown()
+    }
+
+    struct Reply {
+        let status: Int
+        let body: String
+        let headers: [(String, String)]
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+        /// The `data:` payloads of a server-sent-event body.
+        var events: [String] { body.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) } }
+    }
+
+    func send(_ method: String = "POST", _ path: String, _ body: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .init(rawValue: method)
+        request.headers.add(name: "content-type", value: "application/json")
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let data = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), body: String(buffer: data), headers: response.headers.map { ($0.name, $0.value) })
+    }
+
+    func post(_ path: String, _ object: [String: Any], headers: [(String, String)] = []) async throws -> Reply {
+        try await send("POST", path, String(data: try JSONSerialization.data(withJSONObject: object), encoding: .utf8)!, headers: headers)
+    }
+
+    /// The value of a metric line in /metrics.
+    func metric(_ name: String) async throws -> Double? {
+        let text = try await send("GET", "/metrics").body
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+}
+
+func texts(_ events: [String]) -> String {
+    events.filter { $0 != "[DONE]" }.compactMap { e -> String? in
+        guard let o = try? JSONSerialization.jsonObject(with: Data(e.utf8)) as? [String: Any],
+              let choice = (o["choices"] as? [[String: Any]])?.first else { return nil }
+        return (choice["text"] as? String) ?? ((choice["delta"] as? [String: Any])?["content"] as? String)
+    }.joined()
+}
+
+@Suite("Server", .serialized)
+struct ServerTests {
+    @Test("models, health and completions, streamed and not, agree with offline generation")
+    func completions() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        let models = try await s.send("GET", "/v1/models")
+        #expect(models.status == 200 && ((models.json["data"] as? [[String: Any]])?.first?["id"] as? String) == "tiny")
+        #expect(try await s.send("GET", "/v1/models/tiny").status == 200)
+        #expect(try await s.send("GET", "/v1/models/other").status == 404)
+        #expect(try await s.send("GET", "/health").status == 200)
+
+        let prompt = "Every effort moves you"
+        let plain = try await s.post("/v1/completions", ["model": "tiny", "prompt": prompt, "max_tokens": 20, "temperature": 0])
+        #expect(plain.status == 200)
+        let json = plain.json
+        let choice = (json["choices"] as! [[String: Any]])[0]
+        let offline = try TestServer.model.generate(prompt: TestServer.gpt2.encodeOrdinary(prompt), encoding: TestServer.gpt2,
+                                                    options: SamplingOptions(maxNewTokens: 20, temperature: 0))
+        #expect(choice["text"] as? String == offline.text)
+        #expect(choice["finish_reason"] as? String == "length")
+        #expect(json["object"] as? String == "text_completion" && (json["id"] as? String)?.hasPrefix("cmpl-") == true)
+        #expect(json["system_fingerprint"] is String && json["created"] is Int)
+        let usage = json["usage"] as! [String: Any]
+        #expect(usage["prompt_tokens"] as? Int == 4 && usage["completion_tokens"] as? Int == 20 && usage["total_tokens"] as? Int == 24)
+
+        // Streamed with a seed at temperature 0.9: the deltas add up to the same text as the plain response.
+        let body: [String: Any] = ["prompt": prompt, "max_tokens": 25, "temperature": 0.9, "seed": 11]
+        let once = try await s.post("/v1/completions", body)
+        var streamed = body
+        streamed["stream"] = true
+        let stream = try await s.post("/v1/completions", streamed)
+        #expect(stream.header("content-type") == "text/event-stream")
+        let events = stream.events
+        #expect(events.last == "[DONE]" && events.filter { $0 == "[DONE]" }.count == 1)
+        #expect(texts(events) == ((once.json["choices"] as! [[String: Any]])[0]["text"] as! String))
+        #expect(!events.dropLast().contains { $0.contains("\"usage\"") }, "no usage chunk unless asked for")
+        streamed["stream_options"] = ["include_usage": true]
+        let withUsage = try await s.post("/v1/completions", streamed).events
+        let usageChunk = try JSONSerialization.jsonObject(with: Data(withUsage[withUsage.count - 2].utf8)) as! [String: Any]
+        #expect((usageChunk["choices"] as? [Any])?.isEmpty == true && (usageChunk["usage"] as? [String: Any])?["completion_tokens"] as? Int == 25)
+        // Token ids as the prompt; echo.
+        let ids = try await s.post("/v1/completions", ["prompt": TestServer.gpt2.encodeOrdinary(prompt), "max_tokens": 20, "temperature": 0, "echo": true])
+        #expect((ids.json["choices"] as! [[String: Any]])[0]["text"] as? String == prompt + offline.text)
+    }
+
+    @Test("chat completions, stop strings across tokens, logprobs equal to an offline forward pass")
+    func chatStopAndLogprobs() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        let messages = [["role": "system", "content": "Be brief."], ["role": "user", "content": "Say something."]]
+        let chat = try await s.post("/v1/chat/completions", ["messages": messages, "max_tokens": 12, "temperature": 0])
+        #expect(chat.status == 200 && chat.json["object"] as? String == "chat.completion")
+        let message = ((chat.json["choices"] as! [[String: Any]])[0]["message"] as! [String: Any])
+        #expect(message["role"] as? String == "assistant")
+        let full = message["content"] as! String
+        let stream = try await s.post("/v1/chat/completions", ["messages": messages, "max_completion_tokens": 12, "temperature": 0, "stream": true])
+        let events = stream.events
+        let first = try JSONSerialization.jsonObject(with: Data(events[0].utf8)) as! [String: Any]
+        #expect(((first["choices"] as! [[String: Any]])[0]["delta"] as? [String: Any])?["role"] as? String == "assistant")
+        #expect(texts(events) == full && events.last == "[DONE]")
+
+        // A stop string taken from the middle of the greedy text: the reply ends just before it.
+        let plain = try await s.post("/v1/completions", ["prompt": "The", "max_tokens": 30, "temperature": 0])
+        let text = (plain.json["choices"] as! [[String: Any]])[0]["text"] as! String
+        let chars = Array(text)
+        let stop = String(chars[(chars.count / 2)..<(chars.count / 2 + 3)])
+        let expected = String(text[..<text.range(of: stop)!.lowerBound])
+        for streamIt in [false, true] {
+            let r = try await s.post("/v1/completions", ["prompt": "The", "max_tokens": 30, "temperature": 0, "stop": [stop], "stream": streamIt])
+            let got = streamIt ? texts(r.events) : (r.json["choices"] as! [[String: Any]])[0]["text"] as! String
+            #expect(got == expected, "stop \(stop.debugDescription), stream \(streamIt)")
+        }
+
+        // logprobs: the chosen tokens' log-probabilities against the model's own forward pass.
+        let lp = try await s.post("/v1/completions", ["prompt": "The", "max_tokens": 5, "temperature": 0, "logprobs": 3])
+        let lpChoice = (lp.json["choices"] as! [[String: Any]])[0]["logprobs"] as! [String: Any]
+        let values = (lpChoice["token_logprobs"] as! [NSNumber]).map(\.doubleValue)
+        let promptIDs = TestServer.gpt2.encodeOrdinary("The")
+        let generated = TestServer.gpt2.encodeOrdinary(text).prefix(5)
+        let all = promptIDs + generated
+        let model = TestServer.model, v = model.config.vocabSize
+        let logits = model.forward(tokens: Array(all), slots: Array(repeating: 0, count: all.count), positions: Array(all.indices),
+                                   cache: KVSlots(slots: 1, config: model.config), logitsFor: Array(all.indices))
+        for (i, value) in values.enumerated() {
+            let row = logits[((promptIDs.count - 1 + i) * v)..<((promptIDs.count + i) * v)].map(Double.init)
+            let top = row.max()!, logSum = top + log(row.reduce(0) { $0 + exp($1 - top) })
+            #expect(abs(value - (row[Array(all)[promptIDs.count + i]] - logSum)) < 1e-4)
+        }
+        #expect((lpChoice["top_logprobs"] as! [[String: Any]]).allSatisfy { $0.count == 3 })
+        let chatLP = try await s.post("/v1/chat/completions", ["messages": messages, "max_tokens": 3, "temperature": 0, "logprobs": true, "top_logprobs": 2])
+        let content = (((chatLP.json["choices"] as! [[String: Any]])[0]["logprobs"] as! [String: Any])["content"] as! [[String: Any]])
+        #expect(content.count == 3 && content.allSatisfy { $0["token"] is String && $0["bytes"] is [Int] && ($0["top_logprobs"] as? [Any])?.count == 2 })
+    }
+
+    @Test("concurrent requests get the same tokens as alone")
+    func batchInvariance() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        let bodies: [[String: Any]] = (0..<8).map { i in
+            ["prompt": String(repeating: "word \(i) ", count: 1 + 3 * i), "max_tokens": 10 + 4 * i, "temperature": 0.8, "seed": i]
+        }
+        var alone: [String] = []
+        for b in bodies { alone.append(try await s.post("/v1/completions", b).body) }
+        let encoded = try bodies.map { String(data: try JSONSerialization.data(withJSONObject: $0), encoding: .utf8)! }
+        let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (i, b) in encoded.enumerated() { group.addTask { (i, try await s.send("POST", "/v1/completions", b).body) } }
+            var out = [String](repeating: "", count: bodies.count)
+            for try await (i, body) in group { out[i] = body }
+            return out
+        }
+        func text(_ body: String) -> String {
+            let o = try! JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
+            return (o["choices"] as! [[String: Any]])[0]["text"] as! String
+        }
+        #expect(together.map(text) == alone.map(text))
+    }
+
+    @Test("a client that disconnects frees its slot; beyond the queue the server answers 429")
+    func disconnectAndQueue() async throws {
+        let s = try await TestServer(model: TestServer.slowModel, maxBatch: 1, maxQueue: 0)
+        defer { Task { await s.stop() } }
+        let long = Task { try await s.post("/v1/completions", ["prompt": "Hello", "max_tokens": 1000, "temperature": 0, "stream": true]) }
+        var deadline = Date().addingTimeInterval(10)
+        while try await s.metric("llm_active_sequences") != 1 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
+        #expect(try await s.metric("llm_active_sequences") == 1)
+        let refused = try await s.post("/v1/completions", ["prompt": "Hi", "max_tokens": 5])
+        #expect(refused.status == 429 && (refused.json["error"] as? [String: Any])?["code"] as? String == "rate_limit_exceeded")
+        long.cancel() // the client goes away mid-stream
+        deadline = Date().addingTimeInterval(10)
+        while try await s.metric("llm_active_sequences") != 0 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
+        #expect(try await s.metric("llm_active_sequences") == 0)
+        #expect(try await s.send("GET", "/metrics").body.contains("llm_requests_finished_total{finish_reason=\"cancelled\"} 1"))
+        #expect(try await s.post("/v1/completions", ["prompt": "Hi", "max_tokens": 5]).status == 200)
+    }
+
+    @Test("bad requests are 4xx in OpenAI's error shape, naming the field")
+    func errors() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        func check(_ reply: TestServer.Reply, _ status: Int, param: String? = nil, contains: String? = nil) {
+            let error = reply.json["error"] as? [String: Any]
+            #expect(reply.status == status, "\(reply.body)")
+            #expect(error?["message"] is String && error?["type"] is String && error?.keys.contains("param") == true && error?.keys.contains("code") == true)
+            if let param { #expect(error?["param"] as? String == param, "\(reply.body)") }
+            if let contains { #expect((error?["message"] as? String)?.contains(contains) == true, "\(reply.body)") }
+        }
+        check(try await s.send("POST", "/v1/completions", "{not json"), 400)
+        check(try await s.post("/v1/completions", ["prompt": "x", "temperature": "hot"]), 400, param: "temperature")
+        check(try await s.post("/v1/completions", ["prompt": "x", "temperature": 3]), 400, param: "temperature")
+        check(try await s.post("/v1/completions", ["prompt": "x", "top_p": 0]), 400, param: "top_p")
+        check(try await s.post("/v1/completions", ["prompt": "x", "top_k": -1]), 400, param: "top_k")
+        check(try await s.post("/v1/completions", ["prompt": "x", "logprobs": 50]), 400, param: "logprobs")
+        check(try await s.post("/v1/completions", ["prompt": "x", "max_tokens": true]), 400, param: "max_tokens")
+        check(try await s.post("/v1/completions", ["prompt": "x", "n": 2]), 400, param: "n")
+        check(try await s.post("/v1/completions", ["prompt": 5]), 400, param: "prompt")
+        check(try await s.post("/v1/completions", ["max_tokens": 5]), 400, param: "prompt")
+        check(try await s.post("/v1/completions", ["prompt": "x", "model": "gpt-4"]), 404)
+        check(try await s.post("/v1/completions", ["prompt": "x", "max_tokens": 500]), 400, param: "max_tokens", contains: "500")
+        check(try await s.post("/v1/chat/completions", ["messages": []]), 400, param: "messages")
+        check(try await s.post("/v1/chat/completions", ["messages": [["role": "robot", "content": "hi"]]]), 400)
+        check(try await s.send("POST", "/v1/completions", "{\"prompt\": \"" + String(repeating: "a", count: 5 << 20) + "\"}"), 413)
+        check(try await s.send("GET", "/v1/nothing"), 404)
+        check(try await s.post("/tokenize", ["text": "x", "encoding": "nope"]), 400, param: "encoding")
+        // Nothing a client sends brings the server down.
+        #expect(try await s.send("GET", "/health").status == 200)
+    }
+
+    @Test("keys, CORS, tokenize and detokenize")
+    func keysCorsTokenize() async throws {
+        let s = try await TestServer { $0.apiKeys = ["sekret", "other"]; $0.corsOrigin = "http://app.example" }
+        defer { Task { await s.stop() } }
+        #expect(try await s.send("GET", "/health").status == 200)
+        #expect(try await s.send("GET", "/v1/models").status == 401)
+        #expect(try await s.send("GET", "/v1/models", headers: [("authorization", "Bearer wrong")]).status == 401)
+        #expect(try await s.send("GET", "/v1/models", headers: [("authorization", "Bearer sekret")]).status == 200)
+        let auth = [("authorization", "Bearer other")]
+        let preflight = try await s.send("OPTIONS", "/v1/completions", headers: [("origin", "http://app.example")])
+        #expect(preflight.status == 204 && preflight.header("access-control-allow-origin") == "http://app.example")
+        let foreign = try await s.send("GET", "/v1/models", headers: auth + [("origin", "http://evil.example")])
+        #expect(foreign.header("access-control-allow-origin") == nil)
+        for name in ["gpt2", "cl100k_base", "o200k_base"] {
+            let text = "Hello, naïve 🙂 world"
+            let r = try await s.post("/tokenize", ["text": text, "encoding": name], headers: auth)
+            #expect((r.json["tokens"] as? [Int]) == (try Encoding.named(name).encode(text)))
+            let back = try await s.post("/detokenize", ["tokens": r.json["tokens"]!, "encoding": name], headers: auth)
+            #expect(back.json["text"] as? String == text)
+        }
+    }
+
+    @Test("shutdown lets a running stream finish, then stops")
+    func gracefulShutdown() async throws {
+        let s = try await TestServer(model: TestServer.slowModel)
+        let stream = Task { try await s.post("/v1/completions", ["prompt": "Once", "max_tokens": 300, "temperature": 0, "stream": true]) }
+        let deadline = Date().addingTimeInterval(10)
+        while try await s.metric("llm_active_sequences") != 1 && Date() < deadline { try await Task.sleep(nanoseconds: 2_000_000) }
+        await s.group.triggerGracefulShutdown() // what SIGTERM does
+        let reply = try await stream.value
+        #expect(reply.events.last == "[DONE]")
+        #expect(reply.events.contains { $0.contains("\"finish_reason\":\"length\"") })
+        _ = try? await s.task.value
+        await #expect(throws: (any Error).self) { try await s.send("GET", "/health") }
+        try? await s.client.shutdown()
+    }
+}
