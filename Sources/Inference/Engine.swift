@@ -250,8 +250,8 @@ final class Sequence {
         self.request = request
         self.continuation = continuation
         self.flag = flag
-        generator = SeededGenerator(seed: request.seed)
-        text = TextStream(encoding: encoding, stopStrings: request.stopStrings)
+        generator = SeededGenerator(seed: request.sampling.seed)
+        text = TextStream(encoding: encoding, stopStrings: request.sampling.stopStrings)
     }
 
     func start(slot: Int, cached: Int) {
@@ -266,7 +266,7 @@ final class Sequence {
         let now = Date()
         if let lastToken { observer?.interToken(now.timeIntervalSince(lastToken)) } else { observer?.firstToken(after: now.timeIntervalSince(submitted)) }
         lastToken = now
-        if request.stopTokens.contains(token) {
+        if request.sampling.stopTokens.contains(token) {
             finish(.stop, observer: observer)
             return true
         }

@@ -6,35 +6,26 @@ import GPT
 /// One generation: a prompt in token ids and how to continue it.
 public struct GenerationRequest: Sendable {
     public var prompt: [Int]
-    public var maxTokens: Int
-    /// 0 is greedy.
-    public var temperature: Float
-    public var topK: Int?
-    public var topP: Float?
-    public var seed: UInt64
-    /// Generation ends when one of these is produced (not included), with finish reason `stop`.
-    public var stopTokens: Set<Int>
-    /// Generation ends where one of these begins in the text (never sent), with finish reason `stop`.
-    public var stopStrings: [String]
+    /// How to continue: max new tokens, temperature (0: greedy), top-k, top-p, seed, and the stop tokens and
+    /// stop strings that end it with finish reason `stop` (neither is ever sent).
+    public var sampling: SamplingOptions
     /// How many of the likeliest alternatives to report with each token (0: none; nil: no logprobs at all).
     public var logprobs: Int?
 
-    public init(prompt: [Int], maxTokens: Int, temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, seed: UInt64 = 0,
-                stopTokens: Set<Int> = [], stopStrings: [String] = [], logprobs: Int? = nil) {
+    public init(prompt: [Int], sampling: SamplingOptions, logprobs: Int? = nil) {
         self.prompt = prompt
-        self.maxTokens = maxTokens
-        self.temperature = temperature
-        self.topK = topK
-        self.topP = topP
-        self.seed = seed
-        self.stopTokens = stopTokens
-        self.stopStrings = stopStrings
+        self.sampling = sampling
         self.logprobs = logprobs
     }
 
-    var sampling: SamplingOptions {
-        SamplingOptions(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+    public init(prompt: [Int], maxTokens: Int, temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, seed: UInt64 = 0,
+                stopTokens: Set<Int> = [], stopStrings: [String] = [], logprobs: Int? = nil) {
+        self.init(prompt: prompt, sampling: SamplingOptions(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                                                            seed: seed, stopTokens: stopTokens, stopStrings: stopStrings),
+                  logprobs: logprobs)
     }
+
+    public var maxTokens: Int { sampling.maxNewTokens }
 }
 
 /// A generated token with its log-probability under the model (before temperature, top-k and top-p,

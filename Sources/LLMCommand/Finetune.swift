@@ -6,6 +6,7 @@
 import ArgumentParser
 import Foundation
 import GPT
+import Server
 import NN
 import Tensors
 import Tokenizers
@@ -316,6 +317,7 @@ struct FinetuneInstruct: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         try common.saveAdapters(model)
         try Checkpoint.save(model, to: common.output, metadata: ["task": "instruction"])
+        try ChatTemplate.alpaca.store(in: common.output) // `llm serve` formats chat messages the way this model learned
         try writeInstructionReport(evaluations, to: common.output)
 
         var answered: [[String: Any]] = []

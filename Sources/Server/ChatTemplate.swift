@@ -47,6 +47,14 @@ public enum ChatTemplate: String, CaseIterable, Sendable {
         }
     }
 
+    /// Records this template in a model directory's config.json (`llm finetune instruct` stores alpaca).
+    public func store(in directory: String) throws {
+        let url = URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json"))
+        guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else { return }
+        object["llm_chat_template"] = rawValue
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: url, options: .atomic)
+    }
+
     /// The template a model directory names (config.json "llm_chat_template"), if any.
     public static func stored(in directory: String) -> ChatTemplate? {
         let path = (directory as NSString).appendingPathComponent("config.json")

@@ -33,6 +33,10 @@ for (shape, variant), impls in groups.items():
     # the earlier ones), where both sides report it.
     if "peak_rss_gb" in ours and "peak_rss_gb" in best:
         row["peak_rss_gb"] = {"ours": round(ours["peak_rss_gb"], 2), best["impl"]: round(best["peak_rss_gb"], 2)}
+    # Latencies (bench serve) and weight bandwidth (bench generate), ours, where reported.
+    for key in ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms", "weight_gb_per_s"):
+        if key in ours:
+            row.setdefault("ours_detail", {})[key] = round(ours[key], 2)
     table.append(row)
 
 if as_json:
@@ -40,7 +44,7 @@ if as_json:
 else:
     ref_names = sorted({k for row in table for k in row
                         if k not in ("bench", "shape", "variant", "metric", "ours", "ours_threads", "strongest_reference", "ratio",
-                                     "peak_rss_gb")})
+                                     "peak_rss_gb", "ours_detail")})
     header = ["shape", "variant", "unit", "ours"] + ref_names + ["ratio"]
     lines = [header] + [[r["shape"], r["variant"], METRICS[r["metric"]], f'{r["ours"]:.1f}']
                         + [f'{r[n]:.1f}' if n in r else "-" for n in ref_names] + [f'{r["ratio"]:.2f}']
@@ -50,6 +54,9 @@ else:
         print("  ".join(c.rjust(w) for c, w in zip(l, widths)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    for r in table:
+        if "ours_detail" in r:
+            print(f"ours, {r['shape']} {r['variant']}: " + ", ".join(f"{k} {v}" for k, v in r["ours_detail"].items()))
     for r in table:
         if "peak_rss_gb" in r:
             ours_gb, (ref, ref_gb) = r["peak_rss_gb"]["ours"], [(k, v) for k, v in r["peak_rss_gb"].items() if k != "ours"][0]
