@@ -123,24 +123,18 @@ func generationLoop(prompt: [Int], contextLength limit: Int, encoding: Encoding,
     let cropped = max(0, prompt.count - (limit - 1))
     var context = Array(prompt.dropFirst(cropped))
     var generator = SeededGenerator(seed: options.seed)
-    var decoder = StreamingDecoder(encoding: encoding)
-    var newIDs: [Int] = [], text = ""
+    var stream = TextStream(encoding: encoding, stopStrings: options.stopStrings) // whole characters, never a stop string
+    var newIDs: [Int] = []
     var pending = context, restart = false // tokens the model has not seen yet
     let start = Date()
-    generation: for _ in 0..<options.maxNewTokens {
+    for _ in 0..<options.maxNewTokens {
         let logits = feed(pending, restart)
         let next = sampleToken(logits, options: options, generator: &generator)
         if options.stopTokens.contains(next) { break }
         newIDs.append(next)
-        let piece = try decoder.add(next)
-        text += piece
-        for stop in options.stopStrings where text.contains(stop) {
-            let kept = String(text[..<text.range(of: stop)!.lowerBound])
-            onText(String(kept.dropFirst(text.count - piece.count)))
-            text = kept
-            break generation
-        }
-        onText(piece)
+        let piece = try stream.add(next)
+        if !piece.isEmpty { onText(piece) }
+        if stream.stopped { break }
         context.append(next)
         pending = [next]
         restart = false
@@ -150,8 +144,9 @@ func generationLoop(prompt: [Int], contextLength limit: Int, encoding: Encoding,
             restart = true
         }
     }
-    let tail = decoder.finish()
-    if !tail.isEmpty { text += tail; onText(tail) }
+    let tail = stream.finish()
+    if !tail.isEmpty { onText(tail) }
+    let text = stream.text
     let seconds = Date().timeIntervalSince(start)
     return GenerationResult(text: text, ids: newIDs, croppedPromptTokens: cropped,
                             tokensPerSecond: seconds > 0 ? Double(newIDs.count) / seconds : 0)

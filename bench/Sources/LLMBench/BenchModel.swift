@@ -37,7 +37,7 @@ func benchTrain(_ args: [String]) {
     }
 }
 
-/// `LLMBench generate MODEL TYPE`: the GGUF of bench/.cache/MODEL-random in TYPE (written from the fp32
+/// `LLMBench generate MODEL TYPE [--prepare]`: the GGUF of bench/.cache/MODEL-random in TYPE (written from the fp32
 /// checkpoint by our exporter on first use, and read by llama.cpp too), decoding 128 new tokens greedy at
 /// batch 1 and prefilling a 512-token prompt, on 1 and 2 threads. gpt2-xl (q8_0 only) is made from random
 /// weights in memory, since its fp32 checkpoint would be 6 GB.
@@ -55,14 +55,10 @@ func benchGenerate(_ args: [String]) {
         }
         try! source.converted(to: type).writeGGUF(to: gguf, encoding: try! Encoding.named("gpt2"), name: "\(name)-random")
         FileHandle.standardError.write("wrote \(gguf)\n".data(using: .utf8)!)
-        // Measure in a fresh process: the fp32 model made here would count in this one's peak memory.
-        let me = Process()
-        me.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        me.arguments = ["generate"] + args
-        try! me.run()
-        me.waitUntilExit()
-        return
     }
+    // Measured by a separate run (bench/run calls `--prepare` first): the fp32 model made above would count
+    // in this process's peak memory, and so would it in a child's (Linux keeps ru_maxrss across fork and exec).
+    if args.contains("--prepare") { return }
     let (model, _) = try! InferenceModel.load(gguf: gguf)
     let encoding = try! Encoding.named("gpt2")
     let prompt = encoding.encodeOrdinary("Every effort moves you toward the")
