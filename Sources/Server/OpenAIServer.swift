@@ -71,8 +71,7 @@ public final class OpenAIServer: Sendable {
         router.post("/v1/chat/completions") { request, context in try await self.chat(request, context) }
         router.post("/tokenize") { request, context in try await self.tokenize(request, context) }
         router.post("/detokenize") { request, context in try await self.detokenize(request, context) }
-        var logger = logger ?? Logger(label: "llm-serve")
-        if logger.logLevel > .info { logger.logLevel = logger.logLevel }
+        let logger = logger ?? Logger(label: "llm-serve")
         let port = options.port
         return Application(router: router,
                            configuration: .init(address: .hostname(options.host, port: port), serverName: "llm"),
@@ -235,8 +234,11 @@ public final class OpenAIServer: Sendable {
         guard let text = try f.string("text") ?? f.string("prompt") else { throw APIError.invalid("text is required (a string).", param: "text") }
         let e = try encoding(f)
         let ids = try e.encode(text, allowedSpecial: .all)
-        let pieces = ids.map { e.bytes(ofToken: $0).map { Array($0) } ?? Array(e.specialTokens.first { $1 == ids[0] }?.key.utf8 ?? "".utf8) }
-        return jsonResponse(["tokens": ids, "count": ids.count, "encoding": e.name, "bytes": pieces.map { $0.map(Int.init) }])
+        // Each token's bytes (a special token's are its text), so a client can show what every id stands for.
+        let pieces = ids.map { id -> [Int] in
+            (e.bytes(ofToken: id) ?? Array((e.specialTokens.first { $0.value == id }?.key ?? "").utf8)).map(Int.init)
+        }
+        return jsonResponse(["tokens": ids, "count": ids.count, "encoding": e.name, "bytes": pieces])
     }
 
     private func detokenize(_ request: Request, _ context: some RequestContext) async throws -> Response {
