@@ -44,6 +44,23 @@ public struct GenerationResult: Sendable {
 /// Picks the next token from one position's logits.
 public func sampleToken(_ logits: [Float], options: SamplingOptions, generator: inout SeededGenerator) -> Int {
     if options.temperature == 0 { return logits.indices.max { logits[$0] < logits[$1] }! }
+    if options.topK == nil && (options.topP ?? 1) >= 1 {
+        // Plain temperature: draw straight from the unsorted distribution (one pass over the vocabulary).
+        // Sorting 50,257 logits per token, as the cut-offs below need, cost a few milliseconds per token —
+        // most of a decoding step when eight streams are served together.
+        let inverse = 1 / options.temperature, top = logits.max()! * inverse
+        var weights = [Float](repeating: 0, count: logits.count), total: Float = 0
+        for i in logits.indices {
+            weights[i] = Foundation.exp(logits[i] * inverse - top)
+            total += weights[i]
+        }
+        var r = generator.nextUniform() * total
+        for i in weights.indices {
+            r -= weights[i]
+            if r < 0 { return i }
+        }
+        return weights.lastIndex { $0 > 0 }!
+    }
     var candidates = logits.indices.map { ($0, logits[$0] / options.temperature) }
     candidates.sort { $0.1 > $1.1 }
     if let k = options.topK, k > 0, k < candidates.count { candidates.removeLast(candidates.count - k) }
