@@ -7,25 +7,16 @@ import os
 import random
 import resource
 import sys
-import time
 
 from llama_cpp import Llama
+
+from common import timed
 
 name, wtype = sys.argv[1], sys.argv[2]
 label = "gpt2 124M" if name == "gpt2" else name
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".cache", f"{name}-random-{wtype}.gguf")
 random.seed(3)
 long_prompt = [random.randrange(50257) for _ in range(512)]
-
-
-def median_seconds(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return sorted(samples)[len(samples) // 2]
 
 
 for threads in (1, 2):
@@ -46,12 +37,12 @@ for threads in (1, 2):
         llm.eval(long_prompt)
 
     repeats = 1 if name == "gpt2-xl" else 3
-    seconds = median_seconds(decode, repeats)
+    seconds = timed(decode, repeats)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(json.dumps({"bench": "generate", "shape": label, "variant": f"decode {wtype}, {threads} thread(s)",
                       "impl": "llama.cpp (llama-cpp-python)", "threads": threads, "seconds": seconds,
                       "tokens_per_s": len(produced) / seconds, "peak_rss_gb": rss}), flush=True)
-    seconds = median_seconds(prefill, repeats)
+    seconds = timed(prefill, repeats)
     print(json.dumps({"bench": "generate", "shape": label, "variant": f"prefill 512 {wtype}, {threads} thread(s)",
                       "impl": "llama.cpp (llama-cpp-python)", "threads": threads, "seconds": seconds,
                       "tokens_per_s": 512 / seconds, "peak_rss_gb": rss}), flush=True)
