@@ -69,11 +69,59 @@ static inline __attribute__((always_inline)) void drop_row(const attention_args 
     for (long j = 0; j < n; j++) x[j] = from[j] * (dropout_keeps(a->key, base + (uint64_t)j, threshold) ? keep_scale : 0.0f);
 }
 
+// One query row (decoding a token): q k_j for every key, softmax, then sum_j p_j v_j. The GEMMs' few-rows
+// path spent most of a decode step here (a 64-long dot product per key with one FMA chain, and the
+// output row loaded and stored again for every key); this keeps four keys' dot products and the output
+// row in vector registers. Plain C vector types: AVX2 registers in the AVX2 copy, SSE in the portable one.
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+static inline __attribute__((always_inline)) float sum8(v8f v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+static inline __attribute__((always_inline)) void one_query(const float *q, const float *k, const float *v, long ldk,
+                                                            long n, long d, float *s, float *o, float *lse,
+                                                            float scale) {
+    long j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *k0 = k + j * ldk, *k1 = k0 + ldk, *k2 = k1 + ldk, *k3 = k2 + ldk;
+        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (long p = 0; p < d; p += 8) {
+            v8f qv = *(const v8f *)(q + p);
+            a0 += qv * *(const v8f *)(k0 + p);
+            a1 += qv * *(const v8f *)(k1 + p);
+            a2 += qv * *(const v8f *)(k2 + p);
+            a3 += qv * *(const v8f *)(k3 + p);
+        }
+        s[j] = sum8(a0), s[j + 1] = sum8(a1), s[j + 2] = sum8(a2), s[j + 3] = sum8(a3);
+    }
+    for (; j < n; j++) {
+        v8f a0 = {0};
+        for (long p = 0; p < d; p += 8) a0 += *(const v8f *)(q + p) * *(const v8f *)(k + j * ldk + p);
+        s[j] = sum8(a0);
+    }
+    *lse = softmax_row(s, n, n, scale);
+    for (long c = 0; c < d; c += 64) { // 64 output columns (eight vectors) at a time
+        long width = d - c < 64 ? d - c : 64;
+        v8f acc[8] = {{0}};
+        for (long jj = 0; jj < n; jj++) {
+            const float *vj = v + jj * ldk + c;
+            v8f pj = {s[jj], s[jj], s[jj], s[jj], s[jj], s[jj], s[jj], s[jj]};
+            for (long x = 0; x < width / 8; x++) acc[x] += pj * *(const v8f *)(vj + 8 * x);
+        }
+        for (long x = 0; x < width / 8; x++) *(v8f *)(o + c + 8 * x) = acc[x];
+    }
+}
+
 static inline __attribute__((always_inline)) void forward_head(const attention_args *a, int causal, long task) {
     long b = task / a->heads, h = task % a->heads, d = a->d;
     const float *q = a->q + offset(a->sq, b, h), *k = a->k + offset(a->sk, b, h), *v = a->v + offset(a->sk, b, h);
     float *o = a->out + offset(a->so, b, h), *lse = a->lse + task * a->tq;
     float *s = thread_scratch(0, (size_t)(ATT_ROWS * a->tk));
+    if (a->tq == 1 && a->dropout == 0.0f && d % 8 == 0) { // decoding
+        one_query(q, k, v, a->sk.row, visible(a, causal, 0), d, s, o, lse, a->scale);
+        return;
+    }
     for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
         long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
         long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk; // keys the block's last row sees

@@ -264,14 +264,70 @@ AVX2_TARGET void rows_float_avx2_body(llm_weight_type type, const float *x, long
     }
 }
 
+// Several rows (m >= 2, a serving batch). Row 0 of each group of 8 outputs runs the loop above, which
+// streams the group's W from memory eight rows at a time; the other rows then find W in L1/L2 and run in
+// tiles of up to 3 rows x 4 outputs, so each W vector loaded (and converted) serves three rows and each x
+// vector four outputs, while they ask for the next group's W. (Re-running the one-row loop for every row
+// re-read the group from L2 per row: the head ran at 18 GFLOP/s with 8 rows.) Each output is computed by
+// exactly the operations of the loop above, so m = 1 and m > 1 give bit-identical rows.
+#define TILE_OUTPUTS 4
+AVX2_TARGET void float_tile(llm_weight_type type, const float *x, long rows, long k, const char *w, long row_bytes,
+                            float *y, long n, const char *next) {
+    long k8 = k & ~7L, lines = next && type != LLM_WEIGHT_F32 ? 1 : 0; // 4 rows x 8 halves per step (f32: slower with it, as above)
+    __m256 acc[3][TILE_OUTPUTS];
+    for (int r = 0; r < 3; r++)
+        for (int g = 0; g < TILE_OUTPUTS; g++) acc[r][g] = _mm256_setzero_ps();
+    for (long p = 0; p < k8; p += 8) {
+        for (long q = 0; q < lines; q++) _mm_prefetch(next + ((p / 8) * lines + q) * 64, _MM_HINT_T0);
+        __m256 xv[3];
+        for (int r = 0; r < rows; r++) xv[r] = _mm256_loadu_ps(x + r * k + p);
+        for (int g = 0; g < TILE_OUTPUTS; g++) {
+            __m256 wv = load8(type, w + g * row_bytes, p);
+            for (int r = 0; r < rows; r++) acc[r][g] = _mm256_fmadd_ps(xv[r], wv, acc[r][g]);
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int g = 0; g < TILE_OUTPUTS; g++) {
+            float s = hsum8(acc[r][g]);
+            for (long p = k8; p < k; p++) s = fmaf(x[r * k + p], load1(type, w + g * row_bytes, p), s);
+            y[r * n + g] = s;
+        }
+}
+
+AVX2_TARGET void rows_float_tiled_body(llm_weight_type type, const float *x, long m, long k, const char *w,
+                                       long row_bytes, long j0, long j1, float *y, long n) {
+    long j = j0;
+    for (; j + GROUP <= j1; j += GROUP) {
+        rows_float_avx2_body(type, x, 1, k, w, row_bytes, j, j + GROUP, y, n);
+        long tiled = 1 + (m - 1) / 3 * 3 + ((m - 1) % 3 == 2 ? 2 : 0); // rows 1 ..< tiled in tiles of 3 (and one of 2)
+        for (long half = 0; half < GROUP; half += TILE_OUTPUTS) {
+            const char *wh = w + (j + half) * row_bytes, *next = w + (j + GROUP + half) * row_bytes;
+            long i = 1;
+            for (; i + 3 <= tiled; i += 3) // (constant row counts: the tile's accumulators stay in registers)
+                float_tile(type, x + i * k, 3, k, wh, row_bytes, y + i * n + j + half, n, i == 1 ? next : NULL);
+            if (i < tiled) float_tile(type, x + i * k, 2, k, wh, row_bytes, y + i * n + j + half, n, i == 1 ? next : NULL);
+        }
+        if (tiled < m) rows_float_avx2_body(type, x + tiled * k, 1, k, w, row_bytes, j, j + GROUP, y + tiled * n, n);
+    }
+    if (j < j1) rows_float_avx2_body(type, x, m, k, w, row_bytes, j, j1, y, n); // the last few outputs
+}
+
 __attribute__((target("avx2,fma,f16c"))) static void rows_float_avx2(llm_weight_type type, const float *x, long m,
                                                                       long k, const char *w, long row_bytes, long j0,
                                                                       long j1, float *y, long n) {
     // One instantiation per type, so the switch in load8 disappears from the inner loop.
-    switch (type) {
-    case LLM_WEIGHT_F16: rows_float_avx2_body(LLM_WEIGHT_F16, x, m, k, w, row_bytes, j0, j1, y, n); break;
-    case LLM_WEIGHT_BF16: rows_float_avx2_body(LLM_WEIGHT_BF16, x, m, k, w, row_bytes, j0, j1, y, n); break;
-    default: rows_float_avx2_body(LLM_WEIGHT_F32, x, m, k, w, row_bytes, j0, j1, y, n); break;
+    if (m == 1) {
+        switch (type) {
+        case LLM_WEIGHT_F16: rows_float_avx2_body(LLM_WEIGHT_F16, x, m, k, w, row_bytes, j0, j1, y, n); break;
+        case LLM_WEIGHT_BF16: rows_float_avx2_body(LLM_WEIGHT_BF16, x, m, k, w, row_bytes, j0, j1, y, n); break;
+        default: rows_float_avx2_body(LLM_WEIGHT_F32, x, m, k, w, row_bytes, j0, j1, y, n); break;
+        }
+    } else {
+        switch (type) {
+        case LLM_WEIGHT_F16: rows_float_tiled_body(LLM_WEIGHT_F16, x, m, k, w, row_bytes, j0, j1, y, n); break;
+        case LLM_WEIGHT_BF16: rows_float_tiled_body(LLM_WEIGHT_BF16, x, m, k, w, row_bytes, j0, j1, y, n); break;
+        default: rows_float_tiled_body(LLM_WEIGHT_F32, x, m, k, w, row_bytes, j0, j1, y, n); break;
+        }
     }
 }
 

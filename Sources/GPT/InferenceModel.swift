@@ -50,6 +50,10 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         self.head = head
     }
 
+    /// Rows up to which every product runs each row's own fixed order: a forward pass of at most this many
+    /// rows gives each row the same numbers whatever the other rows are.
+    public static let batchInvariantRows = Int(LLM_ROW_KERNEL_MAX_M)
+
     /// Whether a model of this configuration can run here (GPT-2's learned or sinusoidal positions).
     public static func supports(_ config: GPTConfig) -> Bool {
         config.positionalEncoding == .learned || config.positionalEncoding == .sinusoidal

@@ -4,21 +4,23 @@
 // One engine thread runs this loop:
 //   1. admit queued requests into free slots (up to maxBatch), reusing a slot whose cache already holds
 //      the start of the prompt; drop cancelled requests (queued ones never touch the running ones);
-//   2. decode: one forward pass over one row per running sequence — every sequence shares each read of
-//      the weights — then sample each sequence's next token;
-//   3. prefill: one chunk (at most prefillChunk tokens) of one waiting prompt, so a long prompt never
-//      stalls the running streams for more than a chunk.
+//   2. one forward pass over a row per decoding sequence — every sequence shares each read of the
+//      weights — plus the next prompt chunks of waiting sequences while the pass stays within
+//      InferenceModel.batchInvariantRows rows (a short prompt starts at once, beside the running streams);
+//      then sample each sequence whose logits came out;
+//   3. one prompt chunk that did not fit runs in a pass of its own (at most prefillChunk tokens), so a
+//      long prompt never stalls the running streams for more than a chunk.
 // Requests join and leave between steps; a cancelled request (client gone, Stop pressed) leaves its slot
 // at the next step.
 //
-// Batch invariance — a request's tokens do not depend on what else runs: decode batches are at most
-// LLM_ROW_KERNEL_MAX_M rows, where every product runs a fixed per-row order (InferenceModel.swift);
-// prefill and decode never share a forward pass; a prompt is prefilled in chunks aligned to multiples of
-// prefillChunk from position 0 whatever else is running; and a cached prefix is reused only in whole
-// aligned chunks that were themselves prefilled (positions computed while decoding went through other
-// kernels, so reusing them would change the numbers). Sampling draws from each request's own seeded
-// generator. So at temperature 0, or with a seed, a request gives bit-identical output alone or among
-// others (tested).
+// Batch invariance — a request's tokens do not depend on what else runs: a shared pass has at most
+// InferenceModel.batchInvariantRows rows, where every product runs a fixed per-row order and attention runs
+// per slot (InferenceModel.swift), and a pass with more rows holds one prompt chunk alone; a prompt is
+// prefilled in chunks aligned to multiples of prefillChunk from position 0 whatever else is running; and a
+// cached prefix is reused only in whole aligned chunks that were themselves prefilled (positions computed
+// while decoding went through other kernels, so reusing them would change the numbers). Sampling draws
+// from each request's own seeded generator. So at temperature 0, or with a seed, a request gives
+// bit-identical output alone or among others (tested).
 
 import Foundation
 import GPT
@@ -183,39 +185,55 @@ public final class Engine: @unchecked Sendable { // shared state behind `conditi
             for s in cancelled { s.finish(.cancelled, observer: observer) }
             remove(cancelled)
         }
-        decode()
-        prefill()
+        let decoding = running.filter { $0.next != nil }
+        var prefilling: [(Sequence, Range<Int>)] = [], rows = decoding.count, alone: (Sequence, Range<Int>)?
+        for s in running where !s.pending.isEmpty {
+            let chunk = nextChunk(s)
+            if rows + chunk.count <= InferenceModel.batchInvariantRows {
+                prefilling.append((s, chunk))
+                rows += chunk.count
+            } else if alone == nil {
+                alone = (s, chunk)
+            }
+        }
+        if rows > 0 { run(decoding, prefilling) }
+        if let alone { run([], [alone]) }
     }
 
-    private func decode() {
-        let ready = running.filter { $0.next != nil }
-        guard !ready.isEmpty else { return }
-        let tokens = ready.map { $0.next! }, slots = ready.map(\.slot)
-        let logits = model.forward(tokens: tokens, slots: slots, positions: slots.map { cache.length($0) }, cache: cache,
-                                   logitsFor: Array(ready.indices))
+    /// The next prefill chunk of a waiting prompt: up to the next multiple of prefillChunk.
+    private func nextChunk(_ s: Sequence) -> Range<Int> {
+        let start = cache.length(s.slot)
+        return start..<min(s.request.prompt.count, (start / prefillChunk + 1) * prefillChunk)
+    }
+
+    /// One forward pass: a row per decoding sequence, then the prompt chunks; samples where logits come out.
+    private func run(_ decoding: [Sequence], _ prefilling: [(Sequence, Range<Int>)]) {
+        var tokens = decoding.map { $0.next! }, slots = decoding.map(\.slot), positions = slots.map { cache.length($0) }
+        var wanted = Array(decoding.indices), sampled = decoding
+        for (s, chunk) in prefilling {
+            tokens += s.request.prompt[chunk]
+            slots += Array(repeating: s.slot, count: chunk.count)
+            positions += Array(chunk)
+            if chunk.upperBound == s.request.prompt.count {
+                wanted.append(tokens.count - 1)
+                sampled.append(s)
+            }
+        }
+        let logits = model.forward(tokens: tokens, slots: slots, positions: positions, cache: cache, logitsFor: wanted)
+        for (s, chunk) in prefilling {
+            if chunk.count == prefillChunk && reusable[s.slot] == chunk.lowerBound { reusable[s.slot] = chunk.upperBound }
+            s.pending = s.request.prompt[chunk.upperBound...]
+            if !s.pending.isEmpty { s.continuation.yield(.prefilling(done: chunk.upperBound, total: s.request.prompt.count)) }
+        }
         let v = model.config.vocabSize
         var done: [Sequence] = []
-        for (i, s) in ready.enumerated() {
+        for (i, s) in sampled.enumerated() {
             s.next = nil
             if s.accept(Array(logits[(i * v)..<((i + 1) * v)]), position: cache.length(s.slot), context: contextLength, observer: observer) {
                 done.append(s)
             }
         }
         remove(done)
-    }
-
-    private func prefill() {
-        guard let s = running.first(where: { !$0.pending.isEmpty }) else { return }
-        let start = cache.length(s.slot)
-        let end = min(s.request.prompt.count, (start / prefillChunk + 1) * prefillChunk)
-        let chunk = Array(s.request.prompt[start..<end])
-        let last = end == s.request.prompt.count
-        let logits = model.forward(tokens: chunk, slots: Array(repeating: s.slot, count: chunk.count), positions: Array(start..<end),
-                                   cache: cache, logitsFor: last ? [chunk.count - 1] : [])
-        if end - start == prefillChunk && reusable[s.slot] == start { reusable[s.slot] = end }
-        s.pending = s.request.prompt[end...]
-        if !last { s.continuation.yield(.prefilling(done: end, total: s.request.prompt.count)) }
-        if last && s.accept(logits, position: end, context: contextLength, observer: observer) { remove([s]) }
     }
 
     private func remove(_ done: [Sequence]) {

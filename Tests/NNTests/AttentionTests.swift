@@ -145,6 +145,20 @@ struct AttentionTests {
         }
     }
 
+    // Decoding (one query row) has its own path in the kernel; head sizes below, at and past its 64-column
+    // block, with 1, 3 (fewer than its four-key groups) and 70 keys.
+    @Test(arguments: [(8, 1), (16, 3), (64, 70), (80, 5), (136, 70)] as [(Int, Int)])
+    func oneQueryRowEqualsComposedAttention(d: Int, tk: Int) {
+        var g = SeededGenerator(seed: UInt64(d * 100 + tk))
+        let q = Tensor.normal([2, 3, 1, d], generator: &g), k = Tensor.normal([2, 3, tk, d], generator: &g)
+        let v = Tensor.normal([2, 3, tk, d], generator: &g)
+        for causal in [true, false] {
+            let fused = Tensor.scaledDotProductAttention(q, k, v, causal: causal, dropout: 0, dropoutKey: 0)
+            let composed = (q.matmul(k.transposed()) / Float(d).squareRoot()).softmax().matmul(v)
+            expectClose(fused, composed, atol: 1e-5, rtol: 1e-4, "d=\(d) keys=\(tk) causal=\(causal)")
+        }
+    }
+
     @Test func packedProjectionEqualsSplitHeads() {
         var g = SeededGenerator(seed: 11)
         let (b, t, heads, d) = (2, 70, 3, 8), c = 3 * 8

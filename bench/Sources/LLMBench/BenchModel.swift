@@ -101,3 +101,32 @@ func peakResidentGB() -> Double {
     return Double(usage.ru_maxrss) / 1e9 // bytes
     #endif
 }
+
+/// One decode step of B sequences at once (the serving engine's batch), each in its own slot after a
+/// prompt (64 tokens, or args[4]): tokens/s for B = 1, 2, 4, 8, the model forward alone (no sampling, no
+/// HTTP). A diagnostic with no reference (not in bench/run): `LLMBench decode-batch gpt2 f32 [1,8] [repeats] [prompt]`.
+func benchDecodeBatch(_ args: [String]) {
+    let name = args.count > 0 ? args[0] : "gpt2", type = WeightType(rawValue: args.count > 1 ? args[1] : "f32")!
+    let cache = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".cache").path
+    var model = try! InferenceModel.load("\(cache)/\(name)-random").0
+    if type != .f32 { model = try! model.converted(to: type) }
+    Threads.count = 2
+    let batches = args.count > 2 ? args[2].split(separator: ",").map { Int($0)! } : [1, 2, 4, 8]
+    for batch in batches {
+        let slots = KVSlots(slots: batch, config: model.config)
+        let prompt = args.count > 4 ? Int(args[4])! : 64
+        for s in 0..<batch {
+            _ = model.forward(tokens: Array(0..<prompt), slots: Array(repeating: s, count: prompt), positions: Array(0..<prompt), cache: slots, logitsFor: [prompt - 1])
+        }
+        var steps = 0
+        let seconds = time(repeats: args.count > 3 ? Int(args[3])! : 5) {
+            let pos = prompt + steps
+            steps += 1
+            _ = model.forward(tokens: Array(repeating: 11, count: batch), slots: Array(0..<batch),
+                              positions: Array(repeating: pos, count: batch), cache: slots, logitsFor: Array(0..<batch))
+        }
+        emit(["bench": "decode-batch", "shape": name, "variant": "\(type.rawValue) batch \(batch)", "impl": "llm (Swift+C)",
+              "threads": 2, "seconds": seconds, "tokens_per_s": Double(batch) / seconds])
+    }
+}

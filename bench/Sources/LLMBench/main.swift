@@ -63,6 +63,7 @@ case "load": benchLoad(Array(args.dropFirst()))
 case "train": benchTrain(Array(args.dropFirst()))
 case "generate": benchGenerate(Array(args.dropFirst()))
 case "finetune": benchFinetune(Array(args.dropFirst()))
+case "decode-batch": benchDecodeBatch(Array(args.dropFirst()))
 default:
     FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune\n".data(using: .utf8)!)
     exit(2)
