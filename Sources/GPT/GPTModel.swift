@@ -89,6 +89,7 @@ public final class GPTModel: Module {
 
     public init(_ config: GPTConfig, seed: UInt64 = 0) throws {
         try config.validate()
+        try MemoryCheck.weights(config)
         self.config = config
         var g = SeededGenerator(seed: seed)
         let gpt2Init = config.initScheme == .gpt2

@@ -20,6 +20,8 @@ public struct SamplingOptions: Sendable {
     public var stopTokens: Set<Int> = []
     /// Generation stops when the text contains one of these (cut before it).
     public var stopStrings: [String] = []
+    /// Asked before each token; true ends generation there (Ctrl-C in `llm generate`).
+    public var stopRequested: (@Sendable () -> Bool)?
 
     public init(maxNewTokens: Int = 50, temperature: Float = 1, topK: Int? = nil, topP: Float? = nil, seed: UInt64 = 0,
                 stopTokens: Set<Int> = [], stopStrings: [String] = []) {
@@ -145,6 +147,7 @@ func generationLoop(prompt: [Int], contextLength limit: Int, encoding: Encoding,
     var pending = context, restart = false // tokens the model has not seen yet
     let start = Date()
     for _ in 0..<options.maxNewTokens {
+        if options.stopRequested?() == true { break }
         let logits = feed(pending, restart)
         let next = sampleToken(logits, options: options, generator: &generator)
         if options.stopTokens.contains(next) { break }

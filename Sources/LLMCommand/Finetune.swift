@@ -147,6 +147,7 @@ struct FinetuneClassify: ParsableCommand {
 
     func run() throws {
         let (trainFraction, valFraction) = try fractions()
+        try OutputDirectory.prepare(common.output, inputs: [common.model, data])
         var examples = try LabeledTextFile.read(data, labelColumn: parseColumn(labelColumn), textColumn: parseColumn(textColumn))
         let counts = Dictionary(grouping: examples, by: \.label).mapValues(\.count)
         printError("\(data): \(examples.count) examples (\(counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))")
@@ -279,6 +280,7 @@ struct FinetuneInstruct: ParsableCommand {
 
     func run() throws {
         let (trainFraction, valFraction) = try fractions()
+        try OutputDirectory.prepare(common.output, inputs: [common.model, data])
         let examples = try InstructionFile.read(data)
         let parts = seededSplit(examples, fractions: [trainFraction, valFraction], seed: common.seed)
         let (model, encoding) = try common.loadModel(keepHead: true)

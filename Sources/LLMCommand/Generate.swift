@@ -33,15 +33,14 @@ struct Generate: ParsableCommand {
         let (model, encoding) = try modelOptions.loadInference(weights: weights)
         let ids = try encoding.encode(prompt, allowedSpecial: .all)
         let eot = encoding.specialTokens["<|endoftext|>"]
-        let options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+        var options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
                                       stopTokens: ignoreEndOfText || eot == nil ? [] : [eot!])
-        if ids.count >= model.config.contextLength {
-            printError("note: the prompt has \(ids.count) tokens; the model reads \(model.config.contextLength), so it is cropped from the left")
-        }
+        let interrupt = announce(promptTokens: ids.count, contextLength: model.config.contextLength, options: &options)
         if !json { print(prompt, terminator: "") }
         let result = try model.generate(prompt: ids, encoding: encoding, options: options) { piece in
             if !json { print(piece, terminator: ""); fflush(nil) }
         }
+        try stopIfInterrupted(interrupt, result)
         if json {
             print(try jsonLine(["text": result.text, "ids": result.ids, "tokens_per_second": result.tokensPerSecond,
                                 "weights": model.typeDescription]))
@@ -52,18 +51,42 @@ struct Generate: ParsableCommand {
         }
     }
 
+    /// Says up front what a long request means, and makes Ctrl-C end generation cleanly.
+    private func announce(promptTokens: Int, contextLength: Int, options: inout SamplingOptions) -> Interrupt {
+        if promptTokens >= contextLength {
+            printError("note: the prompt has \(promptTokens) tokens; the model reads \(contextLength), so it is cropped from the left")
+        }
+        if min(promptTokens, contextLength - 1) + maxNewTokens > contextLength {
+            printError("note: \(maxNewTokens) new tokens run past the model's context of \(contextLength) tokens: from there on each " +
+                       "token is predicted from the last \(contextLength - 1), and the window is read again for every token, " +
+                       "which is much slower; Ctrl-C stops cleanly")
+        }
+        let interrupt = Interrupt.install()
+        options.stopRequested = { interrupt.requested != nil }
+        return interrupt
+    }
+
+    private func stopIfInterrupted(_ interrupt: Interrupt, _ result: GenerationResult) throws {
+        guard let signal = interrupt.requested else { return }
+        print()
+        printError(String(format: "stopped by %@ after %d tokens (%.1f tokens/s)", signal, result.ids.count, result.tokensPerSecond))
+        throw ExitCode(interrupt.exitCode)
+    }
+
     /// Rotary and ALiBi models: GPTModel's own forward pass, fp32.
     private func runOnGPTModel() throws {
         guard weights == nil || weights == .f32 else { throw CommandError("--weights needs a model with learned or sinusoidal positions") }
         let (model, encoding) = try modelOptions.load()
         let ids = try encoding.encode(prompt, allowedSpecial: .all)
         let eot = encoding.specialTokens["<|endoftext|>"]
-        let options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+        var options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
                                       stopTokens: ignoreEndOfText || eot == nil ? [] : [eot!])
+        let interrupt = announce(promptTokens: ids.count, contextLength: model.config.contextLength, options: &options)
         if !json { print(prompt, terminator: "") }
         let result = try model.generate(prompt: ids, encoding: encoding, options: options) { piece in
             if !json { print(piece, terminator: ""); fflush(nil) }
         }
+        try stopIfInterrupted(interrupt, result)
         if json {
             print(try jsonLine(["text": result.text, "ids": result.ids, "tokens_per_second": result.tokensPerSecond, "weights": "f32"]))
         } else {

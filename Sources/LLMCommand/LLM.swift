@@ -1,6 +1,8 @@
 // The `llm` command: one subcommand per file.
 
 import ArgumentParser
+import Foundation
+import Training
 
 @main
 struct LLM: AsyncParsableCommand {
@@ -11,4 +13,20 @@ struct LLM: AsyncParsableCommand {
         subcommands: [Demo.self, Prepare.self, Train.self, Generate.self, Eval.self, Quantize.self, Serve.self, Finetune.self, Classify.self, Tokenize.self, Detokenize.self, TrainTokenizer.self,
                       Attention.self, Embeddings.self]
     )
+
+    /// Runs the command; a file-system error from Foundation becomes one readable line ("x: permission
+    /// denied") instead of its internal dictionary.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let domain = (error as NSError).domain
+            exit(withError: domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain ? CommandError(FileProblem.describe(error)) : error)
+        }
+    }
 }

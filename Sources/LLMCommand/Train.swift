@@ -36,9 +36,12 @@ struct Train: ParsableCommand {
     @Option(help: "Evaluate (and print a sample) every N steps.") var evalEvery = 50
     @Option(help: "Fraction of the tokens held out for validation.") var valFraction: Double = 0.1
     @Option(help: "Dropout (overrides the configuration).") var dropout: Float?
-    @Option(help: "Where to write the model, optimizer state, loss plot and summary.") var output = "llm-model"
+    @Option(help: "Where to write the model, the loss plot and the run's checkpoints (OUTPUT/checkpoints/step-N).") var output = "llm-model"
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 123
-    @Flag(help: "Continue the run saved in --output.") var resume = false
+    @Option(help: "Save a checkpoint (model, optimizer, trainer state) every N steps (default: at every evaluation).")
+    var saveEvery: Int?
+    @Option(help: "Keep the K most recent checkpoints.") var keep = 2
+    @Flag(help: "Continue the run from the newest complete checkpoint in --output (same settings as the run).") var resume = false
     @Flag(help: "Print a JSON summary as the last line.") var json = false
 
     func validate() throws {
@@ -50,9 +53,12 @@ struct Train: ParsableCommand {
         if let s = maxSteps, s < 1 { throw ValidationError("--max-steps must be at least 1") }
         guard minLrFraction >= 0 && minLrFraction <= 1 else { throw ValidationError("--min-lr-fraction must be in [0, 1]") }
         guard gradClip >= 0 else { throw ValidationError("--grad-clip must be >= 0") }
+        if let n = saveEvery, n < 1 { throw ValidationError("--save-every must be at least 1") }
+        guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
     }
 
     func run() throws {
+        try OutputDirectory.prepare(output, inputs: [`init`, config].compactMap { $0 } + data)
         let model: GPTModel
         if let dir = `init` {
             model = try Checkpoint.load(dir)
@@ -72,6 +78,7 @@ struct Train: ParsableCommand {
                 c = try GPTConfig.preset(preset ?? "small")
             }
             if let p = dropout { c.dropout = p }
+            try MemoryCheck.training(c, batchSize: batchSize, contextLength: contextLength ?? c.contextLength)
             model = try GPTModel(c, seed: seed)
         }
         var options = TrainingOptions()
@@ -98,7 +105,7 @@ struct Train: ParsableCommand {
             tokens = try tokenize(data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text))
         }
         try runTraining(model: model, tokens: tokens, valFraction: valFraction, options: options, output: output,
-                        resume: resume, json: json, title: "llm train")
+                        resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep)
     }
 }
 
@@ -113,10 +120,11 @@ func tokenize(_ texts: [String]) throws -> TokenStore {
     return TokenStore(ids)
 }
 
-/// Splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`.
+/// Splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`. Checkpoints go to
+/// OUTPUT/checkpoints every `saveEvery` steps (none when nil), at the end, and when Ctrl-C/SIGTERM stops the run.
 @discardableResult
 func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, options: TrainingOptions, output: String,
-                 resume: Bool, json: Bool, title: String) throws -> TrainingSummary {
+                 resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2) throws -> TrainingSummary {
     let encoding = try Encoding.named("gpt2")
     guard model.config.vocabSize >= encoding.vocabularySize else {
         throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
@@ -125,14 +133,22 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
     let split = Int(Double(tokens.count) * (1 - valFraction))
     let trainer = try Trainer(model: model, encoding: encoding, train: tokens.subrange(0..<split),
                               validation: tokens.subrange(split..<tokens.count), options: options)
+    let checkpoints = RunCheckpoints(runDirectory: output)
     if resume {
-        guard FileManager.default.fileExists(atPath: output + "/trainer_state.json") else {
-            throw CommandError("--resume: \(output) holds no saved run (trainer_state.json)")
+        // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
+        let legacy = FileManager.default.fileExists(atPath: output + "/trainer_state.json") ? output : nil
+        guard let from = checkpoints.newest()?.path ?? legacy else {
+            throw CommandError("--resume: \(output) holds no complete checkpoint (\(checkpoints.root)/step-N); run without --resume to start")
         }
-        let saved = try Checkpoint.load(output)
+        let saved = try Checkpoint.load(from)
+        var (savedShape, askedShape) = (saved.config, model.config)
+        (savedShape.dropout, askedShape.dropout) = (0, 0) // the saved config.json is the inference one
+        guard savedShape == askedShape else {
+            throw CommandError("--resume: the checkpoint in \(from) is a different model from the one asked for")
+        }
         for (dst, src) in zip(model.parameters, saved.parameters) { assignValues(dst, src) }
-        try trainer.resume(from: output)
-        printError("resuming at step \(trainer.step) of \(trainer.totalSteps)")
+        try trainer.resume(from: from)
+        printError("resuming from \(from) at step \(trainer.step) of \(trainer.totalSteps)")
     }
     printError("""
         \(title): \(model.parameterCount.formatted()) parameters (\(model.config.layers) layers, \(model.config.embeddingSize) wide, \
@@ -145,7 +161,11 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training")
     var lastStatus = ""
-    let summary = try trainer.run { event in
+    var lastCheckpoint: String?
+    let interrupt = Interrupt.install()
+    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in
+        lastCheckpoint = try checkpoints.save(step: t.step, keep: keep) { try t.save(to: $0) }
+    }, stopRequested: { interrupt.requested != nil }) { event in
         switch event {
         case let .step(step, _, loss, lr, tps):
             lastStatus = String(format: "loss %.3f lr %.1e %.0f tok/s", loss, lr, tps)
@@ -156,13 +176,18 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
                               record.sample.replacingOccurrences(of: "\n", with: " ")))
         }
     }
-    try trainer.save(to: output)
+    if trainer.stoppedEarly {
+        printError("\nstopped at step \(trainer.step) of \(trainer.totalSteps)" +
+                   (lastCheckpoint.map { "; saved \($0). Continue with the same command and --resume" } ?? ""))
+        throw ExitCode(interrupt.exitCode)
+    }
+    try Checkpoint.save(model, to: output, metadata: ["step": "\(trainer.step)"])
     var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
     plot.series.append(.init(name: "train", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
     let validation = summary.evaluations.compactMap { e in e.validationLoss.map { (Double(e.tokensSeen), Double($0)) } }
     if !validation.isEmpty { plot.series.append(.init(name: "validation", points: validation)) }
     try plot.write(to: URL(fileURLWithPath: output + "/loss.svg"))
-    printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, optimizer, loss.svg)",
+    printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, loss.svg, checkpoints)",
                       summary.steps, summary.tokens, summary.seconds, summary.tokensPerSecond, output))
     if json {
         var object: [String: Any] = ["steps": summary.steps, "tokens": summary.tokens, "train_loss": summary.trainLoss,

@@ -146,8 +146,15 @@ public final class Trainer {
         return loss(over: Array(batches.prefix(options.evalBatches ?? batches.count)))
     }
 
+    /// Whether the last `run` ended because `stopRequested` said so.
+    public private(set) var stoppedEarly = false
+
     /// Trains until `totalSteps` (or until step `stop`, to pause a run), reporting through `onEvent`.
-    public func run(until stop: Int? = nil, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
+    /// `save` is called every `saveEvery` steps (after that step's evaluation, if any), at the last step, and
+    /// when `stopRequested` (checked after each step: Ctrl-C) ends the run early.
+    public func run(until stop: Int? = nil, saveEvery: Int? = nil, save: ((Trainer) throws -> Void)? = nil,
+                    stopRequested: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
+        stoppedEarly = false
         model.train()
         let start = Date(), startTokens = tokensSeen
         let perEpoch = max(train.count / options.gradientAccumulation, 1)
@@ -185,6 +192,12 @@ public final class Trainer {
                 evaluations.append(record)
                 onEvent(.evaluation(record))
             }
+            let stopping = stopRequested() && step < totalSteps
+            if let save, stopping || step == totalSteps || saveEvery.map({ step % $0 == 0 }) == true { try save(self) }
+            if stopping {
+                stoppedEarly = true
+                break
+            }
         }
         let seconds = Date().timeIntervalSince(start)
         return TrainingSummary(steps: step, tokens: tokensSeen, trainLoss: lastLoss,
@@ -205,7 +218,8 @@ public final class Trainer {
     // MARK: Checkpoints
 
     /// Writes the model directory (config.json, model.safetensors) plus optimizer.safetensors and
-    /// trainer_state.json, so that `resume` continues exactly. Each file is written atomically.
+    /// trainer_state.json, so that `resume` continues exactly. Each file is written atomically; the set is
+    /// made atomic by RunCheckpoints, which gives this a fresh directory and renames it when complete.
     public func save(to directory: String) throws {
         try Checkpoint.save(model, to: directory, metadata: ["step": "\(step)"])
         let names = model.namedParameters.map(\.0)
@@ -217,7 +231,9 @@ public final class Trainer {
             tensors.append(("v." + name, Tensor(state.second[i], shape: shape)))
         }
         try Safetensors.write(tensors, metadata: ["step": "\(state.step)"], to: directory + "/optimizer.safetensors")
-        let saved = SavedState(step: step, tokensSeen: tokensSeen, options: options, history: history, evaluations: evaluations)
+        let perEpoch = max(train.count / options.gradientAccumulation, 1)
+        let saved = SavedState(step: step, tokensSeen: tokensSeen, options: options, history: history, evaluations: evaluations,
+                               epoch: step / perEpoch, batchInEpoch: (step % perEpoch) * options.gradientAccumulation)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(saved).write(to: URL(fileURLWithPath: directory + "/trainer_state.json"), options: .atomic)
@@ -249,5 +265,9 @@ public final class Trainer {
         let options: TrainingOptions
         let history: [[Float]]
         let evaluations: [EvaluationRecord]
+        /// Where the data order stands (the next batch): the shuffle is a function of the seed and the epoch,
+        /// so this follows from `step`; written for people reading the file.
+        var epoch: Int? = nil
+        var batchInEpoch: Int? = nil
     }
 }

@@ -1,0 +1,65 @@
+// What a configuration will cost in memory, computed from its numbers before anything is allocated,
+// so a config.json with an absurd size ("vocab_size": 1000000000000) is refused with a sentence instead
+// of the process dying in the allocator.
+//
+//   parameters   V·C (token embedding) + T·C (learned positions) + per block 12·C² + 13·C (attention and
+//                feed-forward weights, biases, two layer norms; 3·C less without the qkv bias)
+//                + 2·C (final norm) + V·C when the head is not tied
+//   training     4 bytes per parameter each for the weights, gradients and AdamW's two moments, plus the
+//                activations kept for the backward pass: per block about 34·C floats a token plus the
+//                attention weights (H·T per token), and the logits with their gradient (2·V per token).
+
+import Foundation
+
+extension GPTConfig {
+    /// Parameters of a GPTModel of this configuration (equal to `GPTModel(config).parameterCount`, tested).
+    public var parameterCount: Int {
+        let c = embeddingSize, v = vocabSize
+        var blocks = 12 * c * c + 13 * c
+        if !qkvBias { blocks -= 3 * c }
+        var total = v * c + layers * blocks + 2 * c
+        if positionalEncoding == .learned { total += contextLength * c }
+        if !tieWordEmbeddings { total += v * c }
+        return total
+    }
+
+    /// Bytes to hold the fp32 weights (with overflow-safe arithmetic: absurd sizes saturate).
+    public var weightBytes: Double { Double(parameterCount) * 4 }
+
+    /// Bytes a training step needs: weights, gradients, AdamW moments and activations for a batch.
+    public func trainingBytes(batchSize: Int, contextLength t: Int) -> Double {
+        let tokens = Double(batchSize) * Double(t)
+        let activations = tokens * (Double(layers) * (34 * Double(embeddingSize) + Double(heads) * Double(t)) + 2 * Double(vocabSize)) * 4
+        return 4 * weightBytes + activations
+    }
+}
+
+public enum MemoryCheck {
+    /// The machine's memory in bytes.
+    public static var physicalMemory: Double { Double(ProcessInfo.processInfo.physicalMemory) }
+
+    static func gigabytes(_ bytes: Double) -> String { String(format: "%.1f GB", bytes / 1e9) }
+
+    /// Refuses a model whose weights alone cannot fit in this machine's memory.
+    public static func weights(_ config: GPTConfig) throws {
+        // Products in Double: Int would trap on overflow for sizes like 10^12 x 768.
+        let c = Double(config.embeddingSize), v = Double(config.vocabSize), l = Double(config.layers)
+        let bytes = 4 * (v * c * (config.tieWordEmbeddings ? 1 : 2) + l * 12 * c * c + Double(config.contextLength) * c)
+        guard bytes <= physicalMemory else {
+            throw GPTError(description: "this model needs about \(gigabytes(bytes)) for its weights (vocab_size \(config.vocabSize), " +
+                           "n_embd \(config.embeddingSize), n_layer \(config.layers)), more than this machine's \(gigabytes(physicalMemory))")
+        }
+    }
+
+    /// Refuses a training run whose weights, optimizer state and activations cannot fit in memory.
+    public static func training(_ config: GPTConfig, batchSize: Int, contextLength: Int) throws {
+        try weights(config)
+        let parameters = config.weightBytes, total = config.trainingBytes(batchSize: batchSize, contextLength: contextLength)
+        guard total <= physicalMemory else {
+            throw GPTError(description: "training this model needs about \(gigabytes(total)) (weights, gradients and AdamW state " +
+                           "\(gigabytes(4 * parameters)), activations \(gigabytes(total - 4 * parameters)) for batches of \(batchSize) × " +
+                           "\(contextLength) tokens), more than this machine's \(gigabytes(physicalMemory)); use a smaller --batch-size " +
+                           "or --context-length, or a smaller model")
+        }
+    }
+}
