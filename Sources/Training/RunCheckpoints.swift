@@ -94,7 +94,7 @@ public enum FileProblem {
     public static func describe(_ error: Error) -> String {
         let ns = error as NSError
         guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { // our own errors are sentences already
-            return (error as? CustomStringConvertible)?.description ?? ns.localizedDescription
+            return "\(error)"
         }
         let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
         var code: Int32?

@@ -81,17 +81,19 @@ public enum TokenFile {
         guard data.count >= headerSize, Array(data.prefix(8)) == magic else {
             throw DatasetError(description: "\(path): not a token file (made by `llm prepare`)")
         }
-        let (version, width, count) = data.withUnsafeBytes { raw in
+        let (version, width, promised) = data.withUnsafeBytes { raw in
             (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
              Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self))),
-             Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))))
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
         }
         guard version == 1 else { throw DatasetError(description: "\(path): token file version \(version); this build reads version 1") }
         guard width == 2 || width == 4 else { throw DatasetError(description: "\(path): \(width) bytes per token is not 2 or 4") }
-        guard count >= 0, data.count == headerSize + count * width else {
-            throw DatasetError(description: "\(path): the header promises \(count) tokens but the file holds \((data.count - headerSize) / width) (truncated?)")
+        let held = (data.count - headerSize) / width
+        // Compared before any arithmetic: a damaged count (up to 2^64 - 1) must not overflow (found by fuzzing).
+        guard promised == UInt64(held), data.count == headerSize + held * width else {
+            throw DatasetError(description: "\(path): the header promises \(promised) tokens but the file holds \(held) (truncated?)")
         }
         let name = String(decoding: data[24..<64].prefix { $0 != 0 }, as: UTF8.self)
-        return (TokenStore(mapped: data, offset: headerSize, width: width, count: count), name)
+        return (TokenStore(mapped: data, offset: headerSize, width: width, count: held), name)
     }
 }

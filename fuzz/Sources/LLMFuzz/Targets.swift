@@ -1,0 +1,91 @@
+// The fuzz targets: each feeds one input (bytes chosen by libFuzzer) to one reader of outside input,
+// exactly as the commands call it. A reader may throw (that is the right answer to a bad file); it may
+// not crash, hang or allocate without bound. Readers that take paths get the bytes through a file.
+//
+// Inputs made of several files (encoder.json + vocab.bpe, an adapter's config + weights, a .tiktoken
+// file + its sidecar) are split at the first NUL byte.
+
+import Foundation
+import GPT
+import Tensors
+import Tokenizers
+import Training
+
+/// A private scratch directory for this process (a RAM disk where there is one).
+let scratch: String = {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let path = "\(base)/llm-fuzz-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}()
+
+/// The bytes as a new file (a new inode: a reader's mapping of the previous input is never truncated
+/// under it, which would be a SIGBUS of the harness's making).
+func file(_ name: String, _ bytes: some DataProtocol) -> String {
+    let path = scratch + "/" + name
+    unlink(path)
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    return path
+}
+
+func halves(_ data: Data) -> (Data, Data) {
+    guard let cut = data.firstIndex(of: 0) else { return (data, Data()) }
+    return (data[data.startIndex..<cut], data[(cut + 1)...])
+}
+
+/// A tiny model for the adapter target (built once).
+let tinyModel: GPTModel = try! GPTModel(GPTConfig(vocabSize: 64, contextLength: 8, embeddingSize: 8, layers: 1, heads: 2, dropout: 0))
+
+let targets: [String: (Data) -> Void] = [
+    "safetensors": { data in
+        guard let file = try? Safetensors.parse(data, path: "fuzz.safetensors") else { return }
+        for name in file.entries.keys { _ = try? file.tensor(name) }
+    },
+    "config": { data in
+        let dir = scratch + "/model"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = file("model/config.json", data)
+        if let config = try? Checkpoint.readConfig(dir) { _ = try? MemoryCheck.weights(config) }
+    },
+    "tiktoken": { data in
+        guard let ranks = try? EncodingFiles.parseTiktoken([UInt8](data), path: "fuzz.tiktoken") else { return }
+        _ = try? EncodingFiles.mergeLines(ranks)
+    },
+    "tiktoken-sidecar": { data in
+        let (ranks, sidecar) = halves(data)
+        let path = file("fuzz.tiktoken", ranks)
+        _ = file("fuzz.tiktoken.json", sidecar)
+        if let encoding = try? Encoding.load(nameOrPath: path) { _ = encoding.encodeOrdinary("Hello, world! 123") }
+    },
+    "tokenizer-json": { data in
+        if let encoding = try? Encoding.gpt2(tokenizerJSON: file("tokenizer.json", data)) { _ = encoding.encodeOrdinary("Hello, world!") }
+    },
+    "encoder-vocab": { data in
+        let (encoder, vocab) = halves(data)
+        guard let text = String(data: vocab, encoding: .utf8) else { return }
+        _ = try? EncodingFiles.parseDataGym(encoderJSON: encoder, vocabBPE: text, encoderPath: "encoder.json", vocabPath: "vocab.bpe")
+    },
+    "token-file": { data in
+        if let (store, _) = try? TokenFile.open(file("fuzz.tokens", data)), store.count > 0 { _ = store.subrange(0..<min(store.count, 16)) }
+    },
+    "csv": { data in
+        _ = try? LabeledTextFile.read(file("fuzz.csv", data))
+        _ = try? LabeledTextFile.read(file("fuzz.tsv", data), labelColumn: .name("label"), textColumn: .name("text"))
+    },
+    "instructions": { data in
+        _ = try? InstructionFile.read(file("fuzz.json", data))
+    },
+    "adapter": { data in
+        let (config, weights) = halves(data)
+        let dir = scratch + "/adapter"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = file("adapter/" + LoRAAdapter.configFile, config)
+        _ = file("adapter/" + LoRAAdapter.weightsFile, weights)
+        let model = try! Initialization.withoutRandomValues { try GPTModel(tinyModel.config) }
+        _ = try? LoRAAdapter.load(dir, into: model)
+    },
+    "gguf": { data in
+        guard (try? GGUF.parse(data, path: "fuzz.gguf")) != nil else { return }
+        _ = try? InferenceModel.load(gguf: file("fuzz.gguf", data))
+    },
+]

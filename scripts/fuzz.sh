@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of every reader of outside input (the targets in fuzz/Sources/LLMFuzz/Targets.swift).
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60); all targets when none named
+# Builds fuzz/ with libFuzzer and AddressSanitizer, seeds each target's corpus from our real files (model
+# directories, GGUF files, encodings, data), runs it, and prints executions and coverage per target. A crash
+# keeps its input in fuzz/crashes/TARGET/ and fails the script: add the input to Tests/NNTests/Resources/fuzz/
+# (a regression case the normal test suite replays) and fix the reader.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shift || true
+repo="$(pwd)"
+fuzz="$repo/fuzz"
+echo "building the fuzz harness (libFuzzer + AddressSanitizer)..." >&2
+# Coverage instrumentation as -sanitize=fuzzer gives it, and libFuzzer's driver without its main().
+runtime="$(dirname "$(dirname "$(realpath "$(command -v swiftc)")")")/lib/clang"
+nomain="$(ls "$runtime"/*/lib/linux/libclang_rt.fuzzer_no_main-"$(uname -m)".a | head -1)"
+swift build -c release --package-path "$fuzz" -Xswiftc -sanitize=address \
+  -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker "$nomain" -Xlinker -lstdc++ >&2
+binary="$fuzz/.build/release/LLMFuzz"
+all=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf)
+targets=("${@:-${all[@]}}")
+[ $# -gt 0 ] || targets=("${all[@]}")
+
+# Seeds: our real files, cut to a few KB where they are large (libFuzzer mutates small inputs faster).
+corpus="$fuzz/.corpus"
+rm -rf "$corpus"
+seed() { mkdir -p "$corpus/$1"; cat > "$corpus/$1/$2"; }
+res="$repo/Tests/GPTTests/Resources"
+for d in tiny-gpt2-tied tiny-gpt2-untied tiny-gpt2-classifier ours-micro; do seed config "$d" < "$res/$d/config.json"; done
+# Model files are hundreds of KB (slow to mutate): a small file of the same format, every dtype, plus one real model.
+header='{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]},"c":{"dtype":"BF16","shape":[1,1],"data_offsets":[22,24]},"__metadata__":{"format":"pt"}}'
+{ printf "\\x$(printf %02x ${#header})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$header"; head -c 24 /dev/zero | tr '\0' '\74'; } | seed safetensors small
+seed safetensors tiny-gpt2-classifier < "$res/tiny-gpt2-classifier/model.safetensors"
+for f in "$res"/gguf/*.gguf; do seed gguf "$(basename "$f")" < "$f"; done
+for e in r50k_base cl100k_base; do
+  head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d' | seed tiktoken "$e"
+  { head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d'; printf '\0{"pat_str":"\\\\w+| ?[^\\\\s\\\\w]+|\\\\s+","special_tokens":{"<|endoftext|>":50256}}'; } | seed tiktoken-sidecar "$e"
+done
+head -c 6000 "$repo/Tests/TokenizersTests/Resources/gpt2-tokenizer.json" | seed tokenizer-json truncated
+printf '{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2,"\\u0120":3},"merges":["a b"]},"added_tokens":[{"id":4,"content":"<|endoftext|>","special":true}]}' | seed tokenizer-json small
+{ printf '{"a": 0, "b": 1, "ab": 2, "\\u0120": 3}'; printf '\0#version: 0.2\na b\n'; } | seed encoder-vocab small
+{ head -c 3000 "$repo/Tests/TokenizersTests/Resources/gpt2-encoder.json"; printf '\0'; head -c 2000 "$repo/Tests/TokenizersTests/Resources/gpt2-vocab.bpe"; } | seed encoder-vocab truncated
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+head -c 3000 "$repo/Sources/LLMCommand/Resources/the-verdict.txt" > "$tmp/verdict.txt"
+"$repo/.build/release/llm" prepare -o "$tmp/verdict.tokens" "$tmp/verdict.txt" > /dev/null 2>&1 && seed token-file verdict < "$tmp/verdict.tokens"
+printf 'label\ttext\nham\tGo until jurong point, crazy..\nspam\tFree entry in 2 a wkly comp\n' | seed csv tsv
+printf 'label,text\nham,"Ok lar... ""joking"" wif u oni"\nspam,"WINNER!!, claim"\n' | seed csv csv
+printf '[{"instruction": "Rewrite the sentence.", "input": "The car is fast.", "output": "The car is quick."}]' | seed instructions array
+printf '{"instruction": "Name a colour.", "input": "", "output": "Blue."}\n{"instruction": "Add 2 and 3.", "input": "", "output": "5"}\n' | seed instructions jsonl
+{ printf '{"r": 2, "lora_alpha": 4}\0'; head -c 3000 "$res/tiny-gpt2-tied/model.safetensors"; } | seed adapter config
+
+mkdir -p "$fuzz/crashes"
+printf '%-18s %12s %10s %8s %8s\n' target executions exec/s cov ft
+status=0
+for t in "${targets[@]}"; do
+  mkdir -p "$fuzz/crashes/$t" "$corpus/$t"
+  log="$tmp/$t.log"
+  if ! LLM_FUZZ_TARGET="$t" ASAN_OPTIONS=detect_leaks=0 "$binary" "$corpus/$t" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=4096 -malloc_limit_mb=2048 -artifact_prefix="$fuzz/crashes/$t/" -print_final_stats=1 > "$log" 2>&1; then
+    echo "$t: CRASH (input kept in fuzz/crashes/$t/)"; grep -m5 -E "ERROR|Fatal|crash|SUMMARY" "$log" || tail -5 "$log"
+    status=1
+  fi
+  runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)"
+  speed="$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)"
+  cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)"
+  printf '%-18s %12s %10s %8s %8s\n' "$t" "$runs" "$speed" "$(echo "$cov" | awk '{print $2}')" "$(echo "$cov" | awk '{print $4}')"
+done
+exit $status
