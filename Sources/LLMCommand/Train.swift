@@ -187,8 +187,9 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
     let validation = summary.evaluations.compactMap { e in e.validationLoss.map { (Double(e.tokensSeen), Double($0)) } }
     if !validation.isEmpty { plot.series.append(.init(name: "validation", points: validation)) }
     try plot.write(to: URL(fileURLWithPath: output + "/loss.svg"))
-    printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, loss.svg, checkpoints)",
-                      summary.steps, summary.tokens, summary.seconds, summary.tokensPerSecond, output))
+    printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, loss.svg%@)",
+                      summary.steps, summary.tokens, summary.seconds, summary.tokensPerSecond, output,
+                      saveEvery == nil ? "" : ", checkpoints"))
     if json {
         var object: [String: Any] = ["steps": summary.steps, "tokens": summary.tokens, "train_loss": summary.trainLoss,
                                      "tokens_per_second": summary.tokensPerSecond, "output": output]
