@@ -6,8 +6,11 @@ import Foundation
 import Inference
 import Prometheus
 
-final class ServerMetrics: EngineObserver, @unchecked Sendable { // swift-prometheus metrics are thread-safe
+final class ServerMetrics: EngineObserver, @unchecked Sendable { // thread-safe: swift-prometheus, plus `histograms`
     let registry = PrometheusCollectorRegistry()
+    /// swift-prometheus's Histogram.emit reads the buckets without the lock its record() takes (ThreadSanitizer
+    /// reported the race: the engine thread recording a latency while /metrics is scraped), so ours serializes them.
+    private let histograms = NSLock()
     private let finished: [FinishReason: Counter]
     private let httpRequests: Counter
     private let promptTokens: Counter, cachedTokens: Counter, generatedTokens: Counter
@@ -40,8 +43,8 @@ final class ServerMetrics: EngineObserver, @unchecked Sendable { // swift-promet
         promptTokens.increment(by: Int64(n))
         cachedTokens.increment(by: Int64(cached))
     }
-    func firstToken(after seconds: Double) { firstTokenSeconds.record(seconds) }
-    func interToken(_ seconds: Double) { interTokenSeconds.record(seconds) }
+    func firstToken(after seconds: Double) { histograms.withLock { firstTokenSeconds.record(seconds) } }
+    func interToken(_ seconds: Double) { histograms.withLock { interTokenSeconds.record(seconds) } }
     func requestFinished(_ reason: FinishReason, completionTokens: Int) {
         finished[reason]?.increment()
         generatedTokens.increment(by: Int64(completionTokens))
@@ -50,6 +53,6 @@ final class ServerMetrics: EngineObserver, @unchecked Sendable { // swift-promet
     func text(engine: Engine) -> String {
         active.set(Double(engine.activeCount))
         queued.set(Double(engine.queuedCount))
-        return registry.emitToString()
+        return histograms.withLock { registry.emitToString() }
     }
 }
