@@ -13,18 +13,21 @@ import Foundation
 
 extension GPTConfig {
     /// Parameters of a GPTModel of this configuration (equal to `GPTModel(config).parameterCount`, tested).
-    public var parameterCount: Int {
-        let c = embeddingSize, v = vocabSize
+    public var parameterCount: Int { Int(parameters) }
+
+    /// The same count in Double, so absurd sizes (10^12 x 768) give a large number instead of an Int overflow trap.
+    var parameters: Double {
+        let c = Double(embeddingSize), v = Double(vocabSize)
         var blocks = 12 * c * c + 13 * c
         if !qkvBias { blocks -= 3 * c }
-        var total = v * c + layers * blocks + 2 * c
-        if positionalEncoding == .learned { total += contextLength * c }
+        var total = v * c + Double(layers) * blocks + 2 * c
+        if positionalEncoding == .learned { total += Double(contextLength) * c }
         if !tieWordEmbeddings { total += v * c }
         return total
     }
 
-    /// Bytes to hold the fp32 weights (with overflow-safe arithmetic: absurd sizes saturate).
-    public var weightBytes: Double { Double(parameterCount) * 4 }
+    /// Bytes to hold the fp32 weights.
+    public var weightBytes: Double { parameters * 4 }
 
     /// Bytes a training step needs: weights, gradients, AdamW moments and activations for a batch.
     public func trainingBytes(batchSize: Int, contextLength t: Int) -> Double {
@@ -42,9 +45,7 @@ public enum MemoryCheck {
 
     /// Refuses a model whose weights alone cannot fit in this machine's memory.
     public static func weights(_ config: GPTConfig) throws {
-        // Products in Double: Int would trap on overflow for sizes like 10^12 x 768.
-        let c = Double(config.embeddingSize), v = Double(config.vocabSize), l = Double(config.layers)
-        let bytes = 4 * (v * c * (config.tieWordEmbeddings ? 1 : 2) + l * 12 * c * c + Double(config.contextLength) * c)
+        let bytes = config.weightBytes
         guard bytes <= physicalMemory else {
             throw GPTError(description: "this model needs about \(gigabytes(bytes)) for its weights (vocab_size \(config.vocabSize), " +
                            "n_embd \(config.embeddingSize), n_layer \(config.layers)), more than this machine's \(gigabytes(physicalMemory))")
@@ -54,10 +55,10 @@ public enum MemoryCheck {
     /// Refuses a training run whose weights, optimizer state and activations cannot fit in memory.
     public static func training(_ config: GPTConfig, batchSize: Int, contextLength: Int) throws {
         try weights(config)
-        let parameters = config.weightBytes, total = config.trainingBytes(batchSize: batchSize, contextLength: contextLength)
+        let weightBytes = config.weightBytes, total = config.trainingBytes(batchSize: batchSize, contextLength: contextLength)
         guard total <= physicalMemory else {
             throw GPTError(description: "training this model needs about \(gigabytes(total)) (weights, gradients and AdamW state " +
-                           "\(gigabytes(4 * parameters)), activations \(gigabytes(total - 4 * parameters)) for batches of \(batchSize) × " +
+                           "\(gigabytes(4 * weightBytes)), activations \(gigabytes(total - 4 * weightBytes)) for batches of \(batchSize) × " +
                            "\(contextLength) tokens), more than this machine's \(gigabytes(physicalMemory)); use a smaller --batch-size " +
                            "or --context-length, or a smaller model")
         }
