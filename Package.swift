@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Server", targets: ["Server"]),
         .executable(name: "llm", targets: ["LLMCommand"]),
     ],
     dependencies: [

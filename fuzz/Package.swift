@@ -12,13 +12,18 @@ let llm = root.lastPathComponent
 let package = Package(
     name: "llm-fuzz",
     platforms: [.macOS(.v14)],
-    dependencies: [.package(path: "..")],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"), // the router test client
+    ],
     targets: [
         .executableTarget(
             name: "LLMFuzz",
             dependencies: [
                 .product(name: "GPT", package: llm), .product(name: "Tokenizers", package: llm),
                 .product(name: "Training", package: llm), .product(name: "Tensors", package: llm),
+                .product(name: "Inference", package: llm), .product(name: "Server", package: llm),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
     ],

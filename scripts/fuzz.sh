@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of every reader of outside input (the targets in fuzz/Sources/LLMFuzz/Targets.swift).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60); all targets when none named
+#   FUZZ_RUNS=N scripts/fuzz.sh SECONDS ...  each target until N executions or SECONDS, whichever comes first
 # Builds fuzz/ with libFuzzer and AddressSanitizer, seeds each target's corpus from our real files (model
 # directories, GGUF files, encodings, data), runs it, and prints executions and coverage per target. A crash
 # keeps its input in fuzz/crashes/TARGET/ and fails the script: add the input to Tests/NNTests/Resources/fuzz/
@@ -18,7 +19,7 @@ nomain="$(ls "$runtime"/*/lib/linux/libclang_rt.fuzzer_no_main-"$(uname -m)".a |
 swift build -c release --package-path "$fuzz" -Xswiftc -sanitize=address \
   -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker "$nomain" -Xlinker -lstdc++ >&2
 binary="$fuzz/.build/release/LLMFuzz"
-all=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf)
+all=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf http)
 targets=("${@:-${all[@]}}")
 [ $# -gt 0 ] || targets=("${all[@]}")
 
@@ -32,7 +33,9 @@ for d in tiny-gpt2-tied tiny-gpt2-untied tiny-gpt2-classifier ours-micro; do see
 header='{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]},"c":{"dtype":"BF16","shape":[1,1],"data_offsets":[22,24]},"__metadata__":{"format":"pt"}}'
 { printf "\\x$(printf %02x ${#header})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$header"; head -c 24 /dev/zero | tr '\0' '\74'; } | seed safetensors small
 seed safetensors tiny-gpt2-classifier < "$res/tiny-gpt2-classifier/model.safetensors"
-for f in "$res"/gguf/*.gguf; do seed gguf "$(basename "$f")" < "$f"; done
+# GGUF: a few-KB model of each weight type from our writer, and one file from the gguf Python writer.
+LLM_FUZZ_SEEDS="$corpus/gguf" "$binary"
+seed gguf tiny-q8_0 < "$res/gguf/tiny-q8_0.gguf"
 for e in r50k_base cl100k_base; do
   head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d' | seed tiktoken "$e"
   { head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d'; printf '\0{"pat_str":"\\\\w+| ?[^\\\\s\\\\w]+|\\\\s+","special_tokens":{"<|endoftext|>":50256}}'; } | seed tiktoken-sidecar "$e"
@@ -50,6 +53,13 @@ printf 'label,text\nham,"Ok lar... ""joking"" wif u oni"\nspam,"WINNER!!, claim"
 printf '[{"instruction": "Rewrite the sentence.", "input": "The car is fast.", "output": "The car is quick."}]' | seed instructions array
 printf '{"instruction": "Name a colour.", "input": "", "output": "Blue."}\n{"instruction": "Add 2 and 3.", "input": "", "output": "5"}\n' | seed instructions jsonl
 { printf '{"r": 2, "lora_alpha": 4}\0'; head -c 3000 "$res/tiny-gpt2-tied/model.safetensors"; } | seed adapter config
+# HTTP: the first byte picks the endpoint (0 completions, 1 chat, 2 tokenize, 3 detokenize), then the body.
+printf '\0{"model":"tiny","prompt":"Every effort moves you","max_tokens":5,"temperature":0.7,"top_k":40,"top_p":0.9,"seed":1,"stop":["."],"logprobs":2,"echo":true}' | seed http completion
+printf '\0{"prompt":[464,3290],"max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}' | seed http completion-ids
+printf '\1{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_completion_tokens":4,"logprobs":true,"top_logprobs":3}' | seed http chat
+printf '\1{"messages":[{"role":"user","content":"Hi"}],"stream":true,"stop":"\\n","n":1,"user":"u"}' | seed http chat-stream
+printf '\2{"text":"Hello <|endoftext|> world","encoding":"cl100k_base"}' | seed http tokenize
+printf '\3{"tokens":[15496,995,50256],"encoding":"gpt2"}' | seed http detokenize
 
 mkdir -p "$fuzz/crashes"
 printf '%-18s %12s %10s %8s %8s\n' target executions exec/s cov ft
@@ -57,7 +67,7 @@ status=0
 for t in "${targets[@]}"; do
   mkdir -p "$fuzz/crashes/$t" "$corpus/$t"
   log="$tmp/$t.log"
-  if ! LLM_FUZZ_TARGET="$t" ASAN_OPTIONS=detect_leaks=0 "$binary" "$corpus/$t" -max_total_time="$seconds" -timeout=10 \
+  if ! LLM_FUZZ_TARGET="$t" ASAN_OPTIONS=detect_leaks=0 "$binary" "$corpus/$t" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -timeout=10 \
       -rss_limit_mb=4096 -malloc_limit_mb=2048 -artifact_prefix="$fuzz/crashes/$t/" -print_final_stats=1 > "$log" 2>&1; then
     echo "$t: CRASH (input kept in fuzz/crashes/$t/)"; grep -m5 -E "ERROR|Fatal|crash|SUMMARY" "$log" || tail -5 "$log"
     status=1

@@ -30,7 +30,11 @@ struct FineTuningArguments: ParsableArguments {
     @Option(help: "Train LoRA adapters of this rank instead of the weights (the rest of the model is frozen).") var loraRank: Int?
     @Option(help: "LoRA scale numerator: the update is (alpha / rank) · A · B.") var loraAlpha: Float = 16
     @Option(help: "Seed for the split, shuffling, the new weights and dropout.") var seed: UInt64 = 123
-    @Option(help: "Directory to write the fine-tuned model, plots and metrics into.") var output: String
+    @Option(help: "Directory to write the fine-tuned model, plots and metrics into (checkpoints: OUTPUT/checkpoints/step-N).")
+    var output: String
+    @Option(help: "Also save a checkpoint every N steps (always: at the end of every epoch, and on Ctrl-C).") var saveEvery: Int?
+    @Option(help: "Keep the K most recent checkpoints.") var keep = 2
+    @Flag(help: "Continue from the newest complete checkpoint in --output (same settings as the run).") var resume = false
     @Flag(help: "Print a JSON summary as the last line.") var json = false
 
     func validate() throws {
@@ -41,6 +45,32 @@ struct FineTuningArguments: ParsableArguments {
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         if let r = loraRank, r < 1 { throw ValidationError("--lora-rank must be at least 1") }
         guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
+        if let n = saveEvery, n < 1 { throw ValidationError("--save-every must be at least 1") }
+        guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
+    }
+
+    /// The settings both routes record in their checkpoints (see RunSettings); each adds its own.
+    var settings: RunSettings {
+        var s = RunSettings()
+        s["--model"] = RunSettings.path(model)
+        for (name, value) in [("--batch-size", "\(batchSize)"), ("--lr", "\(lr)"), ("--weight-decay", "\(weightDecay)"),
+                              ("--grad-clip", "\(gradClip)"), ("--dropout", "\(dropout)"), ("--seed", "\(seed)")] {
+            s[name] = value
+        }
+        s["--lora-rank"] = loraRank.map { "\($0)" }
+        s["--lora-alpha"] = loraRank.map { _ in "\(loraAlpha)" }
+        return s
+    }
+
+    /// Checkpointing for this run; with --resume, `resume` is given the checkpoint to continue from.
+    func resumableRun(_ settings: RunSettings, resume restore: (String) throws -> Void) throws -> ResumableRun {
+        let run = ResumableRun(output: output, settings: settings, keep: keep)
+        if resume {
+            let from = try run.resumePoint()
+            try restore(from)
+            printError("resuming from \(from)")
+        }
+        return run
     }
 
     func options(defaultEpochs: Int) -> FineTuningOptions {
@@ -172,10 +202,19 @@ struct FinetuneClassify: ParsableCommand {
         var options = common.options(defaultEpochs: 5)
         options.patience = patience > 0 ? patience : nil
         let trainer = try ClassifierTrainer(model: model, train: sets[0], validation: sets[1], test: sets[2], options: options)
+        var settings = common.settings
+        for (name, value) in [("--data", RunSettings.path(data)), ("--label-column", labelColumn), ("--text-column", textColumn),
+                              ("--balance", "\(balance)"), ("--split", split), ("--max-length", "\(maxTokens)"),
+                              ("--trainable-blocks", trainableBlocks)] {
+            settings[name] = value
+        }
+        let run = try common.resumableRun(settings, resume: trainer.resume)
         let start = Date()
-        var bar = ProgressBar(total: trainer.stepsPerEpoch * options.epochs, label: "fine-tuning")
+        let totalSteps = trainer.stepsPerEpoch * options.epochs
+        var bar = ProgressBar(total: totalSteps, label: "fine-tuning")
         var examplesPerSecond = 0.0
-        let history = try trainer.run { event in
+        let history = try trainer.run(saveEvery: common.saveEvery, save: { t in try run.save(step: t.step, t.save) },
+                                      stopRequested: { run.stopRequested }) { event in
             switch event {
             case let .step(step, _, loss, rate):
                 examplesPerSecond = rate
@@ -192,6 +231,7 @@ struct FinetuneClassify: ParsableCommand {
             case .evaluation: break
             }
         }
+        if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: totalSteps) }
         let seconds = Date().timeIntervalSince(start)
         let kept = history.first { $0.epoch == trainer.bestEpoch } ?? history.last!
 
@@ -297,25 +337,33 @@ struct FinetuneInstruct: ParsableCommand {
         trainer.maskPrompt = maskPrompt
         trainer.evalEvery = evalEvery
         trainer.evalBatches = evalBatches
-        printError(String(format: "before training: train loss %.3f, validation loss %.3f",
-                          trainer.meanLoss(on: train, limit: evalBatches), trainer.meanLoss(on: validation, limit: evalBatches)))
+        var settings = common.settings
+        for (name, value) in [("--data", RunSettings.path(data)), ("--split", split), ("--mask-prompt", "\(maskPrompt)")] { settings[name] = value }
+        let run = try common.resumableRun(settings, resume: trainer.resume)
+        if trainer.step == 0 {
+            printError(String(format: "before training: train loss %.3f, validation loss %.3f",
+                              trainer.meanLoss(on: train, limit: evalBatches), trainer.meanLoss(on: validation, limit: evalBatches)))
+        }
         let start = Date()
-        var bar = ProgressBar(total: trainer.stepsPerEpoch * trainer.options.epochs, label: "fine-tuning")
+        let totalSteps = trainer.stepsPerEpoch * trainer.options.epochs
+        var bar = ProgressBar(total: totalSteps, label: "fine-tuning")
         var examplesPerSecond = 0.0, lastLoss: Float = .nan
-        let evaluations = try trainer.run { event in
+        let evaluations = try trainer.run(saveEvery: common.saveEvery, save: { t in try run.save(step: t.step, t.save) },
+                                          stopRequested: { run.stopRequested }) { event in
             switch event {
             case let .step(step, _, loss, rate):
                 examplesPerSecond = rate
                 lastLoss = loss
                 bar.update(step, String(format: "loss %.3f %.1f examples/s", loss, rate))
             case let .evaluation(step, trainLoss, validationLoss):
-                if step % (evalEvery * 10) == 0 || step == trainer.stepsPerEpoch * trainer.options.epochs {
+                if step % (evalEvery * 10) == 0 || step == totalSteps {
                     printError(String(format: "\nstep %d: train %.3f, validation %@", step, trainLoss,
                                       validationLoss.map { String(format: "%.3f", $0) } ?? "n/a"))
                 }
             case .classificationEpoch, .stoppedEarly: break
             }
         }
+        if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: totalSteps) }
         let seconds = Date().timeIntervalSince(start)
         try common.saveAdapters(model)
         try Checkpoint.save(model, to: common.output, metadata: ["task": "instruction"])

@@ -104,8 +104,19 @@ struct Train: ParsableCommand {
         } else {
             tokens = try tokenize(data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text))
         }
+        var settings = RunSettings()
+        settings["--preset"] = preset
+        settings["--config"] = config.map(RunSettings.path)
+        settings["--init"] = `init`.map(RunSettings.path)
+        settings["--data"] = data.isEmpty ? "(the embedded The Verdict)" : data.map(RunSettings.path).joined(separator: " ")
+        for (name, value) in [("--context-length", "\(options.contextLength)"), ("--batch-size", "\(batchSize)"), ("--lr", "\(lr)"),
+                              ("--weight-decay", "\(weightDecay)"), ("--warmup-steps", "\(warmupSteps)"), ("--min-lr-fraction", "\(minLrFraction)"),
+                              ("--grad-clip", "\(gradClip)"), ("--grad-accumulation", "\(gradAccumulation)"), ("--val-fraction", "\(valFraction)"),
+                              ("--dropout", "\(model.config.dropout)"), ("--seed", "\(seed)")] {
+            settings[name] = value
+        }
         try runTraining(model: model, tokens: tokens, valFraction: valFraction, options: options, output: output,
-                        resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep)
+                        resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings)
     }
 }
 
@@ -124,7 +135,8 @@ func tokenize(_ texts: [String]) throws -> TokenStore {
 /// OUTPUT/checkpoints every `saveEvery` steps (none when nil), at the end, and when Ctrl-C/SIGTERM stops the run.
 @discardableResult
 func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, options: TrainingOptions, output: String,
-                 resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2) throws -> TrainingSummary {
+                 resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2,
+                 settings: RunSettings = RunSettings()) throws -> TrainingSummary {
     let encoding = try Encoding.named("gpt2")
     guard model.config.vocabSize >= encoding.vocabularySize else {
         throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
@@ -133,13 +145,11 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
     let split = Int(Double(tokens.count) * (1 - valFraction))
     let trainer = try Trainer(model: model, encoding: encoding, train: tokens.subrange(0..<split),
                               validation: tokens.subrange(split..<tokens.count), options: options)
-    let checkpoints = RunCheckpoints(runDirectory: output)
+    let run = ResumableRun(output: output, settings: settings, keep: keep)
     if resume {
         // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
-        let legacy = FileManager.default.fileExists(atPath: output + "/trainer_state.json") ? output : nil
-        guard let from = checkpoints.newest()?.path ?? legacy else {
-            throw CommandError("--resume: \(output) holds no complete checkpoint (\(checkpoints.root)/step-N); run without --resume to start")
-        }
+        let legacy = run.checkpoints.newest() == nil && FileManager.default.fileExists(atPath: output + "/trainer_state.json")
+        let from = legacy ? output : try run.resumePoint()
         let saved = try Checkpoint.load(from)
         var (savedShape, askedShape) = (saved.config, model.config)
         (savedShape.dropout, askedShape.dropout) = (0, 0) // the saved config.json is the inference one
@@ -161,11 +171,8 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training")
     var lastStatus = ""
-    var lastCheckpoint: String?
-    let interrupt = Interrupt.install()
-    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in
-        lastCheckpoint = try checkpoints.save(step: t.step, keep: keep) { try t.save(to: $0) }
-    }, stopRequested: { interrupt.requested != nil }) { event in
+    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in try run.save(step: t.step, t.save) },
+                                  stopRequested: { run.stopRequested }) { event in
         switch event {
         case let .step(step, _, loss, lr, tps):
             lastStatus = String(format: "loss %.3f lr %.1e %.0f tok/s", loss, lr, tps)
@@ -176,11 +183,7 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
                               record.sample.replacingOccurrences(of: "\n", with: " ")))
         }
     }
-    if trainer.stoppedEarly {
-        printError("\nstopped at step \(trainer.step) of \(trainer.totalSteps)" +
-                   (lastCheckpoint.map { "; saved \($0). Continue with the same command and --resume" } ?? ""))
-        throw ExitCode(interrupt.exitCode)
-    }
+    if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: trainer.totalSteps) }
     try Checkpoint.save(model, to: output, metadata: ["step": "\(trainer.step)"])
     var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
     plot.series.append(.init(name: "train", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))

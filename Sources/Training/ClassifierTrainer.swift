@@ -107,23 +107,41 @@ public final class ClassifierTrainer {
         return (Float(loss / Double(data.count)), Float(correct) / Float(data.count))
     }
 
+    // Progress, kept here so that a checkpoint can save it and `resume` put it back.
+    public private(set) var step = 0
+    var seen = 0, bestLoss = Float.infinity, sinceBest = 0
+    /// A copy of the best epoch's trainable weights (the model goes on changing after it).
+    var best: [[Float]]?
+    /// Whether the last `run` ended because `stopRequested` said so (it can be resumed).
+    public private(set) var stoppedEarly = false
+
     /// Trains for `options.epochs` epochs (fewer when stopping early) and returns the metrics of each.
-    public func run(onEvent: (FineTuningEvent) -> Void = { _ in }) throws -> [ClassificationMetrics] {
+    /// `save` is called after every epoch's evaluation, every `saveEvery` steps, and when `stopRequested`
+    /// (checked after each step: Ctrl-C) ends the run early; a run resumed from what it saved continues exactly.
+    public func run(saveEvery: Int? = nil, save: ((ClassifierTrainer) throws -> Void)? = nil, stopRequested: () -> Bool = { false },
+                    onEvent: (FineTuningEvent) -> Void = { _ in }) throws -> [ClassificationMetrics] {
         let totalSteps = stepsPerEpoch * options.epochs
-        var step = 0, seen = 0, bestLoss = Float.infinity, sinceBest = 0
-        var best: [[Float]]?
-        var trainingSeconds = 0.0 // evaluations excluded from the examples/s figure
-        for epoch in 1...options.epochs {
+        var trainingSeconds = 0.0, stepsTimed = 0 // evaluations excluded from the examples/s figure
+        stoppedEarly = false
+        epochs: for epoch in stride(from: history.count + 1, through: options.epochs, by: 1) { // a resumed run: after the last evaluated
             model.train()
-            for b in train.batches(size: options.batchSize, shuffle: true, dropLast: true, seed: options.seed, epoch: epoch,
-                                   padTokenId: model.padTokenId) {
+            let batches = train.batches(size: options.batchSize, shuffle: true, dropLast: true, seed: options.seed, epoch: epoch,
+                                        padTokenId: model.padTokenId)
+            for (i, b) in batches.enumerated() where (epoch - 1) * stepsPerEpoch + i >= step { // a resumed epoch skips what is done
                 let stepStart = Date()
                 let loss = try options.step(model, optimizer, index: step) { logits(b, split: .train).crossEntropy(targets: b.labels) }
                 step += 1
                 seen += b.batchSize
+                stepsTimed += b.batchSize
                 trainingSeconds += Date().timeIntervalSince(stepStart)
                 onEvent(.step(step: step, totalSteps: totalSteps, loss: loss,
-                              examplesPerSecond: Double(seen) / max(trainingSeconds, 1e-9)))
+                              examplesPerSecond: Double(stepsTimed) / max(trainingSeconds, 1e-9)))
+                let stopping = stopRequested() && step < totalSteps
+                if stopping || (saveEvery.map { step % $0 == 0 } ?? false) && i + 1 < batches.count { try save?(self) }
+                if stopping {
+                    stoppedEarly = true
+                    return history
+                }
             }
             let (trainLoss, trainAccuracy) = evaluate(train, split: .train)
             let v = validation.map { evaluate($0, split: .validation) }, t = test.map { evaluate($0, split: .test) }
@@ -132,24 +150,58 @@ public final class ClassifierTrainer {
                                                 testLoss: t?.loss, testAccuracy: t?.accuracy)
             history.append(metrics)
             onEvent(.classificationEpoch(metrics))
-            guard let validationLoss = v?.loss else { continue }
-            if validationLoss < bestLoss {
-                bestLoss = validationLoss
-                bestEpoch = epoch
-                sinceBest = 0
-                if epoch < options.epochs { best = model.trainableParameters.map(\.scalars) }
-                else { best = nil } // the model already holds the best weights
-            } else {
-                sinceBest += 1
-                if let patience = options.patience, sinceBest >= patience, epoch < options.epochs {
-                    onEvent(.stoppedEarly(epoch: epoch, bestEpoch: bestEpoch ?? epoch))
-                    break
+            var stopEarly = false
+            if let validationLoss = v?.loss {
+                if validationLoss < bestLoss {
+                    bestLoss = validationLoss
+                    bestEpoch = epoch
+                    sinceBest = 0
+                    best = epoch < options.epochs ? model.trainableParameters.map(\.scalars) : nil // at the end: the model holds them
+                } else {
+                    sinceBest += 1
+                    if let patience = options.patience, sinceBest >= patience, epoch < options.epochs {
+                        onEvent(.stoppedEarly(epoch: epoch, bestEpoch: bestEpoch ?? epoch))
+                        stopEarly = true
+                    }
                 }
             }
+            if !stopEarly && epoch < options.epochs { try save?(self) }
+            if stopEarly { break epochs }
         }
         if let best, bestEpoch != history.last?.epoch {
             for (p, values) in zip(model.trainableParameters, best) { p.withUnsafeMutableBufferPointer { _ = $0.initialize(from: values) } }
         }
         return history
+    }
+}
+
+// MARK: Checkpoints
+
+extension ClassifierTrainer {
+    struct SavedState: Codable {
+        let step: Int, examplesSeen: Int
+        let history: [ClassificationMetrics]
+        let bestEpoch: Int?
+        let bestLoss: Float?, epochsWithoutImprovement: Int
+    }
+
+    /// Writes the trainable weights, the optimizer state and the progress into `directory` (see FineTuningCheckpoint).
+    public func save(to directory: String) throws {
+        try FineTuningCheckpoint.save(model: model, optimizer: optimizer, best: best,
+                                      state: SavedState(step: step, examplesSeen: seen, history: history, bestEpoch: bestEpoch,
+                                                        bestLoss: bestLoss.isFinite ? bestLoss : nil, epochsWithoutImprovement: sinceBest),
+                                      to: directory)
+    }
+
+    /// Continues from what `save` wrote, on a model built as the saved run's was.
+    public func resume(from directory: String) throws {
+        let (saved, best) = try FineTuningCheckpoint.load(SavedState.self, model: model, optimizer: optimizer, from: directory)
+        step = saved.step
+        seen = saved.examplesSeen
+        history = saved.history
+        bestEpoch = saved.bestEpoch
+        bestLoss = saved.bestLoss ?? .infinity
+        sinceBest = saved.epochsWithoutImprovement
+        self.best = best
     }
 }

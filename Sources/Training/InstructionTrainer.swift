@@ -53,31 +53,74 @@ public final class InstructionTrainer {
         return Float(total / Double(max(chosen.count, 1)))
     }
 
-    /// Trains for `options.epochs` epochs; returns the evaluations.
-    public func run(onEvent: (FineTuningEvent) -> Void = { _ in }) throws -> [InstructionEvaluation] {
+    // Progress, kept here so that a checkpoint can save it and `resume` put it back.
+    public private(set) var step = 0
+    var seen = 0, tokens = 0
+    /// Whether the last `run` ended because `stopRequested` said so (it can be resumed).
+    public private(set) var stoppedEarly = false
+
+    /// Trains for `options.epochs` epochs; returns the evaluations. `save` is called every `saveEvery` steps
+    /// (after that step's evaluation, if any), at the end of every epoch but the last, and when `stopRequested`
+    /// (checked after each step: Ctrl-C) ends the run early; a run resumed from what it saved continues exactly.
+    public func run(saveEvery: Int? = nil, save: ((InstructionTrainer) throws -> Void)? = nil, stopRequested: () -> Bool = { false },
+                    onEvent: (FineTuningEvent) -> Void = { _ in }) throws -> [InstructionEvaluation] {
         let totalSteps = stepsPerEpoch * options.epochs
-        var step = 0, seen = 0, tokens = 0
-        var trainingSeconds = 0.0 // evaluations excluded from the examples/s figure
-        for epoch in 1...options.epochs {
+        var trainingSeconds = 0.0, examplesTimed = 0 // evaluations excluded from the examples/s figure
+        stoppedEarly = false
+        for epoch in stride(from: step / max(stepsPerEpoch, 1) + 1, through: options.epochs, by: 1) { // a resumed run: from its epoch
             model.train()
-            for b in batches(train, shuffle: true, epoch: epoch) {
+            let epochBatches = batches(train, shuffle: true, epoch: epoch)
+            for (i, b) in epochBatches.enumerated() where (epoch - 1) * stepsPerEpoch + i >= step {
                 let stepStart = Date()
                 let loss = try options.step(model, optimizer, index: step) { model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets) }
                 step += 1
                 seen += b.batchSize
+                examplesTimed += b.batchSize
                 trainingSeconds += Date().timeIntervalSince(stepStart)
                 tokens += b.inputs.count
                 onEvent(.step(step: step, totalSteps: totalSteps, loss: loss,
-                              examplesPerSecond: Double(seen) / max(trainingSeconds, 1e-9)))
+                              examplesPerSecond: Double(examplesTimed) / max(trainingSeconds, 1e-9)))
                 if step % evalEvery == 0 || step == totalSteps {
                     let record = InstructionEvaluation(step: step, tokensSeen: tokens, trainLoss: meanLoss(on: train, limit: evalBatches),
                                                        validationLoss: validation.map { meanLoss(on: $0, limit: evalBatches) })
                     evaluations.append(record)
                     onEvent(.evaluation(step: step, trainLoss: record.trainLoss, validationLoss: record.validationLoss))
                 }
+                let stopping = stopRequested() && step < totalSteps
+                let epochEnd = i + 1 == epochBatches.count && epoch < options.epochs
+                if stopping || epochEnd || saveEvery.map({ step % $0 == 0 && step < totalSteps }) == true { try save?(self) }
+                if stopping {
+                    stoppedEarly = true
+                    return evaluations
+                }
             }
         }
         return evaluations
+    }
+}
+
+// MARK: Checkpoints
+
+extension InstructionTrainer {
+    struct SavedState: Codable {
+        let step: Int, examplesSeen: Int, tokensSeen: Int
+        let evaluations: [InstructionEvaluation]
+    }
+
+    /// Writes the trainable weights, the optimizer state and the progress into `directory` (see FineTuningCheckpoint).
+    public func save(to directory: String) throws {
+        try FineTuningCheckpoint.save(model: model, optimizer: optimizer, best: nil,
+                                      state: SavedState(step: step, examplesSeen: seen, tokensSeen: tokens, evaluations: evaluations),
+                                      to: directory)
+    }
+
+    /// Continues from what `save` wrote, on a model built as the saved run's was.
+    public func resume(from directory: String) throws {
+        let (saved, _) = try FineTuningCheckpoint.load(SavedState.self, model: model, optimizer: optimizer, from: directory)
+        step = saved.step
+        seen = saved.examplesSeen
+        tokens = saved.tokensSeen
+        evaluations = saved.evaluations
     }
 }
 

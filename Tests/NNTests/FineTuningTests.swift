@@ -127,4 +127,100 @@ struct FineTuningTests {
         #expect(trainer.meanLoss(on: data) < before * 0.5, "loss \(before) → \(trainer.meanLoss(on: data))")
         #expect((model.blocks[0].attention.qkv.weight.scalars == frozen) == lora)
     }
+
+    /// A scratch directory for one test.
+    func scratchDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "finetune-resume-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A classifier run stopped mid-epoch (Ctrl-C), saved and resumed in a new process's worth of objects ends
+    /// exactly where the uninterrupted run ends: same metrics every epoch, same early stop, same weights.
+    @Test func classifierResumesExactly() throws {
+        let data = try easyTask()
+        let flipped = ClassificationDataset(ids: data.ids, labels: data.labels.map { 1 - $0 })
+        var options = FineTuningOptions()
+        options.epochs = 12
+        options.batchSize = 4
+        options.learningRate = 3e-3
+        options.patience = 3
+        func trainer() throws -> ClassifierTrainer {
+            let model = GPTClassifier(backbone: try GPTModel(config, seed: 1), labels: ["a", "b"], seed: 2)
+            model.freezeAllBut(lastBlocks: 1)
+            return try ClassifierTrainer(model: model, train: data, validation: flipped, test: data, options: options)
+        }
+        let whole = try trainer()
+        let expected = try whole.run()
+        #expect(expected.count < 12, "the run stops early (so the best weights are restored after resuming)")
+
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try trainer()
+        var steps = 0, saves = 0
+        _ = try first.run(save: { t in saves += 1; try t.save(to: directory) }, stopRequested: { steps += 1; return steps == 6 })
+        #expect(first.stoppedEarly && first.step == 6 && saves == 2, "saved after epoch 1 and at the stop")
+        let second = try trainer()
+        try second.resume(from: directory)
+        let history = try second.run()
+        #expect(history.map(\.trainLoss) == expected.map(\.trainLoss))
+        #expect(history.map(\.validationLoss) == expected.map(\.validationLoss))
+        #expect(history.map(\.testAccuracy) == expected.map(\.testAccuracy))
+        #expect(second.bestEpoch == whole.bestEpoch)
+        #expect(second.model.trainableParameters.map(\.scalars) == whole.model.trainableParameters.map(\.scalars))
+    }
+
+    /// The same for instruction fine-tuning with LoRA and dropout, stopped and resumed twice.
+    @Test func instructionTuningResumesExactly() throws {
+        var c = config
+        c.contextLength = 64
+        c.dropout = 0.1
+        let data = try instructionData()
+        var options = FineTuningOptions()
+        options.epochs = 3
+        options.batchSize = 4
+        options.learningRate = 1e-2
+        func trainer() throws -> InstructionTrainer {
+            let model = try GPTModel(c, seed: 3)
+            model.setTrainable(false)
+            model.applyLoRA(rank: 4, alpha: 8, seed: 1)
+            let t = try InstructionTrainer(model: model, train: data, validation: data, options: options)
+            t.evalEvery = 2
+            return t
+        }
+        let whole = try trainer()
+        let expected = try whole.run()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var current = try trainer()
+        for stop in [2, 5] {
+            var steps = 0
+            _ = try current.run(save: { try $0.save(to: directory) }, stopRequested: { steps += 1; return current.step == stop })
+            #expect(current.stoppedEarly && current.step == stop)
+            current = try trainer()
+            try current.resume(from: directory)
+            #expect(current.step == stop)
+        }
+        let evaluations = try current.run()
+        #expect(evaluations.map(\.trainLoss) == expected.map(\.trainLoss))
+        #expect(evaluations.map(\.validationLoss) == expected.map(\.validationLoss))
+        #expect(current.model.trainableParameters.map(\.scalars) == whole.model.trainableParameters.map(\.scalars))
+    }
+
+    /// A checkpoint of other trainable parameters (another LoRA rank) is refused with a sentence.
+    @Test func resumingOtherParametersIsRefused() throws {
+        let data = try instructionData()
+        var options = FineTuningOptions()
+        options.batchSize = 4
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func trainer(rank: Int) throws -> InstructionTrainer {
+            let model = try GPTModel(config, seed: 3)
+            model.setTrainable(false)
+            model.applyLoRA(rank: rank, alpha: 8, seed: 1)
+            return try InstructionTrainer(model: model, train: data, validation: nil, options: options)
+        }
+        try trainer(rank: 4).save(to: directory)
+        #expect(throws: DatasetError.self) { try trainer(rank: 2).resume(from: directory) }
+    }
 }

@@ -88,4 +88,5 @@ let targets: [String: (Data) -> Void] = [
         guard (try? GGUF.parse(data, path: "fuzz.gguf")) != nil else { return }
         _ = try? InferenceModel.load(gguf: file("fuzz.gguf", data))
     },
+    "http": postRequest,
 ]

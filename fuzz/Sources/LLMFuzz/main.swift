@@ -4,6 +4,12 @@
 
 import Foundation
 
+// LLM_FUZZ_SEEDS=DIR: write the seeds that need our writers (small GGUF files) into DIR and stop.
+if let directory = ProcessInfo.processInfo.environment["LLM_FUZZ_SEEDS"] {
+    writeSeeds(to: directory)
+    exit(0)
+}
+
 let name = ProcessInfo.processInfo.environment["LLM_FUZZ_TARGET"] ?? ""
 guard let target = targets[name] else {
     FileHandle.standardError.write("LLM_FUZZ_TARGET must be one of: \(targets.keys.sorted().joined(separator: " "))\n".data(using: .utf8)!)

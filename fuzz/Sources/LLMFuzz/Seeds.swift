@@ -1,0 +1,19 @@
+// Seeds written by our own writers: GGUF files of a model small enough for libFuzzer to mutate quickly
+// (the test fixtures are 100 KB to 3 MB; these are a few KB), one per weight type, with a byte-level
+// vocabulary of 256 tokens and <|endoftext|>.
+
+import Foundation
+import GPT
+import Tokenizers
+
+func writeSeeds(to directory: String) {
+    try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let encoding = Encoding(name: "gpt2", preTokenizer: .r50k, tokens: (0...255).map { [UInt8($0)] } + [nil],
+                            specialTokens: ["<|endoftext|>": 256])
+    // 32 columns: the smallest row q8_0 holds (one block).
+    let config = GPTConfig(vocabSize: 257, contextLength: 4, embeddingSize: 32, layers: 1, heads: 2, dropout: 0)
+    let model = try! InferenceModel(GPTModel(config))
+    for type in [WeightType.q8_0, .f16] {
+        try! model.converted(to: type).writeGGUF(to: "\(directory)/small-\(type.rawValue).gguf", encoding: encoding, name: "fuzz")
+    }
+}
