@@ -134,6 +134,13 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
     /// Runs `tokens` (at `positions` of `slots`, see the file header) through the model, stores their keys
     /// and values in `cache`, and returns the logits of the rows listed in `logitsFor` ((count, V) row-major).
     public func forward(tokens: [Int], slots: [Int], positions rowPositions: [Int], cache: KVSlots, logitsFor: [Int]) -> [Float] {
+        forward(tokens: tokens, slots: slots, positions: rowPositions, cache: cache, logitsFor: logitsFor, inspect: nil)
+    }
+
+    /// `forward`, letting `inspect` see each block's queries, keys and values ((m, 3C) rows) as they are
+    /// computed; it returns false to stop there (InferenceModel+Inspection.swift).
+    func forward(tokens: [Int], slots: [Int], positions rowPositions: [Int], cache: KVSlots, logitsFor: [Int],
+                 inspect: ((_ layer: Int, _ qkv: UnsafePointer<Float>) -> Bool)?) -> [Float] {
         let m = tokens.count, c = config.embeddingSize, heads = config.heads, hd = c / heads
         precondition(slots.count == m && rowPositions.count == m && m > 0)
         for r in 0..<m {
@@ -165,6 +172,7 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         for (l, block) in blocks.enumerated() {
             layerNorm(block.norm1, x, h, mean, rstd, m)
             apply(block.qkv, h, m, block.qkvBias, qkv)
+            if let inspect, !inspect(l, qkv) { return [] }
             for r in 0..<m { // cache this row's key and value
                 let keys = cache.buffer(slots[r], layer: l, 0), values = cache.buffer(slots[r], layer: l, 1)
                 (keys + rowPositions[r] * c).update(from: qkv + r * 3 * c + c, count: c)

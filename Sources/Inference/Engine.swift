@@ -290,7 +290,7 @@ final class Sequence {
         }
         generated += 1
         heldTokens.append(token)
-        if let n = request.logprobs { heldLogprobs.append(Self.logprobs(logits, token: token, top: n)) }
+        if let n = request.logprobs { heldLogprobs.append(TokenLogprob(logits: logits, token: token, top: n)) }
         let piece = (try? text.add(token)) ?? ""
         if text.stopped {
             flush(piece)
@@ -322,17 +322,5 @@ final class Sequence {
                                                    cachedPromptTokens: cached)))
         continuation.finish()
         observer?.requestFinished(reason, completionTokens: generated)
-    }
-
-    /// log softmax(logits)[token] and the `top` likeliest tokens, in Double (ties: lower id first).
-    static func logprobs(_ logits: [Float], token: Int, top: Int) -> TokenLogprob {
-        let maxLogit = Double(logits.max()!)
-        let logSum = maxLogit + Foundation.log(logits.reduce(0.0) { $0 + Foundation.exp(Double($1) - maxLogit) })
-        func lp(_ i: Int) -> Float { Float(Double(logits[i]) - logSum) }
-        var best: [Int] = []
-        if top > 0 {
-            best = Array(logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(top))
-        }
-        return TokenLogprob(token: token, logprob: lp(token), top: best.map { ($0, lp($0)) })
     }
 }

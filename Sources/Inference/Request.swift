@@ -102,3 +102,22 @@ final class CancelFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
+
+extension TokenLogprob {
+    /// log softmax(logits)[token] and the `top` likeliest tokens, in Double (ties: lower id first).
+    public init(logits: [Float], token: Int, top: Int) {
+        let maxLogit = Double(logits.max()!)
+        let logSum = maxLogit + Foundation.log(logits.reduce(0.0) { $0 + Foundation.exp(Double($1) - maxLogit) })
+        func lp(_ i: Int) -> Float { Float(Double(logits[i]) - logSum) }
+        // The `top` best in one pass (a full sort of the vocabulary cost more than the decoding step): ids come
+        // in increasing order, so an equal logit never displaces an earlier id, as the order asks.
+        var best: [Int] = []
+        best.reserveCapacity(top + 1)
+        for i in logits.indices where top > 0 && (best.count < top || logits[i] > logits[best[best.count - 1]]) {
+            let at = best.firstIndex { logits[$0] < logits[i] } ?? best.count
+            best.insert(i, at: at)
+            if best.count > top { best.removeLast() }
+        }
+        self.init(token: token, logprob: lp(token), top: best.map { ($0, lp($0)) })
+    }
+}

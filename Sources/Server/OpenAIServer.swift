@@ -71,6 +71,7 @@ public final class OpenAIServer: Sendable {
         router.post("/v1/chat/completions") { request, context in try await self.chat(request, context) }
         router.post("/tokenize") { request, context in try await self.tokenize(request, context) }
         router.post("/detokenize") { request, context in try await self.detokenize(request, context) }
+        addPlayground(to: router)
         let logger = logger ?? Logger(label: "llm-serve")
         let port = options.port
         return Application(router: router,
@@ -348,7 +349,7 @@ public final class OpenAIServer: Sendable {
     }
 
     private func tokenBytes(_ id: Int) -> [Int] { ((try? engine.encoding.decodeBytes([id])) ?? []).map(Int.init) }
-    private func tokenText(_ id: Int) -> String { String(decoding: (try? engine.encoding.decodeBytes([id])) ?? [], as: UTF8.self) }
+    func tokenText(_ id: Int) -> String { String(decoding: (try? engine.encoding.decodeBytes([id])) ?? [], as: UTF8.self) }
 
     static func usage(_ u: Usage) -> [String: Any] {
         ["prompt_tokens": u.promptTokens, "completion_tokens": u.completionTokens, "total_tokens": u.promptTokens + u.completionTokens,
@@ -373,7 +374,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         metrics.httpRequest()
-        guard !keys.isEmpty, request.uri.path != "/health", request.method != .options else { return try await next(request, context) }
+        // The health check and the playground page itself (static, no data) need no key; the page's requests do.
+        let open = request.uri.path == "/health" || (request.method == .get && request.uri.path == "/")
+        guard !keys.isEmpty, !open, request.method != .options else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let given = Array((header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : "").utf8)
         // Every key is compared over its whole length whatever matches, so timing says nothing about a key.

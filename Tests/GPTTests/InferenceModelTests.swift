@@ -101,4 +101,18 @@ struct InferenceModelTests {
         #expect(fast.ids == slow.ids)
         #expect(fast.ids.count == 60)
     }
+
+    @Test("attention weights and mean embeddings equal GPTModel's (the playground's pictures)")
+    func inspectionEqualsGPTModel() throws {
+        let model = try Self.model()
+        let fast = try InferenceModel(model)
+        for layer in 0..<model.config.layers {
+            let reference = model.attentionWeights(Self.ids, layer: layer).scalars   // (H, T, T)
+            let ours = fast.attentionWeights(Self.ids, layer: layer)
+            #expect(ours.count == reference.count)
+            #expect(maxDifference(ours, reference) < 1e-5, "layer \(layer)")
+        }
+        let rows = Autograd.withNoGrad { model.tokenEmbedding.weight.indexSelect(0, [5, 17, 42]).mean(axis: 0) }.scalars
+        #expect(maxDifference(fast.meanEmbedding([5, 17, 42]), rows) < 1e-6)
+    }
 }

@@ -92,7 +92,14 @@ struct EngineTests {
             #expect(abs(Double(lp.logprob) - (row[lp.token] - logSum)) < 1e-4)
             #expect(lp.top.count == 5 && lp.top[0].token == lp.token) // greedy picks the likeliest
             for alt in lp.top { #expect(abs(Double(alt.logprob) - (row[alt.token] - logSum)) < 1e-4) }
+            let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
+            #expect(lp.top.map(\.token) == Array(order.prefix(5)))
         }
+        // Ties go to the lower id; fewer candidates than asked for gives them all.
+        #expect(TokenLogprob(logits: [1, 3, 3, 2, 3], token: 0, top: 2).top.map(\.token) == [1, 2])
+        #expect(TokenLogprob(logits: [1, 3, 3, 2, 3], token: 0, top: 4).top.map(\.token) == [1, 2, 4, 3])
+        #expect(TokenLogprob(logits: [0.5, -1], token: 1, top: 5).top.map(\.token) == [0, 1])
+        #expect(TokenLogprob(logits: [0.5, -1], token: 1, top: 0).top.isEmpty)
     }
 
     @Test("cancelling frees the slot within a step; a cancelled queued request never touches a running one")

@@ -1,0 +1,78 @@
+// The playground: one page at `/` (PlaygroundPage.swift, embedded in the binary: no build step, no
+// network) where a learner types a sentence and sees what the model sees — tokens, attention, embeddings
+// — and a practitioner tries the model (streamed generation with sampling controls). The page uses the
+// OpenAI endpoints and /tokenize like any client, plus three small JSON endpoints of its own:
+//   GET  /playground/info         the model's shape, chat template, encodings
+//   POST /playground/attention    {"text", "layer"} → tokens and (heads, T, T) weights, as `llm attention`
+//   POST /playground/embeddings   {"words": [...]} → 2-D PCA coordinates, as `llm embeddings`
+
+import Foundation
+import GPT
+import Hummingbird
+import Tokenizers
+
+enum PlaygroundLimits {
+    /// Longest text whose attention the page draws (a T×T grid per head stays readable and small).
+    static let attentionTokens = 64
+    static let embeddingWords = 3...64
+}
+
+extension OpenAIServer {
+    func addPlayground(to router: Router<some RequestContext>) {
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(string: PlaygroundPage.html)))
+        }
+        router.get("/playground/info") { _, _ in
+            let config = self.engine.model.config
+            return jsonResponse(["model": self.options.modelID, "weights": self.engine.model.typeDescription, "layers": config.layers,
+                                 "heads": config.heads, "embedding_size": config.embeddingSize, "context_length": config.contextLength,
+                                 "vocab_size": config.vocabSize, "chat_template": self.options.chatTemplate.rawValue,
+                                 "encoding": self.engine.encoding.name, "encodings": BuiltinEncoding.allCases.map(\.rawValue),
+                                 "attention_tokens": PlaygroundLimits.attentionTokens])
+        }
+        router.post("/playground/attention") { request, _ in
+            var request = request
+            let f = try RequestFields(try await request.collectBody(upTo: ServerLimits.maxBodyBytes))
+            return try self.attention(f)
+        }
+        router.post("/playground/embeddings") { request, _ in
+            var request = request
+            let f = try RequestFields(try await request.collectBody(upTo: ServerLimits.maxBodyBytes))
+            return try self.embeddings(f)
+        }
+    }
+
+    private func attention(_ f: RequestFields) throws -> Response {
+        let model = engine.model, encoding = engine.encoding
+        guard let text = try f.string("text"), !text.isEmpty else { throw APIError.invalid("text is required (a non-empty string).", param: "text") }
+        let layer = try f.int("layer", in: 0...(model.config.layers - 1), "a block number from 0 to \(model.config.layers - 1)") ?? 0
+        let ids = try encoding.encode(text, allowedSpecial: .all)
+        let limit = min(PlaygroundLimits.attentionTokens, model.config.contextLength)
+        guard !ids.isEmpty, ids.count <= limit else {
+            throw APIError.invalid("text has \(ids.count) tokens; attention is drawn for 1 to \(limit).", param: "text")
+        }
+        let t = ids.count, weights = model.attentionWeights(ids, layer: layer)
+        // Four decimals are plenty for a heat map and keep the JSON small.
+        let heads = (0..<model.config.heads).map { h in
+            (0..<t).map { i in (0..<t).map { j in (Double(weights[(h * t + i) * t + j]) * 10_000).rounded() / 10_000 } }
+        }
+        return jsonResponse(["tokens": ids.map(tokenText), "ids": ids, "layer": layer, "layers": model.config.layers,
+                             "heads": model.config.heads, "weights": heads])
+    }
+
+    private func embeddings(_ f: RequestFields) throws -> Response {
+        let words = try f.strings("words", max: PlaygroundLimits.embeddingWords.upperBound).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        guard PlaygroundLimits.embeddingWords.contains(words.count) else {
+            throw APIError.invalid("words must hold \(PlaygroundLimits.embeddingWords.lowerBound) to \(PlaygroundLimits.embeddingWords.upperBound) words.",
+                                   param: "words")
+        }
+        // As `llm embeddings`: GPT-2's words mostly carry their leading space; a word of several tokens is their mean.
+        let tokens = words.map { engine.encoding.encodeOrdinary(" " + $0) }
+        let points = PCA.project(tokens.map(engine.model.meanEmbedding), dimensions: engine.model.config.embeddingSize)
+        return jsonResponse(["points": zip(words, zip(points, tokens)).map { word, pair in
+            ["word": word, "x": pair.0.0, "y": pair.0.1, "tokens": pair.1.count] as [String: Any]
+        }])
+    }
+}

@@ -1,0 +1,529 @@
+// The playground page served at `/` (see Playground.swift): HTML, CSS and JavaScript in one string, so
+// the page is part of the binary — no build step, no files to install, no fonts or scripts from the
+// network. Plain DOM code, one function per view, written to be read.
+//
+// Views: Generate (streamed with fetch + ReadableStream, since EventSource cannot POST; Stop aborts the
+// request and the server cancels it; time to first token and tokens/s; click a token for the top
+// alternatives from logprobs), Tokens (the text coloured token by token in several encodings, id and
+// bytes on hover), Attention (one block's weights per head as a grid), Embeddings (words in 2-D).
+// Keyboard: the tabs are a tablist (arrow keys), Ctrl+Enter generates, Escape stops.
+
+enum PlaygroundPage {
+    static let html = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>llm playground</title>
+<link rel="icon" href="data:,">
+<style>
+:root { --bg: #f7f7f5; --panel: #fff; --ink: #1d232a; --muted: #5f6b76; --line: #d9dde1; --accent: #2457c5; --warn: #b3261e; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 20px; padding: 10px 20px; background: var(--panel); border-bottom: 1px solid var(--line); }
+header h1 { font-size: 18px; margin: 0; }
+#model-info { color: var(--muted); font-size: 13px; }
+[role=tablist] { display: flex; gap: 4px; margin-left: auto; flex-wrap: wrap; }
+[role=tab] { border: 1px solid var(--line); background: var(--bg); padding: 6px 14px; border-radius: 6px; font: inherit; cursor: pointer; color: var(--ink); }
+[role=tab][aria-selected=true] { background: var(--accent); border-color: var(--accent); color: #fff; }
+button:focus-visible, input:focus-visible, textarea:focus-visible, select:focus-visible, .tok:focus-visible { outline: 3px solid #f2a900; outline-offset: 1px; }
+main { padding: 16px 20px; max-width: 1400px; margin: 0 auto; }
+[role=tabpanel] { display: grid; gap: 16px; }
+[role=tabpanel][hidden] { display: none; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 14px; min-width: 0; }
+.columns { display: grid; grid-template-columns: minmax(300px, 380px) 1fr; gap: 16px; align-items: start; }
+@media (max-width: 820px) { .columns { grid-template-columns: 1fr; } [role=tablist] { margin-left: 0; } }
+label { display: block; font-size: 13px; color: var(--muted); margin: 8px 0 3px; }
+textarea, input, select { width: 100%; font: inherit; padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); }
+textarea { resize: vertical; min-height: 90px; }
+.controls { display: grid; grid-template-columns: repeat(3, 1fr); gap: 0 10px; }
+.buttons { display: flex; gap: 8px; margin-top: 12px; flex-wrap: wrap; }
+button.primary, button.secondary { font: inherit; padding: 7px 16px; border-radius: 6px; cursor: pointer; border: 1px solid var(--accent); }
+button.primary { background: var(--accent); color: #fff; }
+button.secondary { background: #fff; color: var(--accent); }
+button:disabled { opacity: .45; cursor: default; }
+.hint { font-size: 12px; color: var(--muted); }
+#status { color: var(--warn); font-size: 14px; margin: 0 0 12px; }
+#status:empty { display: none; }
+#output { white-space: pre-wrap; word-break: break-word; font: 15px/1.6 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; min-height: 160px; }
+#output .prompt { color: var(--muted); }
+#output .tok { cursor: pointer; border-radius: 3px; }
+#output .tok:hover, #output .tok.chosen { background: #e3eafc; }
+.stats { display: flex; gap: 18px; flex-wrap: wrap; font-size: 13px; color: var(--muted); margin-top: 10px; border-top: 1px solid var(--line); padding-top: 8px; }
+.stats b { color: var(--ink); font-weight: 600; }
+#alternatives table { border-collapse: collapse; width: 100%; font-size: 14px; }
+#alternatives td { padding: 3px 6px; border-bottom: 1px solid #eef0f2; }
+#alternatives .bar { height: 10px; background: var(--accent); border-radius: 2px; }
+.token-row { margin-bottom: 14px; }
+.token-row h3 { font-size: 14px; margin: 0 0 6px; display: flex; gap: 10px; align-items: baseline; }
+.token-row .count { color: var(--muted); font-weight: normal; }
+.tokens { font: 15px/2 ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
+.tokens span { padding: 2px 1px; border-radius: 3px; margin-right: 1px; white-space: pre; }
+.encodings { display: flex; gap: 14px; flex-wrap: wrap; margin-top: 8px; }
+.encodings label { display: flex; gap: 6px; align-items: center; color: var(--ink); font-size: 14px; margin: 0; }
+.encodings input { width: auto; }
+.inline { display: flex; gap: 10px; align-items: end; flex-wrap: wrap; }
+.inline > div { flex: 1 1 160px; }
+.inline > div.narrow { flex: 0 0 110px; }
+#heads { display: flex; gap: 4px; flex-wrap: wrap; margin-top: 10px; }
+#heads button { font: inherit; font-size: 13px; padding: 3px 9px; border: 1px solid var(--line); background: #fff; border-radius: 5px; cursor: pointer; color: var(--ink); }
+#heads button[aria-pressed=true] { background: var(--accent); color: #fff; border-color: var(--accent); }
+.grid-wrap { overflow: auto; margin-top: 12px; }
+#attention-grid { display: grid; gap: 1px; font: 12px ui-monospace, Menlo, Consolas, monospace; width: max-content; }
+#attention-grid .label { white-space: pre; color: var(--muted); overflow: hidden; text-overflow: ellipsis; max-width: 110px; }
+#attention-grid .col { writing-mode: vertical-rl; transform: rotate(180deg); max-height: 110px; text-align: left; }
+#attention-grid .row-label { text-align: right; padding-right: 4px; }
+#attention-grid .cell { width: 22px; height: 22px; border-radius: 2px; }
+#attention-grid .masked { background: repeating-linear-gradient(45deg, #f1f1f1, #f1f1f1 3px, #e4e4e4 3px, #e4e4e4 6px); }
+#embedding-plot { width: 100%; height: 58vh; min-height: 260px; display: block; }
+#embedding-plot text { font: 13px system-ui, sans-serif; fill: var(--ink); }
+.key { font-size: 12px; color: var(--muted); }
+</style>
+</head>
+<body>
+<header>
+  <h1>llm playground</h1>
+  <span id="model-info">loading…</span>
+  <nav role="tablist" aria-label="Views">
+    <button role="tab" id="tab-generate" aria-controls="view-generate" aria-selected="true">Generate</button>
+    <button role="tab" id="tab-tokens" aria-controls="view-tokens" aria-selected="false" tabindex="-1">Tokens</button>
+    <button role="tab" id="tab-attention" aria-controls="view-attention" aria-selected="false" tabindex="-1">Attention</button>
+    <button role="tab" id="tab-embeddings" aria-controls="view-embeddings" aria-selected="false" tabindex="-1">Embeddings</button>
+  </nav>
+</header>
+<main>
+  <p id="status" role="status" aria-live="polite"></p>
+
+  <section role="tabpanel" id="view-generate" aria-labelledby="tab-generate">
+    <div class="columns">
+      <form class="panel" id="generate-form" autocomplete="off">
+        <div id="plain-input">
+          <label for="prompt">Prompt</label>
+          <textarea id="prompt" rows="5">Every effort moves you</textarea>
+        </div>
+        <div id="chat-input" hidden>
+          <label for="system">System message (optional)</label>
+          <textarea id="system" rows="2"></textarea>
+          <label for="user">Your message</label>
+          <textarea id="user" rows="4">Rewrite the sentence in passive voice: The chef cooked the meal.</textarea>
+        </div>
+        <div class="controls">
+          <div><label for="temperature">Temperature</label><input id="temperature" type="number" min="0" max="2" step="any" value="0.8"></div>
+          <div><label for="top-k">Top-k (0: all)</label><input id="top-k" type="number" min="0" step="1" value="40"></div>
+          <div><label for="top-p">Top-p</label><input id="top-p" type="number" min="0.01" max="1" step="any" value="1"></div>
+          <div><label for="max-tokens">Max tokens</label><input id="max-tokens" type="number" min="1" step="1" value="64"></div>
+          <div><label for="seed">Seed</label><input id="seed" type="number" step="1" value="" placeholder="random"></div>
+          <div><label for="stop">Stop at</label><input id="stop" type="text" placeholder="e.g. \n\n"></div>
+        </div>
+        <div class="buttons">
+          <button type="submit" class="primary" id="generate">Generate</button>
+          <button type="button" class="secondary" id="stop-button" disabled>Stop</button>
+        </div>
+        <p class="hint">Ctrl+Enter generates, Escape stops. Click a generated token for the alternatives the model weighed.</p>
+      </form>
+      <div class="panel">
+        <div id="output" aria-live="polite" aria-label="Generated text"></div>
+        <div class="stats" aria-label="Statistics">
+          <span>time to first token <b id="ttft">–</b></span>
+          <span>speed <b id="speed">–</b></span>
+          <span>tokens <b id="generated-count">0</b></span>
+          <span>finish <b id="finish">–</b></span>
+        </div>
+        <div id="alternatives" class="key" aria-live="polite"></div>
+      </div>
+    </div>
+  </section>
+
+  <section role="tabpanel" id="view-tokens" aria-labelledby="tab-tokens" hidden>
+    <div class="panel">
+      <label for="token-text">Text</label>
+      <textarea id="token-text" rows="3">Hello, world! Tokenizers split text into pieces: "unbelievable", 12345, naïve café — €100.</textarea>
+      <div class="encodings" id="encoding-choices" role="group" aria-label="Encodings"></div>
+    </div>
+    <div class="panel" id="token-rows" aria-live="polite"></div>
+  </section>
+
+  <section role="tabpanel" id="view-attention" aria-labelledby="tab-attention" hidden>
+    <div class="panel">
+      <div class="inline">
+        <div><label for="attention-text">Text</label><input id="attention-text" type="text" value="Every effort moves you forward, and the effort is yours."></div>
+        <div class="narrow"><label for="layer">Block</label><select id="layer"></select></div>
+        <div class="narrow"><button type="button" class="primary" id="attention-button">Show</button></div>
+      </div>
+      <div id="heads" role="group" aria-label="Attention head"></div>
+      <p class="key">Row: a token (the query); column: a token it attends to. Darker is more weight; hatched cells are masked (the future).</p>
+      <div class="grid-wrap"><div id="attention-grid" role="img" aria-label="Attention weights"></div></div>
+    </div>
+  </section>
+
+  <section role="tabpanel" id="view-embeddings" aria-labelledby="tab-embeddings" hidden>
+    <div class="panel">
+      <div class="inline">
+        <div><label for="words">Words (separated by spaces or commas)</label><input id="words" type="text" value="king queen man woman boy girl cat dog Paris London Monday Friday"></div>
+        <div class="narrow"><button type="button" class="primary" id="embeddings-button">Plot</button></div>
+      </div>
+      <p class="key">Each word's token embedding (the mean of its tokens'), projected onto the first two principal components.</p>
+      <svg id="embedding-plot" viewBox="0 0 900 520" role="img" aria-label="Embeddings in two dimensions"></svg>
+    </div>
+  </section>
+</main>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+let info = null;
+let running = null; // the AbortController of the generation in flight
+const apiKey = () => sessionStorage.getItem("llm-api-key");
+
+function status(message) { $("status").textContent = message || ""; }
+
+// JSON POST (or GET without a body); an API error becomes an exception with the server's message.
+async function api(path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (apiKey()) headers.Authorization = "Bearer " + apiKey();
+  const response = await fetch(path, body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
+  if (response.status === 401 && askForKey()) return api(path, body);
+  const data = await response.json();
+  if (!response.ok) throw new Error((data.error && data.error.message) || response.statusText);
+  return data;
+}
+
+function askForKey() {
+  const key = window.prompt("This server needs an API key:");
+  if (!key) return false;
+  sessionStorage.setItem("llm-api-key", key);
+  return true;
+}
+
+// ---- Tabs ----
+const tabs = Array.from(document.querySelectorAll("[role=tab]"));
+function selectTab(tab) {
+  for (const t of tabs) {
+    const chosen = t === tab;
+    t.setAttribute("aria-selected", chosen);
+    t.tabIndex = chosen ? 0 : -1;
+    $(t.getAttribute("aria-controls")).hidden = !chosen;
+  }
+  tab.focus();
+  status("");
+  const view = tab.id.slice(4);
+  if (view === "tokens" && !$("token-rows").childElementCount) showTokens();
+  if (view === "attention" && !$("attention-grid").childElementCount) showAttention();
+  if (view === "embeddings" && !$("embedding-plot").childElementCount) showEmbeddings();
+}
+tabs.forEach((tab, i) => {
+  tab.addEventListener("click", () => selectTab(tab));
+  tab.addEventListener("keydown", (e) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+    if (step) { e.preventDefault(); selectTab(tabs[(i + step + tabs.length) % tabs.length]); }
+    if (e.key === "Home") { e.preventDefault(); selectTab(tabs[0]); }
+    if (e.key === "End") { e.preventDefault(); selectTab(tabs[tabs.length - 1]); }
+  });
+});
+
+// ---- Generate ----
+const chatMode = () => info && info.chat_template !== "plain";
+
+function requestBody() {
+  const number = (id) => $(id).value === "" ? undefined : Number($(id).value);
+  const body = { stream: true, max_tokens: number("max-tokens"), temperature: number("temperature"),
+                 top_k: number("top-k"), top_p: number("top-p"), seed: number("seed"), stream_options: { include_usage: true } };
+  const stop = $("stop").value.replace(/\\n/g, "\n");
+  if (stop) body.stop = stop;
+  if (chatMode()) {
+    body.messages = [];
+    if ($("system").value.trim()) body.messages.push({ role: "system", content: $("system").value });
+    body.messages.push({ role: "user", content: $("user").value });
+    body.logprobs = true;
+    body.top_logprobs = 5;
+  } else {
+    body.prompt = $("prompt").value;
+    body.logprobs = 5;
+  }
+  return body;
+}
+
+// One generated piece of text with the model's alternatives for its tokens: [{token, logprob, top: [{token, logprob}]}].
+function addPiece(text, choices) {
+  const span = document.createElement("span");
+  span.className = "tok";
+  span.textContent = text;
+  span.tabIndex = 0;
+  span.dataset.index = $("output").querySelectorAll(".tok").length;
+  const show = () => showAlternatives(span, text, choices);
+  span.addEventListener("click", show);
+  span.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(); } });
+  $("output").appendChild(span);
+}
+
+// A probability as a percentage, with enough digits to tell small ones apart.
+function percent(p) { return (p >= 0.001 ? (p * 100).toFixed(1) : (p * 100).toPrecision(2)) + "%"; }
+
+function visible(text) { return JSON.stringify(text).slice(1, -1); }
+
+function showAlternatives(span, text, choices) {
+  document.querySelectorAll("#output .tok.chosen").forEach((s) => s.classList.remove("chosen"));
+  span.classList.add("chosen");
+  const box = $("alternatives");
+  box.textContent = "";
+  if (!choices.length) { box.textContent = "No probabilities for this piece."; return; }
+  for (const c of choices) {
+    const title = document.createElement("p");
+    title.textContent = `“${visible(c.token)}” had probability ${percent(Math.exp(c.logprob))}. The most likely tokens were:`;
+    const table = document.createElement("table");
+    for (const alt of c.top) {
+      const p = Math.exp(alt.logprob), row = table.insertRow();
+      row.insertCell().textContent = `“${visible(alt.token)}”`;
+      const bar = document.createElement("div");
+      bar.className = "bar";
+      bar.style.width = Math.max(1, p * 100) + "%";
+      const cell = row.insertCell();
+      cell.style.width = "60%";
+      cell.appendChild(bar);
+      row.insertCell().textContent = percent(p);
+    }
+    box.append(title, table);
+  }
+}
+
+// Server-sent events from a fetch body: "data: {...}" blocks separated by blank lines.
+async function* events(response) {
+  const reader = response.body.getReader(), decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of block.split("\n")) {
+        if (!line.startsWith("data: ")) continue;
+        const data = line.slice(6);
+        if (data === "[DONE]") return;
+        yield JSON.parse(data);
+      }
+    }
+  }
+}
+
+async function generate() {
+  if (running) return;
+  const output = $("output");
+  output.textContent = "";
+  $("alternatives").textContent = "";
+  for (const id of ["ttft", "speed", "finish"]) $(id).textContent = "–";
+  $("generated-count").textContent = "0";
+  status("");
+  const body = requestBody();
+  const prompt = document.createElement("span");
+  prompt.className = "prompt";
+  prompt.textContent = chatMode() ? "" : body.prompt;
+  output.appendChild(prompt);
+  running = new AbortController();
+  $("generate").disabled = true;
+  $("stop-button").disabled = false;
+  const started = performance.now();
+  let first = null, count = 0;
+  try {
+    const headers = { "Content-Type": "application/json" };
+    if (apiKey()) headers.Authorization = "Bearer " + apiKey();
+    const response = await fetch(chatMode() ? "/v1/chat/completions" : "/v1/completions",
+                                 { method: "POST", headers, body: JSON.stringify(body), signal: running.signal });
+    if (!response.ok) {
+      const error = await response.json().catch(() => ({}));
+      if (response.status === 401 && askForKey()) { running = null; return generate(); }
+      throw new Error((error.error && error.error.message) || response.statusText);
+    }
+    for await (const chunk of events(response)) {
+      if (chunk.usage) $("generated-count").textContent = chunk.usage.completion_tokens;
+      const choice = chunk.choices && chunk.choices[0];
+      if (!choice) continue;
+      const text = chatMode() ? (choice.delta && choice.delta.content) || "" : choice.text || "";
+      const choices = chatMode()
+        ? ((choice.logprobs && choice.logprobs.content) || []).map((c) => ({ token: c.token, logprob: c.logprob, top: c.top_logprobs }))
+        : choice.logprobs ? choice.logprobs.tokens.map((t, i) => ({ token: t, logprob: choice.logprobs.token_logprobs[i],
+            top: Object.entries(choice.logprobs.top_logprobs[i]).map(([token, logprob]) => ({ token, logprob })).sort((a, b) => b.logprob - a.logprob) }))
+        : [];
+      if (text || choices.length) {
+        if (first === null) { first = performance.now(); $("ttft").textContent = Math.round(first - started) + " ms"; }
+        count += Math.max(choices.length, 1);
+        addPiece(text, choices);
+        $("generated-count").textContent = count;
+        const seconds = (performance.now() - first) / 1000;
+        if (count > 1 && seconds > 0) $("speed").textContent = ((count - 1) / seconds).toFixed(1) + " tok/s";
+      }
+      if (choice.finish_reason) $("finish").textContent = choice.finish_reason;
+    }
+  } catch (error) {
+    if (error.name === "AbortError") $("finish").textContent = "stopped";
+    else status(error.message);
+  } finally {
+    running = null;
+    $("generate").disabled = false;
+    $("stop-button").disabled = true;
+  }
+}
+
+function stopGenerating() { if (running) running.abort(); }
+
+$("generate-form").addEventListener("submit", (e) => { e.preventDefault(); generate(); });
+$("stop-button").addEventListener("click", stopGenerating);
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("view-generate").hidden) { e.preventDefault(); generate(); }
+  if (e.key === "Escape") stopGenerating();
+});
+
+// ---- Tokens ----
+const palette = ["#fde2b5", "#c9e7f8", "#d4f0c8", "#f6cfe0", "#e0d6f7", "#fff1a8", "#cdeee9"];
+let tokenTimer = null;
+
+function encodingChoices() {
+  const box = $("encoding-choices");
+  const names = [info.encoding].concat(info.encodings.filter((e) => e !== info.encoding));
+  names.forEach((name, i) => {
+    const label = document.createElement("label");
+    const box2 = document.createElement("input");
+    box2.type = "checkbox";
+    box2.value = name;
+    box2.checked = i === 0 || name === "cl100k_base" || name === "o200k_base";
+    box2.addEventListener("change", showTokens);
+    label.append(box2, document.createTextNode(i === 0 ? `${name} (the model's)` : name));
+    box.appendChild(label);
+  });
+}
+
+function hex(bytes) { return bytes.map((b) => b.toString(16).padStart(2, "0")).join(" "); }
+
+async function showTokens() {
+  const text = $("token-text").value;
+  const chosen = Array.from(document.querySelectorAll("#encoding-choices input:checked")).map((b) => b.value);
+  try {
+    const results = await Promise.all(chosen.map((name) => api("/tokenize", { text, encoding: name })));
+    const rows = $("token-rows");
+    rows.textContent = "";
+    for (const result of results) {
+      const row = document.createElement("div");
+      row.className = "token-row";
+      row.dataset.encoding = result.encoding;
+      row.dataset.count = result.count;
+      const title = document.createElement("h3");
+      const count = document.createElement("span");
+      count.className = "count";
+      count.textContent = `${result.count} tokens`;
+      title.append(document.createTextNode(result.encoding), count);
+      const line = document.createElement("div");
+      line.className = "tokens";
+      result.tokens.forEach((id, i) => {
+        const span = document.createElement("span");
+        const piece = new TextDecoder().decode(new Uint8Array(result.bytes[i]));
+        span.textContent = piece.replace(/\n/g, "↵").replace(/ /g, "·") || "∅";
+        span.style.background = palette[i % palette.length];
+        span.title = `id ${id} · bytes ${hex(result.bytes[i])}`;
+        line.appendChild(span);
+      });
+      row.append(title, line);
+      rows.appendChild(row);
+    }
+  } catch (error) { status(error.message); }
+}
+$("token-text").addEventListener("input", () => { clearTimeout(tokenTimer); tokenTimer = setTimeout(showTokens, 250); });
+
+// ---- Attention ----
+let attention = null, head = 0;
+
+async function showAttention() {
+  try {
+    attention = await api("/playground/attention", { text: $("attention-text").value, layer: Number($("layer").value) });
+    head = Math.min(head, attention.heads - 1);
+    const heads = $("heads");
+    heads.textContent = "";
+    for (let h = 0; h < attention.heads; h++) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `head ${h}`;
+      button.setAttribute("aria-pressed", h === head);
+      button.addEventListener("click", () => { head = h; drawAttention(); });
+      heads.appendChild(button);
+    }
+    drawAttention();
+  } catch (error) { status(error.message); }
+}
+
+function drawAttention() {
+  document.querySelectorAll("#heads button").forEach((b, h) => b.setAttribute("aria-pressed", h === head));
+  const grid = $("attention-grid"), tokens = attention.tokens, t = tokens.length, weights = attention.weights[head];
+  grid.textContent = "";
+  grid.style.gridTemplateColumns = `auto repeat(${t}, 22px)`;
+  grid.dataset.size = t;
+  grid.setAttribute("aria-label", `Attention weights of block ${attention.layer}, head ${head}: ${t} by ${t} tokens`);
+  const label = (text, cls) => { const d = document.createElement("div"); d.className = "label " + cls; d.textContent = visible(text); d.title = text; return d; };
+  grid.appendChild(document.createElement("div"));
+  tokens.forEach((tok) => grid.appendChild(label(tok, "col")));
+  for (let i = 0; i < t; i++) {
+    grid.appendChild(label(tokens[i], "row-label"));
+    for (let j = 0; j < t; j++) {
+      const cell = document.createElement("div");
+      cell.className = "cell" + (j > i ? " masked" : "");
+      if (j <= i) {
+        const w = weights[i][j];
+        cell.style.background = `rgba(36, 87, 197, ${Math.min(1, 0.04 + w)})`;
+        cell.title = `“${visible(tokens[i])}” → “${visible(tokens[j])}”: ${w.toFixed(3)}`;
+      }
+      grid.appendChild(cell);
+    }
+  }
+}
+$("attention-button").addEventListener("click", showAttention);
+$("layer").addEventListener("change", showAttention);
+$("attention-text").addEventListener("keydown", (e) => { if (e.key === "Enter") showAttention(); });
+
+// ---- Embeddings ----
+async function showEmbeddings() {
+  const words = $("words").value.split(/[\s,]+/).filter(Boolean);
+  try {
+    const { points } = await api("/playground/embeddings", { words });
+    const svg = $("embedding-plot"), ns = "http://www.w3.org/2000/svg", w = 900, h = 520, m = 50;
+    svg.textContent = "";
+    const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const px = (x) => m + (x - x0) / Math.max(x1 - x0, 1e-12) * (w - 2 * m);
+    const py = (y) => h - m - (y - y0) / Math.max(y1 - y0, 1e-12) * (h - 2 * m);
+    const axis = document.createElementNS(ns, "rect");
+    Object.entries({ x: m / 2, y: m / 2, width: w - m, height: h - m, fill: "none", stroke: "#d9dde1" }).forEach(([k, v]) => axis.setAttribute(k, v));
+    svg.appendChild(axis);
+    for (const p of points) {
+      const dot = document.createElementNS(ns, "circle");
+      Object.entries({ cx: px(p.x), cy: py(p.y), r: 5, fill: "#2457c5", class: "point" }).forEach(([k, v]) => dot.setAttribute(k, v));
+      const title = document.createElementNS(ns, "title");
+      title.textContent = `${p.word}: (${p.x.toFixed(3)}, ${p.y.toFixed(3)}), ${p.tokens} token${p.tokens === 1 ? "" : "s"}`;
+      dot.appendChild(title);
+      const text = document.createElementNS(ns, "text");
+      Object.entries({ x: px(p.x) + 8, y: py(p.y) + 4 }).forEach(([k, v]) => text.setAttribute(k, v));
+      text.textContent = p.word;
+      svg.append(dot, text);
+    }
+  } catch (error) { status(error.message); }
+}
+$("embeddings-button").addEventListener("click", showEmbeddings);
+$("words").addEventListener("keydown", (e) => { if (e.key === "Enter") showEmbeddings(); });
+
+// ---- Start ----
+(async () => {
+  try {
+    info = await api("/playground/info");
+    $("model-info").textContent = `${info.model} · ${info.layers} blocks × ${info.heads} heads, ${info.embedding_size} wide · ` +
+      `context ${info.context_length} · ${info.weights} weights · chat template ${info.chat_template}`;
+    $("plain-input").hidden = chatMode();
+    $("chat-input").hidden = !chatMode();
+    for (let l = 0; l < info.layers; l++) $("layer").add(new Option(`block ${l}`, l));
+    encodingChoices();
+    document.body.dataset.ready = "true";
+  } catch (error) { status("Could not reach the server: " + error.message); }
+})();
+</script>
+</body>
+</html>
+"""#
+}

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""End-to-end test of the playground page of `llm serve`, in headless Chromium driven through WebDriver.
+
+    scripts/browser_test.py --llm .build/release/llm --model MODEL [--screenshots docs/playground]
+
+Starts `llm serve` on MODEL and chromedriver, then, as a user would: loads the page, types a prompt,
+waits for streamed text, presses Stop and checks on /metrics that the server cancelled the request and
+freed its slot; switches encodings in the Tokens view and checks every count against `llm tokenize`;
+opens Attention and checks the grid is T x T for the T tokens of the text, and that switching heads
+redraws it; plots Embeddings. Any JavaScript error or failed resource in the browser's log fails the
+test. With --screenshots, saves each view at 1280x800 as PNG.
+
+The WebDriver client is the few HTTP calls below (Python's standard library only), so CI needs
+Debian's chromium and chromium-driver and nothing from PyPI. Exit status 0 when every check passes.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=60):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode()
+    except urllib.error.HTTPError as error:
+        text = error.read().decode()
+        raise RuntimeError(f"{method} {url}: HTTP {error.code}: {text[:500]}") from None
+    return json.loads(text) if text.startswith(("{", "[")) else text
+
+
+def wait_for(what, check, timeout=30, interval=0.1):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except (urllib.error.URLError, ConnectionError, RuntimeError):
+            pass
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Browser:
+    """A WebDriver session: the handful of W3C WebDriver commands this test needs."""
+
+    ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+    def __init__(self, driver_url, chromium):
+        self.url = driver_url
+        capabilities = {"browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"},
+                        "goog:chromeOptions": {"binary": chromium, "args": [
+                            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                            "--window-size=1280,800", "--hide-scrollbars", "--force-device-scale-factor=1"]}}
+        session = http("POST", f"{driver_url}/session", {"capabilities": {"alwaysMatch": capabilities}})
+        self.session = f"{driver_url}/session/{session['value']['sessionId']}"
+
+    def command(self, method, path, body=None):
+        return http(method, self.session + path, body)["value"]
+
+    def get(self, url):
+        self.command("POST", "/url", {"url": url})
+
+    def run(self, script, *args):
+        return self.command("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def find(self, css):
+        found = self.command("POST", "/element", {"using": "css selector", "value": css})
+        if self.ELEMENT not in found:
+            raise AssertionError(f"no element {css}: {found}")
+        return found[self.ELEMENT]
+
+    def click(self, css):
+        self.command("POST", f"/element/{self.find(css)}/click", {})
+
+    def type(self, css, text):
+        element = self.find(css)
+        self.command("POST", f"/element/{element}/clear", {})
+        self.command("POST", f"/element/{element}/value", {"text": text})
+
+    def text(self, css):
+        return self.run("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", css)
+
+    def count(self, css):
+        return self.run("return document.querySelectorAll(arguments[0]).length;", css)
+
+    def screenshot(self, path):
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.command("GET", "/screenshot")))
+
+    def log(self):
+        return http("POST", self.session + "/se/log", {"type": "browser"})["value"]
+
+    def quit(self):
+        try:
+            http("DELETE", self.session)
+        except Exception:
+            pass
+
+
+def metric(text, sample):
+    """The value of one Prometheus sample (name with its labels, as /metrics writes it), or 0 when absent."""
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == sample:
+            return float(value)
+    return 0.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--llm", default=".build/release/llm")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--screenshots", help="directory for a PNG of each view at 1280x800")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
+    parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "chromedriver")
+    args = parser.parse_args()
+
+    checks = []
+
+    def check(condition, message):
+        checks.append(message)
+        if not condition:
+            raise AssertionError(message)
+        print(f"  ok  {message}", flush=True)
+
+    port, driver_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = tempfile.mkdtemp(prefix="llm-browser-test-")
+    server = subprocess.Popen([args.llm, "serve", "--model", args.model, "--port", str(port), "--max-batch", "2"],
+                              stdout=open(os.path.join(logs, "serve.out"), "w"), stderr=open(os.path.join(logs, "serve.err"), "w"))
+    driver = subprocess.Popen([args.chromedriver, f"--port={driver_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = None
+    try:
+        wait_for("llm serve to answer /health", lambda: http("GET", base + "/health", timeout=2), timeout=120)
+        wait_for("chromedriver", lambda: http("GET", f"http://127.0.0.1:{driver_port}/status", timeout=2)["value"]["ready"])
+        browser = Browser(f"http://127.0.0.1:{driver_port}", args.chromium)
+        # The viewport (not the window, which has the browser's own bars) at 1280x800.
+        rect = browser.command("POST", "/window/rect", {"width": 1280, "height": 800})
+        inner = browser.run("return [window.innerWidth, window.innerHeight];")
+        browser.command("POST", "/window/rect", {"width": 1280 + rect["width"] - inner[0], "height": 800 + rect["height"] - inner[1]})
+        check(browser.run("return [window.innerWidth, window.innerHeight];") == [1280, 800], "the viewport is 1280 x 800")
+        shots = args.screenshots
+        if shots:
+            os.makedirs(shots, exist_ok=True)
+
+        print("page", flush=True)
+        browser.get(base + "/")
+        wait_for("the page to load the model's description", lambda: browser.run("return document.body.dataset.ready === 'true';"))
+        info = http("GET", base + "/playground/info")
+        check(info["model"] in browser.text("#model-info"), "the header names the model")
+
+        print("generate", flush=True)
+        browser.type("#prompt", "Every effort moves you")
+        browser.type("#max-tokens", str(max(1, info["context_length"] - 16)))
+        browser.type("#temperature", "1")
+        browser.type("#seed", "7")
+        browser.click("#generate")
+        wait_for("streamed tokens", lambda: browser.count("#output .tok") >= 3, timeout=60, interval=0.02)
+        browser.click("#stop-button")
+        wait_for("the page to say it stopped", lambda: browser.text("#finish") == "stopped", timeout=10)
+        streamed = browser.count("#output .tok")
+        check(streamed >= 3, f"text streamed into the page ({streamed} pieces) before Stop")
+
+        def freed():
+            text = http("GET", base + "/metrics")
+            return metric(text, "llm_active_sequences") == 0 and metric(text, 'llm_requests_finished_total{finish_reason="cancelled"}') >= 1
+
+        wait_for("the server to cancel the request and free its slot (/metrics)", freed, timeout=10)
+        check(True, "Stop cancelled the request on the server: llm_active_sequences 0, one cancelled request")
+        browser.click("#output .tok")
+        wait_for("the alternatives of a clicked token", lambda: browser.count("#alternatives tr") >= 1, timeout=5)
+        check(browser.count("#alternatives tr") >= 1, "clicking a token shows the model's top alternatives")
+        # A short complete generation for the picture: the statistics filled in.
+        browser.type("#max-tokens", "40")
+        browser.click("#generate")
+        wait_for("a finished generation", lambda: browser.text("#finish") in ("length", "stop"), timeout=60)
+        check(browser.text("#ttft").endswith("ms"), f"time to first token shown ({browser.text('#ttft')}), speed {browser.text('#speed')}")
+        browser.click("#output .tok:nth-of-type(5)")
+        if shots:
+            browser.screenshot(os.path.join(shots, "generate.png"))
+
+        print("tokens", flush=True)
+        browser.click("#tab-tokens")
+        text = "Hello, world! Tokenizers split text: \"unbelievable\", 12345, naïve café — €100.\nA second line."
+        browser.type("#token-text", text)
+        encodings = [info["encoding"]] + [e for e in info["encodings"] if e != info["encoding"]]
+        browser.run("document.querySelectorAll('#encoding-choices input').forEach(b => { if (!b.checked) b.click(); });")
+        wait_for("a row per encoding with the new text",
+                 lambda: browser.count(".token-row") == len(encodings) and browser.run(
+                     "return Array.from(document.querySelectorAll('.token-row .tokens')).every(r => r.textContent.includes('line'));"),
+                 timeout=20)
+        shown = browser.run("return Array.from(document.querySelectorAll('.token-row')).map(r => [r.dataset.encoding, Number(r.dataset.count), r.querySelectorAll('.tokens span').length]);")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+            f.write(text)
+        for name, count, spans in shown:
+            ids = json.loads(subprocess.check_output([args.llm, "tokenize", "-e", name, "--allowed-special", "all", "--json", f.name]))
+            check(count == len(ids) == spans, f"{name}: the page shows {count} tokens ({spans} coloured), llm tokenize counts {len(ids)}")
+        os.unlink(f.name)
+        check(sorted(n for n, _, _ in shown) == sorted(encodings), f"every encoding shown side by side: {', '.join(encodings)}")
+        title = browser.run("return document.querySelector('.token-row .tokens span').title;")
+        check(re.match(r"id \d+ · bytes [0-9a-f ]+$", title) is not None, f"a token's hover text gives its id and bytes ({title!r})")
+        if shots:
+            browser.screenshot(os.path.join(shots, "tokens.png"))
+
+        print("attention", flush=True)
+        browser.click("#tab-attention")
+        sentence = "Every effort moves you forward, and the effort is yours."
+        browser.type("#attention-text", sentence)
+        layer = info["layers"] - 1
+        browser.run("const s = document.getElementById('layer'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));", str(layer))
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+            f.write(sentence)
+        t = len(json.loads(subprocess.check_output([args.llm, "tokenize", "-e", info["encoding"], "--allowed-special", "all", "--json", f.name])))
+        os.unlink(f.name)
+        wait_for("the attention grid of the last block",
+                 lambda: browser.run("return document.getElementById('attention-grid').getAttribute('aria-label') || '';").startswith(f"Attention weights of block {layer}")
+                 and browser.count("#attention-grid .cell") == t * t, timeout=20)
+        size = int(browser.run("return document.getElementById('attention-grid').dataset.size;"))
+        check(size == t and browser.count("#attention-grid .cell") == t * t and browser.count("#attention-grid .masked") == t * (t - 1) // 2,
+              f"the grid is {size} x {size} for the {t} tokens of the text, the causal triangle masked")
+        check(browser.count("#heads button") == info["heads"], f"one button per head ({info['heads']})")
+        if info["heads"] > 1:
+            before = browser.run("return Array.from(document.querySelectorAll('#attention-grid .cell')).map(c => c.style.background).join();")
+            browser.click("#heads button:nth-child(2)")
+            after = browser.run("return Array.from(document.querySelectorAll('#attention-grid .cell')).map(c => c.style.background).join();")
+            check(before != after and browser.run("return document.querySelector('#heads button:nth-child(2)').getAttribute('aria-pressed');") == "true",
+                  "switching the head redraws the grid without reloading")
+        if shots:
+            browser.screenshot(os.path.join(shots, "attention.png"))
+
+        print("embeddings", flush=True)
+        browser.click("#tab-embeddings")
+        words = "king queen man woman boy girl cat dog Paris London Monday Friday"
+        browser.type("#words", words)
+        browser.click("#embeddings-button")
+        wait_for("a point per word", lambda: browser.count("#embedding-plot circle") == len(words.split()), timeout=20)
+        check(True, f"the embeddings view plots the {len(words.split())} words")
+        if shots:
+            browser.screenshot(os.path.join(shots, "embeddings.png"))
+
+        print("keyboard and narrow window", flush=True)
+        browser.click("#tab-embeddings")
+        browser.run("document.getElementById('tab-embeddings').focus();")
+        active = browser.command("GET", "/element/active")[Browser.ELEMENT]
+        browser.command("POST", f"/element/{active}/value", {"text": "\ue012"})  # ArrowLeft
+        check(browser.run("return document.activeElement.id;") == "tab-attention", "the tabs move with the arrow keys")
+        browser.command("POST", "/window/rect", {"width": 480, "height": 800})
+        overflow = browser.run("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
+        check(overflow, "a narrow window (480 px) needs no sideways scrolling")
+
+        problems = [e for e in browser.log() if e.get("level") == "SEVERE" or "Uncaught" in e.get("message", "")]
+        check(not problems, "no JavaScript error or failed resource in the browser's log" +
+              ("" if not problems else ": " + "; ".join(p["message"] for p in problems)))
+        print(f"browser test: {len(checks)} checks passed")
+        return 0
+    except AssertionError as error:
+        print(f"FAILED: {error}", file=sys.stderr)
+        if browser:
+            try:
+                print(f"  page status line: {browser.text('#status')!r}", file=sys.stderr)
+                for entry in browser.log():
+                    print(f"  browser log: {entry.get('level')} {entry.get('message')}", file=sys.stderr)
+            except Exception:
+                pass
+        print(open(os.path.join(logs, "serve.err")).read()[-2000:], file=sys.stderr)
+        return 1
+    finally:
+        if browser:
+            browser.quit()
+        driver.terminate()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
