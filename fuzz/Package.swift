@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
-// Coverage-guided fuzzing (libFuzzer) of every reader of outside input. Not part of the main build: the
-// harness defines LLVMFuzzerTestOneInput and gets its main() from libFuzzer, so it only links with
-// `-sanitize=fuzzer`. Run it through scripts/fuzz.sh, which builds it and runs each target.
+// Coverage-guided fuzzing (libFuzzer) of every reader of outside input: LLMFuzz for the file formats,
+// LLMFuzzHTTP for request bodies sent to the server. Not part of the main build: the programs get
+// libFuzzer's driver from the toolchain's libclang_rt.fuzzer_no_main and need the coverage flags, which
+// scripts/fuzz.sh passes when it builds them and runs each target.
 import Foundation
 import PackageDescription
 
@@ -17,11 +18,22 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"), // the router test client
     ],
     targets: [
+        .target(name: "FuzzSupport"),
+        // Every file format we read.
         .executableTarget(
             name: "LLMFuzz",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "GPT", package: llm), .product(name: "Tokenizers", package: llm),
                 .product(name: "Training", package: llm), .product(name: "Tensors", package: llm),
+            ]
+        ),
+        // HTTP request bodies, through the whole server (its HTTP packages take long to build instrumented).
+        .executableTarget(
+            name: "LLMFuzzHTTP",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "GPT", package: llm), .product(name: "Tokenizers", package: llm),
                 .product(name: "Inference", package: llm), .product(name: "Server", package: llm),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of every reader of outside input (the targets in fuzz/Sources/LLMFuzz/Targets.swift).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60); all targets when none named
+# Coverage-guided fuzzing of every reader of outside input (fuzz/Sources/LLMFuzz/Targets.swift: the file
+# formats; fuzz/Sources/LLMFuzzHTTP: request bodies through the whole server).
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60); all targets when none named,
+#                                           `readers` for every file format (not http, whose build takes long)
 #   FUZZ_RUNS=N scripts/fuzz.sh SECONDS ...  each target until N executions or SECONDS, whichever comes first
 # Builds fuzz/ with libFuzzer and AddressSanitizer, seeds each target's corpus from our real files (model
 # directories, GGUF files, encodings, data), runs it, and prints executions and coverage per target. A crash
@@ -12,19 +14,32 @@ seconds="${1:-60}"
 shift || true
 repo="$(pwd)"
 fuzz="$repo/fuzz"
+readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf)
+requested=("$@")
+[ $# -gt 0 ] || requested=(readers http)
+targets=()
+for t in "${requested[@]}"; do
+  if [ "$t" = readers ]; then targets+=("${readers[@]}"); else targets+=("$t"); fi
+done
+products=()
+for t in "${targets[@]}"; do
+  if [ "$t" = http ]; then products+=(LLMFuzzHTTP); else products+=(LLMFuzz); fi
+done
 echo "building the fuzz harness (libFuzzer + AddressSanitizer)..." >&2
 # Coverage instrumentation as -sanitize=fuzzer gives it, and libFuzzer's driver without its main().
 runtime="$(dirname "$(dirname "$(realpath "$(command -v swiftc)")")")/lib/clang"
 nomain="$(ls "$runtime"/*/lib/linux/libclang_rt.fuzzer_no_main-"$(uname -m)".a | head -1)"
-swift build -c release --package-path "$fuzz" -Xswiftc -sanitize=address \
-  -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker "$nomain" -Xlinker -lstdc++ >&2
-binary="$fuzz/.build/release/LLMFuzz"
-all=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf http)
-targets=("${@:-${all[@]}}")
-[ $# -gt 0 ] || targets=("${all[@]}")
+# SwiftPM does not notice files added to a path dependency; a fresh build plan does (the objects are kept).
+rm -f "$fuzz/.build/release.yaml"
+for product in $(printf '%s\n' "${products[@]}" | sort -u); do
+  swift build -c release --package-path "$fuzz" --product "$product" -Xswiftc -sanitize=address \
+    -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker "$nomain" -Xlinker -lstdc++ >&2
+done
+binary() { if [ "$1" = http ]; then echo "$fuzz/.build/release/LLMFuzzHTTP"; else echo "$fuzz/.build/release/LLMFuzz"; fi; }
 
 # Seeds: our real files, cut to a few KB where they are large (libFuzzer mutates small inputs faster).
-corpus="$fuzz/.corpus"
+# A corpus of this run's own, so runs side by side do not share one.
+corpus="$fuzz/.corpus/run-$$"
 rm -rf "$corpus"
 seed() { mkdir -p "$corpus/$1"; cat > "$corpus/$1/$2"; }
 res="$repo/Tests/GPTTests/Resources"
@@ -34,7 +49,7 @@ header='{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F
 { printf "\\x$(printf %02x ${#header})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$header"; head -c 24 /dev/zero | tr '\0' '\74'; } | seed safetensors small
 seed safetensors tiny-gpt2-classifier < "$res/tiny-gpt2-classifier/model.safetensors"
 # GGUF: a few-KB model of each weight type from our writer, and one file from the gguf Python writer.
-LLM_FUZZ_SEEDS="$corpus/gguf" "$binary"
+[ ! -x "$fuzz/.build/release/LLMFuzz" ] || LLM_FUZZ_SEEDS="$corpus/gguf" "$fuzz/.build/release/LLMFuzz"
 seed gguf tiny-q8_0 < "$res/gguf/tiny-q8_0.gguf"
 for e in r50k_base cl100k_base; do
   head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d' | seed tiktoken "$e"
@@ -45,7 +60,7 @@ printf '{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2,"\\u0120":3},"merges"
 { printf '{"a": 0, "b": 1, "ab": 2, "\\u0120": 3}'; printf '\0#version: 0.2\na b\n'; } | seed encoder-vocab small
 { head -c 3000 "$repo/Tests/TokenizersTests/Resources/gpt2-encoder.json"; printf '\0'; head -c 2000 "$repo/Tests/TokenizersTests/Resources/gpt2-vocab.bpe"; } | seed encoder-vocab truncated
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$corpus"' EXIT
 head -c 3000 "$repo/Sources/LLMCommand/Resources/the-verdict.txt" > "$tmp/verdict.txt"
 "$repo/.build/release/llm" prepare -o "$tmp/verdict.tokens" "$tmp/verdict.txt" > /dev/null 2>&1 && seed token-file verdict < "$tmp/verdict.tokens"
 printf 'label\ttext\nham\tGo until jurong point, crazy..\nspam\tFree entry in 2 a wkly comp\n' | seed csv tsv
@@ -67,7 +82,7 @@ status=0
 for t in "${targets[@]}"; do
   mkdir -p "$fuzz/crashes/$t" "$corpus/$t"
   log="$tmp/$t.log"
-  if ! LLM_FUZZ_TARGET="$t" ASAN_OPTIONS=detect_leaks=0 "$binary" "$corpus/$t" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -timeout=10 \
+  if ! LLM_FUZZ_TARGET="$t" ASAN_OPTIONS=detect_leaks=0 "$(binary "$t")" "$corpus/$t" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -timeout=10 \
       -rss_limit_mb=4096 -malloc_limit_mb=2048 -artifact_prefix="$fuzz/crashes/$t/" -print_final_stats=1 > "$log" 2>&1; then
     echo "$t: CRASH (input kept in fuzz/crashes/$t/)"; grep -m5 -E "ERROR|Fatal|crash|SUMMARY" "$log" || tail -5 "$log"
     status=1

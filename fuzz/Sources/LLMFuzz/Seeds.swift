@@ -8,7 +8,7 @@ import Tokenizers
 
 func writeSeeds(to directory: String) {
     try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let encoding = Encoding(name: "gpt2", preTokenizer: .r50k, tokens: (0...255).map { [UInt8($0)] } + [nil],
+    let encoding = Encoding(name: "gpt2", preTokenizer: .r50k, tokens: (0...255).map { [UInt8($0)] },
                             specialTokens: ["<|endoftext|>": 256])
     // 32 columns: the smallest row q8_0 holds (one block).
     let config = GPTConfig(vocabSize: 257, contextLength: 4, embeddingSize: 32, layers: 1, heads: 2, dropout: 0)

@@ -3,35 +3,14 @@
 // not crash, hang or allocate without bound. Readers that take paths get the bytes through a file.
 //
 // Inputs made of several files (encoder.json + vocab.bpe, an adapter's config + weights, a .tiktoken
-// file + its sidecar) are split at the first NUL byte.
+// file + its sidecar) are split at the first NUL byte (`halves`).
 
 import Foundation
+import FuzzSupport
 import GPT
 import Tensors
 import Tokenizers
 import Training
-
-/// A private scratch directory for this process (a RAM disk where there is one).
-let scratch: String = {
-    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    let path = "\(base)/llm-fuzz-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}()
-
-/// The bytes as a new file (a new inode: a reader's mapping of the previous input is never truncated
-/// under it, which would be a SIGBUS of the harness's making).
-func file(_ name: String, _ bytes: some DataProtocol) -> String {
-    let path = scratch + "/" + name
-    unlink(path)
-    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-    return path
-}
-
-func halves(_ data: Data) -> (Data, Data) {
-    guard let cut = data.firstIndex(of: 0) else { return (data, Data()) }
-    return (data[data.startIndex..<cut], data[(cut + 1)...])
-}
 
 /// A tiny model for the adapter target (built once).
 let tinyModel: GPTModel = try! GPTModel(GPTConfig(vocabSize: 64, contextLength: 8, embeddingSize: 8, layers: 1, heads: 2, dropout: 0))
@@ -88,5 +67,4 @@ let targets: [String: (Data) -> Void] = [
         guard (try? GGUF.parse(data, path: "fuzz.gguf")) != nil else { return }
         _ = try? InferenceModel.load(gguf: file("fuzz.gguf", data))
     },
-    "http": postRequest,
 ]

@@ -4,6 +4,7 @@
 // The first byte picks the endpoint; the rest is the body.
 
 import Foundation
+import FuzzSupport
 import GPT
 import Hummingbird
 import HummingbirdTesting
