@@ -15,6 +15,7 @@ public enum Checkpoint {
 
     /// Reads and validates `config.json` in `directory`.
     public static func readConfig(_ directory: String) throws -> GPTConfig {
+        if OpenAICheckpoint.isCheckpointDirectory(directory) { return try OpenAICheckpoint.readConfig(directory) }
         let path = (directory as NSString).appendingPathComponent(configFile)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GPTError(description: "\(path): missing (a model directory holds config.json and model.safetensors)")
@@ -35,7 +36,9 @@ public enum Checkpoint {
 
     /// Loads a model directory (ours or one `transformers` wrote). `dropOutputHead` builds the model
     /// without an untied `lm_head` (a classifier replaces the head, so there is no point in reading it).
+    /// OpenAI's original TensorFlow files (hparams.json, model.ckpt.*) load too (OpenAICheckpoint).
     public static func load(_ directory: String, dropOutputHead: Bool = false) throws -> GPTModel {
+        if OpenAICheckpoint.isCheckpointDirectory(directory) { return try OpenAICheckpoint.load(directory) }
         var config = try readConfig(directory)
         if dropOutputHead { config.tieWordEmbeddings = true }
         let model = try Initialization.withoutRandomValues { try GPTModel(config) } // weights come from the file

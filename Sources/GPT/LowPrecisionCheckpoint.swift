@@ -16,6 +16,7 @@ extension InferenceModel {
     /// encoding a GGUF file carries (nil for directories: the caller picks the directory's tokenizer).
     public static func load(_ path: String) throws -> (InferenceModel, Encoding?) {
         if path.hasSuffix(".gguf") { return try load(gguf: path) }
+        if OpenAICheckpoint.isCheckpointDirectory(path) { return (try InferenceModel(OpenAICheckpoint.load(path)), nil) }
         let config = try Checkpoint.readConfig(path)
         let weights = (path as NSString).appendingPathComponent(Checkpoint.weightsFile)
         let file = try Safetensors.read(weights)

@@ -306,6 +306,8 @@ extension Encoding {
             throw TokenizerError.invalidFile(path: vocabBPE, line: nil, reason: "cannot read the file as UTF-8 text")
         }
         let tokens = try EncodingFiles.parseDataGym(encoderJSON: json, vocabBPE: merges, encoderPath: encoderJSON, vocabPath: vocabBPE)
-        return Encoding(name: "gpt2", preTokenizer: .r50k, tokens: tokens, specialTokens: ["<|endoftext|>": 50256])
+        // <|endoftext|> is GPT-2's 50256; a smaller vocabulary in this format names its own id.
+        let end = (try? JSONSerialization.jsonObject(with: json) as? [String: Any])?["<|endoftext|>"] as? Int ?? 50256
+        return Encoding(name: "gpt2", preTokenizer: .r50k, tokens: tokens, specialTokens: ["<|endoftext|>": end])
     }
 }

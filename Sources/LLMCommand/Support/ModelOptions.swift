@@ -6,13 +6,14 @@ import GPT
 import Tokenizers
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout; where a command generates or evaluates, also a GPT-2 .gguf file.")
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout, or OpenAI's original GPT-2 download (hparams.json + model.ckpt.*); where a command generates or evaluates, also a GPT-2 .gguf file.")
     var model: String
     @Option(help: "A LoRA adapter directory (the output/adapter of llm finetune instruct --lora-rank) to apply to --model.")
     var adapter: String?
 
-    /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt or
-    /// tokenizer.json if present, else the embedded gpt2 encoding (which needs a vocabulary of 50,257).
+    /// The model and the tokenizer that goes with it: the directory's vocab.json + merges.txt, encoder.json +
+    /// vocab.bpe (OpenAI's download) or tokenizer.json if present, else the embedded gpt2 encoding (which
+    /// needs a vocabulary of 50,257).
     func load() throws -> (GPTModel, Encoding) {
         try requireDirectory(model, flag: "--model")
         let gpt = try Checkpoint.load(model)
@@ -65,9 +66,12 @@ func requireDirectory(_ path: String, flag: String) throws {
 
 func tokenizer(for config: GPTConfig, directory: String) throws -> Encoding {
     let vocab = directory + "/vocab.json", merges = directory + "/merges.txt", tokenizerJSON = directory + "/tokenizer.json"
+    let encoder = directory + "/encoder.json", vocabBPE = directory + "/vocab.bpe" // OpenAI's original names
     let encoding: Encoding
     if FileManager.default.fileExists(atPath: vocab) && FileManager.default.fileExists(atPath: merges) {
         encoding = try Encoding.gpt2(encoderJSON: vocab, vocabBPE: merges)
+    } else if FileManager.default.fileExists(atPath: encoder) && FileManager.default.fileExists(atPath: vocabBPE) {
+        encoding = try Encoding.gpt2(encoderJSON: encoder, vocabBPE: vocabBPE)
     } else if FileManager.default.fileExists(atPath: tokenizerJSON) {
         encoding = try Encoding.gpt2(tokenizerJSON: tokenizerJSON)
     } else {
