@@ -45,6 +45,16 @@ struct OpenAICheckpointTests {
         }
     }
 
+    @Test func aConvertedDirectoryHoldsTheSameModel() throws {
+        let original = try Checkpoint.load(fixtureDirectory("openai-tiny"))
+        let directory = NSTemporaryDirectory() + "openai-converted-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Checkpoint.save(original, to: directory)
+        let converted = try Checkpoint.load(directory)
+        #expect(converted.config == original.config)
+        #expect(converted.parameters.map(\.scalars) == original.parameters.map(\.scalars))
+    }
+
     @Test func theTokenizerFilesLoadWithTheirOwnEndOfText() throws {
         let directory = fixtureDirectory("openai-tiny")
         let encoding = try Encoding.gpt2(encoderJSON: directory + "/encoder.json", vocabBPE: directory + "/vocab.bpe")
