@@ -34,6 +34,10 @@ struct Train: ParsableCommand {
     @Option(help: "Clip gradients to this global L2 norm (0: no clipping).") var gradClip: Float = 1.0
     @Option(help: "Micro-batches per optimizer step.") var gradAccumulation = 1
     @Option(help: "Evaluate (and print a sample) every N steps.") var evalEvery = 50
+    @Option(help: "Batches of each split per evaluation, the model in evaluation mode (the book's eval_iter; default: all validation batches, as many training batches).")
+    var evalBatches: Int?
+    @Option(help: "Hold out the last --val-fraction of the tokens, or of the characters (each part then tokenized on its own, as the book does).")
+    var splitBy: SplitUnit = .tokens
     @Option(help: "Fraction of the tokens held out for validation.") var valFraction: Double = 0.1
     @Option(help: "Dropout (overrides the configuration).") var dropout: Float?
     @Option(help: "Where to write the model, the loss plot and the run's checkpoints (OUTPUT/checkpoints/step-N).") var output = "llm-model"
@@ -54,6 +58,10 @@ struct Train: ParsableCommand {
         guard minLrFraction >= 0 && minLrFraction <= 1 else { throw ValidationError("--min-lr-fraction must be in [0, 1]") }
         guard gradClip >= 0 else { throw ValidationError("--grad-clip must be >= 0") }
         if let n = saveEvery, n < 1 { throw ValidationError("--save-every must be at least 1") }
+        if let n = evalBatches, n < 1 { throw ValidationError("--eval-batches must be at least 1") }
+        if splitBy == .characters, data.count == 1, data[0].hasSuffix(".tokens") {
+            throw ValidationError("--split-by characters needs text; a .tokens file is split by tokens")
+        }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
     }
 
@@ -93,31 +101,40 @@ struct Train: ParsableCommand {
         options.gradientClip = gradClip > 0 ? gradClip : nil
         options.gradientAccumulation = gradAccumulation
         options.evalEvery = evalEvery
+        options.evalBatches = evalBatches
         options.seed = seed
-        let tokens: TokenStore
+        let split: (train: TokenStore, validation: TokenStore)
         if data.count == 1, data[0].hasSuffix(".tokens") {
             let (store, name) = try TokenFile.open(data[0])
             guard name == "gpt2" || name == "r50k_base" else {
                 throw CommandError("\(data[0]) was tokenized with \(name); training uses gpt2 (run llm prepare -e gpt2)")
             }
-            tokens = store
+            split = splitTokens(store, valFraction: valFraction)
         } else {
-            tokens = try tokenize(data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text))
+            let texts = data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text)
+            split = splitBy == .tokens ? splitTokens(try tokenize(texts), valFraction: valFraction)
+                : try splitCharacters(texts.joined(separator: "<|endoftext|>"), valFraction: valFraction, encoding: Encoding.named("gpt2"))
         }
         var settings = RunSettings()
         settings["--preset"] = preset
         settings["--config"] = config.map(RunSettings.path)
         settings["--init"] = `init`.map(RunSettings.path)
         settings["--data"] = data.isEmpty ? "(the embedded The Verdict)" : data.map(RunSettings.path).joined(separator: " ")
+        settings["--split-by"] = splitBy.rawValue
+        settings["--eval-batches"] = evalBatches.map { "\($0)" }
         for (name, value) in [("--context-length", "\(options.contextLength)"), ("--batch-size", "\(batchSize)"), ("--lr", "\(lr)"),
                               ("--weight-decay", "\(weightDecay)"), ("--warmup-steps", "\(warmupSteps)"), ("--min-lr-fraction", "\(minLrFraction)"),
                               ("--grad-clip", "\(gradClip)"), ("--grad-accumulation", "\(gradAccumulation)"), ("--val-fraction", "\(valFraction)"),
                               ("--dropout", "\(model.config.dropout)"), ("--seed", "\(seed)")] {
             settings[name] = value
         }
-        try runTraining(model: model, tokens: tokens, valFraction: valFraction, options: options, output: output,
+        try runTraining(model: model, split: split, options: options, output: output,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings)
     }
+}
+
+enum SplitUnit: String, ExpressibleByArgument, CaseIterable {
+    case tokens, characters
 }
 
 /// gpt2 token ids of texts joined with <|endoftext|>.
@@ -134,17 +151,15 @@ func tokenize(_ texts: [String]) throws -> TokenStore {
 /// Splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`. Checkpoints go to
 /// OUTPUT/checkpoints every `saveEvery` steps (none when nil), at the end, and when Ctrl-C/SIGTERM stops the run.
 @discardableResult
-func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, options: TrainingOptions, output: String,
+func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
                  resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2,
                  settings: RunSettings = RunSettings()) throws -> TrainingSummary {
     let encoding = try Encoding.named("gpt2")
     guard model.config.vocabSize >= encoding.vocabularySize else {
         throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
     }
-    guard tokens.count > 0 else { throw CommandError("the training text is empty") }
-    let split = Int(Double(tokens.count) * (1 - valFraction))
-    let trainer = try Trainer(model: model, encoding: encoding, train: tokens.subrange(0..<split),
-                              validation: tokens.subrange(split..<tokens.count), options: options)
+    guard split.train.count > 0 else { throw CommandError("the training text is empty") }
+    let trainer = try Trainer(model: model, encoding: encoding, train: split.train, validation: split.validation, options: options)
     let run = ResumableRun(output: output, settings: settings, keep: keep)
     if resume {
         // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
@@ -162,7 +177,7 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
     }
     printError("""
         \(title): \(model.parameterCount.formatted()) parameters (\(model.config.layers) layers, \(model.config.embeddingSize) wide, \
-        \(model.config.heads) heads), \(split.formatted()) training / \((tokens.count - split).formatted()) validation tokens, \
+        \(model.config.heads) heads), \(split.train.count.formatted()) training / \(split.validation.count.formatted()) validation tokens, \
         \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
         """)
     if trainer.step == 0, let v = trainer.validationLoss() {
@@ -179,23 +194,26 @@ func runTraining(model: GPTModel, tokens: TokenStore, valFraction: Double, optio
             bar.update(step, lastStatus)
         case let .evaluation(record):
             let val = record.validationLoss.map { String(format: "val %.3f (ppl %.1f)", $0, Foundation.exp($0)) } ?? "no validation split"
-            printError(String(format: "\nstep %d: train %.3f, %@ | %@", record.step, record.trainLoss, val,
-                              record.sample.replacingOccurrences(of: "\n", with: " ")))
+            printError(String(format: "\nstep %d: train %.3f, %@ (last step's running loss %.3f) | %@", record.step, record.trainLoss, val,
+                              record.runningTrainLoss ?? .nan, record.sample.replacingOccurrences(of: "\n", with: " ")))
         }
     }
     if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: trainer.totalSteps) }
     try Checkpoint.save(model, to: output, metadata: ["step": "\(trainer.step)"])
     var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
-    plot.series.append(.init(name: "train", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
+    plot.series.append(.init(name: "train (each step, running)", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
+    plot.series.append(.init(name: "train (evaluation)", points: summary.evaluations.map { (Double($0.tokensSeen), Double($0.trainLoss)) }))
     let validation = summary.evaluations.compactMap { e in e.validationLoss.map { (Double(e.tokensSeen), Double($0)) } }
-    if !validation.isEmpty { plot.series.append(.init(name: "validation", points: validation)) }
+    if !validation.isEmpty { plot.series.append(.init(name: "validation (evaluation)", points: validation)) }
     try plot.write(to: URL(fileURLWithPath: output + "/loss.svg"))
     printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, loss.svg%@)",
                       summary.steps, summary.tokens, summary.seconds, summary.tokensPerSecond, output,
                       saveEvery == nil ? "" : ", checkpoints"))
     if json {
-        var object: [String: Any] = ["steps": summary.steps, "tokens": summary.tokens, "train_loss": summary.trainLoss,
-                                     "tokens_per_second": summary.tokensPerSecond, "output": output]
+        // train_loss as the book reports it (evaluation mode, --eval-batches); the last step's running loss beside it.
+        var object: [String: Any] = ["steps": summary.steps, "tokens": summary.tokens,
+                                     "train_loss": summary.evaluations.last?.trainLoss ?? summary.trainLoss,
+                                     "running_train_loss": summary.trainLoss, "tokens_per_second": summary.tokensPerSecond, "output": output]
         object["val_loss"] = summary.validationLoss ?? NSNull()
         print(try jsonLine(object))
     }

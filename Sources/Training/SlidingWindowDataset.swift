@@ -82,9 +82,10 @@ public struct DataLoader: Sequence {
     public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
 
     /// The batches of epoch `epoch` (the shuffle differs per epoch, and is the same for the same seed).
-    public func batches(epoch: Int) -> [TokenBatch] {
+    /// `limit`: only the first so many (without building the rest).
+    public func batches(epoch: Int, limit: Int? = nil) -> [TokenBatch] {
         let order = epochOrder(dataset.count, shuffle: shuffle, seed: seed, epoch: epoch)
-        return batchMembers(order, size: batchSize, dropLast: dropLast).map { members in
+        return batchMembers(order, size: batchSize, dropLast: dropLast).prefix(limit ?? Int.max).map { members in
             var inputs: [Int] = [], targets: [Int] = []
             for i in members {
                 let (x, y) = dataset[i]

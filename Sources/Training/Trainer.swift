@@ -27,7 +27,8 @@ public struct TrainingOptions: Codable, Sendable {
     /// Micro-batches whose gradients are summed before each optimizer step.
     public var gradientAccumulation = 1
     public var evalEvery = 50
-    /// Validation batches per evaluation (nil: all of them).
+    /// Batches of each split per evaluation (nil: all validation batches, and as many training batches).
+    /// The book's `eval_iter`.
     public var evalBatches: Int?
     public var seed: UInt64 = 123
     /// Window stride of the training data (nil: the context length, so windows do not overlap).
@@ -41,8 +42,12 @@ public struct TrainingOptions: Codable, Sendable {
 public struct EvaluationRecord: Codable, Sendable {
     public let step: Int
     public let tokensSeen: Int
+    /// The model in evaluation mode over the first `evalBatches` training batches: the book's "train loss"
+    /// (`evaluate_model`), measured as the validation loss is.
     public let trainLoss: Float
     public let validationLoss: Float?
+    /// The loss of the step just taken (training mode, dropout on): the running figure a progress bar shows.
+    public var runningTrainLoss: Float?
     public let sample: String
 }
 
@@ -69,6 +74,8 @@ public final class Trainer {
     public let options: TrainingOptions
     public let optimizer: AdamW
     let train: DataLoader
+    /// The training windows in order, for measuring the training loss as the validation loss is measured.
+    let trainInOrder: DataLoader
     let validation: DataLoader?
     public private(set) var step = 0
     public private(set) var tokensSeen = 0
@@ -98,6 +105,7 @@ public final class Trainer {
         let trainSet = try SlidingWindowDataset(store: trainTokens, maxLength: options.contextLength,
                                                 stride: options.stride ?? options.contextLength, contextLimit: model.config.contextLength)
         train = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed)
+        trainInOrder = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: false, dropLast: true)
         guard train.count >= 1 else {
             throw DatasetError(description: "\(trainSet.count) training windows do not fill one batch of \(options.batchSize); use a smaller --batch-size or --context-length")
         }
@@ -142,8 +150,13 @@ public final class Trainer {
 
     public func validationLoss() -> Float? {
         guard let validation else { return nil }
-        let batches = validation.batches(epoch: 0)
-        return loss(over: Array(batches.prefix(options.evalBatches ?? batches.count)))
+        return loss(over: validation.batches(epoch: 0, limit: options.evalBatches))
+    }
+
+    /// The training loss as the book reports it: evaluation mode, no gradients, over the first `evalBatches`
+    /// training batches (as many as the validation loss uses when not set).
+    public func trainingLoss() -> Float {
+        loss(over: trainInOrder.batches(epoch: 0, limit: options.evalBatches ?? validation?.count ?? trainInOrder.count))
     }
 
     /// Whether the last `run` ended because `stopRequested` said so.
@@ -187,8 +200,8 @@ public final class Trainer {
             onEvent(.step(step: step, totalSteps: totalSteps, loss: stepLoss, learningRate: lr,
                           tokensPerSecond: seconds > 0 ? Double(tokensSeen - startTokens) / seconds : 0))
             if step % options.evalEvery == 0 || step == totalSteps {
-                let record = EvaluationRecord(step: step, tokensSeen: tokensSeen, trainLoss: stepLoss,
-                                              validationLoss: validationLoss(), sample: try sample())
+                let record = EvaluationRecord(step: step, tokensSeen: tokensSeen, trainLoss: trainingLoss(),
+                                              validationLoss: validationLoss(), runningTrainLoss: stepLoss, sample: try sample())
                 evaluations.append(record)
                 onEvent(.evaluation(record))
             }

@@ -58,6 +58,33 @@ struct TrainerTests {
         for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x)), "losses \(x) vs \(y)") }
     }
 
+    /// The book's chapter 5 split: The Verdict cut at int(0.9 · 20,479) = 18,431 characters, each part tokenized
+    /// on its own. The counts and ids are tiktoken's (gpt2, from the same files; see the commit of this test).
+    @Test func splittingByCharactersGivesTheBooksData() throws {
+        let url = Bundle.module.url(forResource: "the-verdict", withExtension: "txt")!
+        let text = try String(contentsOf: url, encoding: .utf8)
+        #expect(text.unicodeScalars.count == 20_479)
+        let (train, validation) = try splitCharacters(text, valFraction: 0.1, encoding: Encoding.named("gpt2"))
+        #expect(train.count == 4612 && validation.count == 534)
+        #expect(train.slice(0, 4) == [40, 367, 2885, 1464] && train.slice(4609, 3) == [705, 23873, 25011])
+        #expect(validation.slice(0, 4) == [518, 6, 14707, 588] && validation.slice(531, 3) == [286, 1242, 526])
+        // By tokens, the last 10 % of the whole text's tokens: one sequence cut in two.
+        let byTokens = splitTokens(TokenStore(ids), valFraction: 0.1)
+        #expect(byTokens.train.count + byTokens.validation.count == ids.count && byTokens.train.count == Int(Double(ids.count) * 0.9))
+    }
+
+    /// The training loss an evaluation reports is the book's: evaluation mode over the first `evalBatches`
+    /// training batches (not the step's running loss, which the record keeps beside it).
+    @Test func evaluationsMeasureTheTrainingLossInEvaluationMode() throws {
+        let trainer = try makeTrainer(maxSteps: 5)
+        let summary = try trainer.run()
+        let record = try #require(summary.evaluations.last)
+        #expect(record.step == 5)
+        #expect(record.trainLoss == trainer.trainingLoss())
+        #expect(record.runningTrainLoss == summary.trainCurve.last![1])
+        #expect(record.trainLoss != record.runningTrainLoss, "dropout is on in the step, off in the evaluation")
+    }
+
     @Test func learningRateWarmsUpThenDecays() throws {
         let t = try makeTrainer(maxSteps: 100)
         #expect(t.learningRate(at: 1) < t.learningRate(at: 2))
