@@ -120,5 +120,12 @@ struct EncodingTests {
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex(Array(repeating: UInt8(ascii: "a"), count: 1000)) ==
             "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        // Fed in pieces of every size (as a download arrives), the same digest.
+        let data = Array(repeating: UInt8(ascii: "a"), count: 1000)
+        for piece in [1, 7, 63, 64, 65, 999] {
+            var hasher = SHA256.Hasher()
+            for start in stride(from: 0, to: data.count, by: piece) { hasher.update(Array(data[start..<min(start + piece, data.count)])) }
+            #expect(SHA256.hexDigits(hasher.finalize()) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3", "pieces of \(piece)")
+        }
     }
 }
