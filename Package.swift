@@ -2,7 +2,8 @@
 // The package: a GPT toolkit built from first principles.
 //
 // Dependency direction (see DESIGN.md): CKernels ← Tensors ← (NN ← GPT ← Training) ← LLMCommand;
-// GPT ← Inference ← Server ← LLMCommand. Only Server, the executable and the server tests use HTTP packages.
+// GPT ← Inference ← Server ← LLMCommand; Tokenizers ← Hub ← LLMCommand. Only Server, Hub, the executable and their
+// tests use HTTP packages.
 // No target passes unsafe compiler flags, so the package stays usable as a dependency: the SIMD kernels in
 // CKernels select their instruction set per function (`__attribute__((target(...)))`) at run time.
 import PackageDescription
@@ -18,6 +19,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Server", targets: ["Server"]),
+        .library(name: "Hub", targets: ["Hub"]),
         .executable(name: "llm", targets: ["LLMCommand"]),
     ],
     dependencies: [
@@ -72,9 +74,29 @@ let package = Package(
                 "GPT",
                 "Inference",
                 "Server",
+                "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/the-verdict.txt")]
+        ),
+        // Model repositories from the Hugging Face Hub into its shared cache (HTTP: not a core library).
+        .target(
+            name: "Hub",
+            dependencies: [
+                "Tokenizers",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "HubTests",
+            dependencies: [
+                "Hub", "Tokenizers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "TensorsTests",

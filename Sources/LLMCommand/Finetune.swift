@@ -20,7 +20,9 @@ struct Finetune: ParsableCommand {
 
 /// Options both routes share.
 struct FineTuningArguments: ParsableArguments {
-    @Option(help: "The pretrained model directory (config.json + model.safetensors).") var model: String
+    @Option(help: "The pretrained model directory (config.json + model.safetensors), or ORG/NAME downloaded with llm download.",
+            transform: ModelOptions.resolve)
+    var model: String
     @Option(help: "Passes over the training split.") var epochs: Int?
     @Option(help: "Examples per batch.") var batchSize = 8
     @Option(help: "AdamW learning rate.") var lr: Float = 5e-5

@@ -10,7 +10,7 @@ struct LLM: AsyncParsableCommand {
         commandName: "llm",
         abstract: "Build, train and run GPT-style language models from first principles.",
         discussion: "Start with `llm demo`: it trains a small model on an embedded text and generates from it.",
-        subcommands: [Demo.self, Prepare.self, Train.self, Generate.self, Eval.self, Quantize.self, Convert.self, Serve.self, Finetune.self, Classify.self, Tokenize.self, Detokenize.self, TrainTokenizer.self,
+        subcommands: [Demo.self, Prepare.self, Train.self, Generate.self, Eval.self, Quantize.self, Convert.self, Download.self, Serve.self, Finetune.self, Classify.self, Tokenize.self, Detokenize.self, TrainTokenizer.self,
                       Attention.self, Embeddings.self]
     )
 

@@ -11,7 +11,7 @@ import Tokenizers
 /// --model if given; else the demo's checkpoint if `llm demo` has written one here; else a freshly
 /// initialised small model (its pictures show an untrained network, which the command says).
 func modelForPictures(_ path: String?) throws -> (GPTModel, Encoding, String) {
-    if let path { let (m, e) = try ModelOptions(model: path).load(); return (m, e, path) }
+    if let path { let (m, e) = try ModelOptions(model: try ModelOptions.resolve(path)).load(); return (m, e, path) }
     if FileManager.default.fileExists(atPath: "llm-demo-output/config.json") {
         let (m, e) = try ModelOptions(model: "llm-demo-output").load()
         return (m, e, "llm-demo-output")

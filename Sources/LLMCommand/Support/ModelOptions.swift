@@ -3,10 +3,26 @@
 import ArgumentParser
 import Foundation
 import GPT
+import Hub
 import Tokenizers
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout, or OpenAI's original GPT-2 download (hparams.json + model.ckpt.*); where a command generates or evaluates, also a GPT-2 .gguf file.")
+    /// --model as a path: a directory or file as given, or, for ORG/NAME that is no path here, the snapshot
+    /// `llm download` (or huggingface_hub) left in the Hub's cache.
+    static func resolve(_ model: String) throws -> String {
+        guard !FileManager.default.fileExists(atPath: model), !model.hasPrefix("/"), !model.hasPrefix("."),
+              model.split(separator: "/").count == 2, !model.hasSuffix(".gguf") else { return model }
+        let environment = HubEnvironment()
+        guard let repository = try? HubRepository(model, cache: environment.cache) else { return model }
+        guard let snapshot = repository.cachedSnapshot() else {
+            throw CommandError("--model \(model): no such directory, and no download of that Hub repository in \(environment.cache)"
+                               + (environment.offline ? " (HF_HUB_OFFLINE is set)" : "; run: llm download \(model)"))
+        }
+        return snapshot
+    }
+
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout, or OpenAI's original GPT-2 download (hparams.json + model.ckpt.*), or ORG/NAME downloaded with llm download; where a command generates or evaluates, also a GPT-2 .gguf file.",
+            transform: ModelOptions.resolve)
     var model: String
     @Option(help: "A LoRA adapter directory (the output/adapter of llm finetune instruct --lora-rank) to apply to --model.")
     var adapter: String?
