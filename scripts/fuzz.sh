@@ -14,7 +14,7 @@ seconds="${1:-60}"
 shift || true
 repo="$(pwd)"
 fuzz="$repo/fuzz"
-readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf)
+readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow)
 requested=("$@")
 [ $# -gt 0 ] || requested=(readers http)
 targets=()
@@ -51,6 +51,11 @@ seed safetensors tiny-gpt2-classifier < "$res/tiny-gpt2-classifier/model.safeten
 # GGUF: a few-KB model of each weight type from our writer, and one file from the gguf Python writer.
 [ ! -x "$fuzz/.build/release/LLMFuzz" ] || LLM_FUZZ_SEEDS="$corpus/gguf" "$fuzz/.build/release/LLMFuzz"
 seed gguf tiny-q8_0 < "$res/gguf/tiny-q8_0.gguf"
+# TensorFlow: the u32 length of the index, the index, the data (a tiny GPT-2 written by TensorFlow).
+tf="$res/openai-tiny/model.ckpt"
+n="$(wc -c < "$tf.index")"
+{ printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255)))"
+  cat "$tf.index" "$tf.data-00000-of-00001"; } | seed tensorflow openai-tiny
 for e in r50k_base cl100k_base; do
   head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d' | seed tiktoken "$e"
   { head -c 4000 "$repo/Sources/Tokenizers/Resources/$e.tiktoken" | sed '$d'; printf '\0{"pat_str":"\\\\w+| ?[^\\\\s\\\\w]+|\\\\s+","special_tokens":{"<|endoftext|>":50256}}'; } | seed tiktoken-sidecar "$e"

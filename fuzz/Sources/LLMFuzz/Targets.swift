@@ -67,4 +67,14 @@ let targets: [String: (Data) -> Void] = [
         guard (try? GGUF.parse(data, path: "fuzz.gguf")) != nil else { return }
         _ = try? InferenceModel.load(gguf: file("fuzz.gguf", data))
     },
+    // A TensorFlow checkpoint (OpenAI's GPT-2 format): a little-endian u32 length, that many bytes of
+    // model.ckpt.index, the rest model.ckpt.data-00000-of-00001 (binary files, so no NUL split).
+    "tensorflow": { data in
+        let bytes = [UInt8](data)
+        guard bytes.count >= 4 else { return }
+        let length = min(Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16 | Int(bytes[3]) << 24, bytes.count - 4)
+        _ = file("model.ckpt.index", bytes[4..<(4 + length)])
+        _ = file("model.ckpt.data-00000-of-00001", bytes[(4 + length)...])
+        _ = try? TensorFlowCheckpoint.read(prefix: scratch + "/model.ckpt")
+    },
 ]
