@@ -148,6 +148,11 @@ extension InferenceModel {
         func norm(_ prefix: String) throws -> Norm { Norm(weight: try floats(prefix + ".weight", [c]), bias: try floats(prefix + ".bias", [c])) }
         func bias(_ name: String, _ n: Int) throws -> [Float]? { file.tensor(name) == nil ? nil : try floats(name, [n]) }
 
+        // Every block has at least four matrices: a block count beyond what the file holds is refused before
+        // anything is sized by it (found by fuzzing: a count of 2^30 reserved gigabytes).
+        guard config.layers * 4 <= file.tensors.count else {
+            throw fail("gpt2.block_count is \(config.layers), but the file holds only \(file.tensors.count) tensors")
+        }
         let wte = try matrix("token_embd.weight", outputs: config.vocabSize, inputs: c)
         let positions = try floats("position_embd.weight", [c, config.contextLength])
         let blocks = try (0..<config.layers).map { i -> Block in

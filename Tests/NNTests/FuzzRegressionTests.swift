@@ -32,6 +32,7 @@ struct FuzzRegressionTests {
             if let file = try? Safetensors.parse(data, path: path) { for n in file.entries.keys { _ = try? file.tensor(n) } }
         case "gguf":
             _ = try? GGUF.parse(data, path: path)
+            #expect(throws: GGUFError.self) { try InferenceModel.load(gguf: path) }
         case "tiktoken":
             _ = try? EncodingFiles.parseTiktoken([UInt8](data), path: path)
         case "csv":
