@@ -137,6 +137,15 @@ def main():
 
     checks = []
 
+    def tokenize(encoding, text):
+        """The ids `llm tokenize` gives `text` (from a file: the text has no trailing newline)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+            f.write(text)
+        try:
+            return json.loads(subprocess.check_output([args.llm, "tokenize", "-e", encoding, "--allowed-special", "all", "--json", f.name]))
+        finally:
+            os.unlink(f.name)
+
     def check(condition, message):
         checks.append(message)
         if not condition:
@@ -210,12 +219,9 @@ def main():
                      "return Array.from(document.querySelectorAll('.token-row .tokens')).every(r => r.textContent.includes('line'));"),
                  timeout=20)
         shown = browser.run("return Array.from(document.querySelectorAll('.token-row')).map(r => [r.dataset.encoding, Number(r.dataset.count), r.querySelectorAll('.tokens span').length]);")
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-            f.write(text)
         for name, count, spans in shown:
-            ids = json.loads(subprocess.check_output([args.llm, "tokenize", "-e", name, "--allowed-special", "all", "--json", f.name]))
+            ids = tokenize(name, text)
             check(count == len(ids) == spans, f"{name}: the page shows {count} tokens ({spans} coloured), llm tokenize counts {len(ids)}")
-        os.unlink(f.name)
         check(sorted(n for n, _, _ in shown) == sorted(encodings), f"every encoding shown side by side: {', '.join(encodings)}")
         title = browser.run("return document.querySelector('.token-row .tokens span').title;")
         check(re.match(r"id \d+ · bytes [0-9a-f ]+$", title) is not None, f"a token's hover text gives its id and bytes ({title!r})")
@@ -228,10 +234,7 @@ def main():
         browser.type("#attention-text", sentence)
         layer = info["layers"] - 1
         browser.run("const s = document.getElementById('layer'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));", str(layer))
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-            f.write(sentence)
-        t = len(json.loads(subprocess.check_output([args.llm, "tokenize", "-e", info["encoding"], "--allowed-special", "all", "--json", f.name])))
-        os.unlink(f.name)
+        t = len(tokenize(info["encoding"], sentence))
         wait_for("the attention grid of the last block",
                  lambda: browser.run("return document.getElementById('attention-grid').getAttribute('aria-label') || '';").startswith(f"Attention weights of block {layer}")
                  and browser.count("#attention-grid .cell") == t * t, timeout=20)
