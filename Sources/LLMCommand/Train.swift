@@ -201,10 +201,10 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
     if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: trainer.totalSteps) }
     try Checkpoint.save(model, to: output, metadata: ["step": "\(trainer.step)"])
     var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
-    plot.series.append(.init(name: "train (each step, running)", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
-    plot.series.append(.init(name: "train (evaluation)", points: summary.evaluations.map { (Double($0.tokensSeen), Double($0.trainLoss)) }))
+    plot.series.append(.init(name: "train (running)", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
+    plot.series.append(.init(name: "train (eval)", points: summary.evaluations.map { (Double($0.tokensSeen), Double($0.trainLoss)) }))
     let validation = summary.evaluations.compactMap { e in e.validationLoss.map { (Double(e.tokensSeen), Double($0)) } }
-    if !validation.isEmpty { plot.series.append(.init(name: "validation (evaluation)", points: validation)) }
+    if !validation.isEmpty { plot.series.append(.init(name: "validation (eval)", points: validation)) }
     try plot.write(to: URL(fileURLWithPath: output + "/loss.svg"))
     printError(String(format: "done: %d steps, %d tokens in %.1f s (%.0f tokens/s); saved %@ (model, loss.svg%@)",
                       summary.steps, summary.tokens, summary.seconds, summary.tokensPerSecond, output,
