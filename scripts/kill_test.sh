@@ -22,7 +22,9 @@ args=(train --config "$work/tiny.json" --epochs 100 --max-steps 400 --eval-every
 
 "$llm" "${args[@]}" --output "$work/reference" > /dev/null 2> "$work/reference.log" || { cat "$work/reference.log"; fail "the reference run failed"; }
 
-newest() { ls -d "$work/run/checkpoints"/step-* 2>/dev/null | sort | tail -1; }
+# `|| true`: before the first save there is no step-* and ls exits 2, which `set -e -o pipefail` would turn into the
+# script's exit status the moment `latest="$(newest)"` runs (a kill landing before step 10 did exactly that in CI).
+newest() { { ls -d "$work/run/checkpoints"/step-* 2>/dev/null || true; } | sort | tail -1; }
 loads() { "$llm" generate --model "$1" --prompt "Every" --max-new-tokens 1 --temperature 0 > /dev/null 2>&1; }
 
 for round in $(seq 1 "$kills"); do
@@ -30,8 +32,11 @@ for round in $(seq 1 "$kills"); do
   [ -n "$(newest)" ] && resume=(--resume)
   "$llm" "${args[@]}" --output "$work/run" "${resume[@]}" > /dev/null 2> "$work/round.log" &
   pid=$!
-  # 0.3 to 2.3 s: a whole run takes ~25 s here, so kills land in steps, evaluations and saves.
-  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + 2.0 * r / 32768 }')"
+  # 0.3 to 2.3 s: a whole run takes ~25 s here, so kills land in steps, evaluations and saves; the first round
+  # always kills early (before any checkpoint exists), which is the case a real crash at start-up is.
+  delay="$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + 2.0 * r / 32768 }')"
+  [ "$round" = 1 ] && delay=0.2
+  sleep "$delay"
   kill -9 $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   done_steps="$(tr '\r' '\n' < "$work/round.log" | sed -n 's/^training \([0-9]*\)\/.*/\1/p' | tail -1)"
