@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60); all targets when none named,
 #                                           `readers` for every file format (not http, whose build takes long)
 #   FUZZ_RUNS=N scripts/fuzz.sh SECONDS ...  each target until N executions or SECONDS, whichever comes first
+#   FUZZ_SKIP_BUILD=1 scripts/fuzz.sh ...     the harness as last built (long runs while the tree is being edited)
 # Builds fuzz/ with libFuzzer and AddressSanitizer, seeds each target's corpus from our real files (model
 # directories, GGUF files, encodings, data), runs it, and prints executions and coverage per target. A crash
 # keeps its input in fuzz/crashes/TARGET/ and fails the script: add the input to Tests/NNTests/Resources/fuzz/
@@ -32,6 +33,7 @@ nomain="$(ls "$runtime"/*/lib/linux/libclang_rt.fuzzer_no_main-"$(uname -m)".a |
 # SwiftPM does not notice files added to a path dependency; a fresh build plan does (the objects are kept).
 rm -f "$fuzz/.build/release.yaml"
 for product in $(printf '%s\n' "${products[@]}" | sort -u); do
+  [ -z "${FUZZ_SKIP_BUILD:-}" ] || break
   swift build -c release --package-path "$fuzz" --product "$product" -Xswiftc -sanitize=address \
     -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker "$nomain" -Xlinker -lstdc++ >&2
 done
