@@ -143,6 +143,12 @@ for name, fn in [("eq", torch.eq), ("ne", torch.ne), ("lt", torch.lt), ("le", to
     cases.append({"name": name, "op": name, "inputs": [encode(a), encode(b)], "ints": {}, "params": {},
                   "output": encode(fn(a, b).double())})
 
+# The Llama family's pieces (added last so the inputs of the cases above stay as they were).
+case("rmsNorm", "rmsNorm", [tensor((2, 3, 8)), tensor((8,))],
+     lambda x, w: F.rms_norm(x, (8,), w, 1e-6), params={"eps": 1e-6})
+case("swiGLU", "swiGLU", [tensor((3, 7), -5, 5), tensor((3, 7))], lambda g, u: F.silu(g) * u)
+case("silu", "silu", [tensor((4, 5), -6, 6)], F.silu)
+
 path = os.path.join(os.path.dirname(__file__), "..", "Tests", "TensorsTests", "Resources", "tensor-goldens.json")
 with open(path, "w") as f:
     json.dump({"generator": f"PyTorch {torch.__version__}, float64", "cases": cases}, f)

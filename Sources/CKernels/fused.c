@@ -298,6 +298,114 @@ void llm_gelu_backward(const float *x, const float *dy, float *dx, long count, i
     parallel_ranges(count, 8, gelu_backward_range, &g);
 }
 
+// ---- RMSNorm (Llama, Qwen) -------------------------------------------------------------------------
+
+typedef struct {
+    const float *x, *weight, *rstd_in, *dy;
+    float *y, *rstd, *dx, *dweight;
+    long rows, cols;
+    float eps;
+} rmsnorm_args;
+
+// y = (x * rstd) * weight with rstd = 1 / sqrt(mean(x^2) + eps), in the order `transformers` computes it.
+ROW_BODY(rmsnorm_rows) {
+    const rmsnorm_args *l = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = l->x + r * l->cols;
+        float *y = l->y + r * l->cols;
+        float squares = 0.0f;
+        for (long j = 0; j < l->cols; j++) squares += x[j] * x[j];
+        float rstd = 1.0f / sqrtf(squares / (float)l->cols + l->eps);
+        for (long j = 0; j < l->cols; j++) y[j] = l->weight ? (x[j] * rstd) * l->weight[j] : x[j] * rstd;
+        if (l->rstd) l->rstd[r] = rstd;
+    }
+}
+DISPATCHED(rmsnorm_rows)
+
+void llm_rmsnorm_forward(const float *x, const float *weight, float *y, float *rstd, long rows, long cols, float eps) {
+    rmsnorm_args l = {x, weight, NULL, NULL, y, rstd, NULL, NULL, rows, cols, eps};
+    parallel_ranges(rows, cols * 2, rmsnorm_rows, &l);
+}
+
+// dx = rstd * (g - xhat * mean(g * xhat)) with g = dy * weight and xhat = x * rstd (layer norm's formula
+// without the mean terms: nothing was subtracted).
+ROW_BODY(rmsnorm_backward_rows) {
+    const rmsnorm_args *l = context;
+    for (long r = begin; r < end; r++) {
+        const float *x = l->x + r * l->cols, *dy = l->dy + r * l->cols;
+        float *dx = l->dx + r * l->cols;
+        float rstd = l->rstd_in[r], gx_sum = 0.0f;
+        VECTORIZE
+        for (long j = 0; j < l->cols; j++) gx_sum += (l->weight ? dy[j] * l->weight[j] : dy[j]) * x[j] * rstd;
+        float gx_mean = gx_sum / (float)l->cols;
+        VECTORIZE
+        for (long j = 0; j < l->cols; j++) {
+            float g = l->weight ? dy[j] * l->weight[j] : dy[j];
+            dx[j] += rstd * (g - x[j] * rstd * gx_mean);
+        }
+    }
+}
+DISPATCHED(rmsnorm_backward_rows)
+
+// The weight's gradient sums over rows: split by columns, as for layer norm.
+ROW_BODY(rmsnorm_backward_columns) {
+    const rmsnorm_args *l = context;
+    for (long r = 0; r < l->rows; r++) {
+        const float *x = l->x + r * l->cols, *dy = l->dy + r * l->cols;
+        float rstd = l->rstd_in[r];
+        float *dw = l->dweight;
+        VECTORIZE
+        for (long j = begin; j < end; j++) dw[j] += dy[j] * x[j] * rstd;
+    }
+}
+DISPATCHED(rmsnorm_backward_columns)
+
+void llm_rmsnorm_backward(const float *x, const float *weight, const float *rstd, const float *dy, float *dx,
+                          float *dweight, long rows, long cols) {
+    rmsnorm_args l = {x, weight, rstd, dy, NULL, NULL, dx, dweight, rows, cols, 0};
+    if (dx) parallel_ranges(rows, cols * 3, rmsnorm_backward_rows, &l);
+    if (dweight) parallel_ranges(cols, rows * 2, rmsnorm_backward_columns, &l);
+}
+
+// ---- SwiGLU (Llama, Qwen feed-forward) -----------------------------------------------------------------
+
+typedef struct {
+    const float *gate, *up, *dy;
+    float *y, *dgate, *dup;
+} swiglu_args;
+
+// silu(g) * u with silu(g) = g * sigmoid(g). expf, not fast_expf: the gate's range is wide and these
+// values are compared with PyTorch's to 1e-5.
+ROW_BODY(swiglu_range) {
+    const swiglu_args *a = context;
+    for (long i = begin; i < end; i++) {
+        float g = a->gate[i];
+        a->y[i] = g / (1.0f + expf(-g)) * a->up[i];
+    }
+}
+DISPATCHED(swiglu_range)
+
+void llm_swiglu_forward(const float *gate, const float *up, float *y, long count) {
+    swiglu_args a = {gate, up, NULL, y, NULL, NULL};
+    parallel_ranges(count, 16, swiglu_range, &a);
+}
+
+// d/dg = dy * u * s (1 + g (1 - s)) with s = sigmoid(g);  d/du = dy * silu(g).
+ROW_BODY(swiglu_backward_range) {
+    const swiglu_args *a = context;
+    for (long i = begin; i < end; i++) {
+        float g = a->gate[i], s = 1.0f / (1.0f + expf(-g));
+        if (a->dgate) a->dgate[i] += a->dy[i] * a->up[i] * s * (1.0f + g * (1.0f - s));
+        if (a->dup) a->dup[i] += a->dy[i] * g * s;
+    }
+}
+DISPATCHED(swiglu_backward_range)
+
+void llm_swiglu_backward(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long count) {
+    swiglu_args a = {gate, up, dy, NULL, dgate, dup};
+    parallel_ranges(count, 24, swiglu_backward_range, &a);
+}
+
 // ---- Cross-entropy --------------------------------------------------------------------------------
 
 typedef struct {

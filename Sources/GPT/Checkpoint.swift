@@ -4,6 +4,10 @@
 // `lm_head.weight` as tied to the token embeddings, and ignores the attention-mask buffers
 // (`attn.bias`, `attn.masked_bias`) older checkpoints carry. GPT-2's Conv1D weights are stored
 // (in, out), which is our Linear layout, so no weight is transposed.
+//
+// Llama and Qwen3 directories use those models' names (`model.layers.0.self_attn.q_proj.weight`, ...)
+// and nn.Linear's (out, in) layout, so their projection matrices are transposed on the way in and out.
+// Large models come in shards: `model.safetensors.index.json` maps each tensor to its file.
 
 import Foundation
 import NN
@@ -42,10 +46,38 @@ public enum Checkpoint {
         var config = try readConfig(directory)
         if dropOutputHead { config.tieWordEmbeddings = true }
         let model = try Initialization.withoutRandomValues { try GPTModel(config) } // weights come from the file
-        let path = (directory as NSString).appendingPathComponent(weightsFile)
-        try fill(model.namedParameters, from: try Safetensors.read(path), path: path)
+        let (files, path) = try readWeights(directory)
+        try fill(model.namedParameters, from: files, path: path, transposedNames: linearWeightNames(model))
         model.eval()
         return model
+    }
+
+    public static let shardIndexFile = "model.safetensors.index.json"
+
+    /// The weights of a model directory: model.safetensors, or the shards its index names. Returns the
+    /// files and the path to name in errors.
+    static func readWeights(_ directory: String) throws -> ([Safetensors.File], String) {
+        let single = (directory as NSString).appendingPathComponent(weightsFile)
+        let index = (directory as NSString).appendingPathComponent(shardIndexFile)
+        guard !FileManager.default.fileExists(atPath: single), let data = FileManager.default.contents(atPath: index) else {
+            return ([try Safetensors.read(single)], single)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let map = object["weight_map"] as? [String: String], !map.isEmpty else {
+            throw GPTError(description: "\(index): not a shard index (expected {\"weight_map\": {tensor: file}})")
+        }
+        let shards = Set(map.values).sorted()
+        for shard in shards where shard.contains("/") || shard.hasPrefix(".") {
+            throw GPTError(description: "\(index): shard \"\(shard)\" is not a file name in the model directory")
+        }
+        return (try shards.map { try Safetensors.read((directory as NSString).appendingPathComponent($0)) }, index)
+    }
+
+    /// Names of the parameters stored as nn.Linear (out, in) in the family's files: Llama's and Qwen3's
+    /// projections. GPT-2 stores Conv1D (in, out), our layout.
+    static func linearWeightNames(_ model: GPTModel) -> Set<String> {
+        guard model.config.isLlamaFamily else { return [] }
+        return Set(model.namedParameters.map(\.0).filter { $0.hasSuffix("_proj.weight") })
     }
 
     /// Points each parameter at the tensor of the same name in `file` (names compared without the
@@ -53,12 +85,18 @@ public enum Checkpoint {
     /// (out, in) layout) and are copied instead. Every parameter must be found with a matching shape.
     static func fill(_ parameters: [(String, Tensor)], from file: Safetensors.File, path: String,
                      transposedNames: Set<String> = []) throws {
+        try fill(parameters, from: [file], path: path, transposedNames: transposedNames)
+    }
+
+    /// `fill` from tensors spread over several files (the shards of one checkpoint).
+    static func fill(_ parameters: [(String, Tensor)], from files: [Safetensors.File], path: String,
+                     transposedNames: Set<String> = []) throws {
         func bare(_ name: String) -> String { name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name }
-        var byName: [String: String] = [:] // our name → name in the file
-        for name in file.entries.keys { byName[bare(name)] = name }
+        var byName: [String: (String, Safetensors.File)] = [:] // our name → name in the file, and the file
+        for file in files { for name in file.entries.keys { byName[bare(name)] = (name, file) } }
         var missing: [String] = []
         for (name, parameter) in parameters {
-            guard let stored = byName[bare(name)], let entry = file.entries[stored] else {
+            guard let (stored, file) = byName[bare(name)], let entry = file.entries[stored] else {
                 missing.append(name)
                 continue
             }
@@ -81,8 +119,16 @@ public enum Checkpoint {
 
     /// Writes `config.json` and `model.safetensors` into `directory` (created if needed), each atomically.
     public static func save(_ model: GPTModel, to directory: String, metadata: [String: String] = [:]) throws {
-        let tensors = model.namedParameters.map { name, t in (name.hasPrefix("lm_head") ? name : "transformer." + name, t) }
-        try write(config: model.config, tensors: tensors, to: directory, metadata: metadata)
+        try write(config: model.config, tensors: fileTensors(model), to: directory, metadata: metadata)
+    }
+
+    /// The model's parameters under the names and in the layout its family's files use.
+    static func fileTensors(_ model: GPTModel) -> [(String, Tensor)] {
+        if model.config.isLlamaFamily {
+            let transposed = linearWeightNames(model)
+            return model.namedParameters.map { name, t in (name, transposed.contains(name) ? t.detached().transposed() : t) }
+        }
+        return model.namedParameters.map { name, t in (name.hasPrefix("lm_head") ? name : "transformer." + name, t) }
     }
 
     static func write(config: GPTConfig, tensors: [(String, Tensor)], to directory: String, metadata: [String: String]) throws {

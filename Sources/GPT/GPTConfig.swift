@@ -1,6 +1,8 @@
 // The shape of a GPT, with the keys Hugging Face's GPT2Config uses in `config.json`, so a model
 // directory written here loads in `transformers` and one written there loads here. Keys that
 // GPT2Config does not have (qkv_bias, position_embedding_type) are ours; `transformers` ignores them.
+// The Llama 3 and Qwen3 families are the same decoder with other pieces (`architecture`); their own
+// config.json keys are read and written in LlamaConfig.swift.
 
 import Foundation
 import NN
@@ -32,6 +34,33 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var initScheme: InitScheme = .gpt2
 
     public enum InitScheme: String, Codable, Sendable { case gpt2, pytorchDefault = "pytorch_default" }
+
+    /// Which family's pieces the decoder is built from (config.json's `model_type`):
+    ///   gpt2   LayerNorm, multi-head attention with fused qkv, learned (or other) positions, GELU MLP, biases;
+    ///   llama  RMSNorm, grouped-query attention, rotary positions, SwiGLU, no biases (Llama 2/3);
+    ///   qwen3  llama plus an RMSNorm on each head's queries and keys.
+    public enum Architecture: String, Codable, CaseIterable, Sendable { case gpt2, llama, qwen3 }
+    public var architecture: Architecture = .gpt2
+    /// Key/value heads of grouped-query attention (`num_key_value_heads`); nil: one per query head.
+    public var keyValueHeadCount: Int?
+    /// Width of a head when it is not n_embd / n_head (`head_dim`, Qwen3).
+    public var headDimensionOverride: Int?
+    /// Hidden width of the feed-forward network (`intermediate_size`); nil: GPT-2's 4 x n_embd.
+    public var intermediateSize: Int?
+    /// Rotary base θ (`rope_theta`) and Llama 3's frequency scaling (`rope_scaling`).
+    public var ropeTheta: Double = 10_000
+    public var ropeScaling: Llama3RopeScaling?
+    /// Token ids that end generation besides <|endoftext|> (`eos_token_id`, Llama 3's <|eot_id|> ...).
+    public var endTokenIds: [Int] = []
+
+    /// Key/value heads (n_head unless grouped-query attention shares them).
+    public var keyValueHeads: Int { keyValueHeadCount ?? heads }
+    /// Width of one attention head.
+    public var headDimension: Int { headDimensionOverride ?? embeddingSize / heads }
+    /// Hidden width of the feed-forward network.
+    public var feedForwardSize: Int { intermediateSize ?? 4 * embeddingSize }
+    /// Whether this is the Llama/Qwen decoder (RMSNorm, grouped-query attention, rotary, SwiGLU).
+    public var isLlamaFamily: Bool { architecture != .gpt2 }
 
     /// Class names of a classifier, by class index (`id2label`); nil for a language model.
     public var labels: [String]?
@@ -65,8 +94,18 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     }
 
     /// Reads GPT2Config keys; the required ones must be there, the rest default as in GPT2Config.
+    /// A `model_type` of the Llama family is read with that family's keys (LlamaConfig.swift).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2" {
+            guard let family = Architecture(rawValue: type) else {
+                throw DecodingError.dataCorruptedError(forKey: .modelType, in: c,
+                    debugDescription: "model_type \"\(type)\" is not supported (gpt2, llama, qwen3)")
+            }
+            try self.init(llamaFamily: family, from: decoder)
+            return
+        }
+        self.init()
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
         contextLength = try c.decode(Int.self, forKey: .contextLength)
         embeddingSize = try c.decode(Int.self, forKey: .embeddingSize)
@@ -94,6 +133,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     }
 
     public func encode(to encoder: Encoder) throws {
+        if isLlamaFamily { return try encodeLlamaFamily(to: encoder) }
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode("gpt2", forKey: .modelType)
         try c.encode([labels == nil ? "GPT2LMHeadModel" : "GPT2ForSequenceClassification"], forKey: .architectures)
@@ -126,9 +166,13 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         guard vocabSize >= 1, contextLength >= 1, embeddingSize >= 1, layers >= 1, heads >= 1 else {
             throw fail("vocab_size, n_positions, n_embd, n_layer and n_head must be positive")
         }
-        guard embeddingSize % heads == 0 else { throw fail("n_embd (\(embeddingSize)) must be divisible by n_head (\(heads))") }
-        guard positionalEncoding != .rotary || (embeddingSize / heads) % 2 == 0 else {
-            throw fail("rotary positions need an even head size, got \(embeddingSize / heads)")
+        if isLlamaFamily {
+            try validateLlamaFamily()
+        } else {
+            guard embeddingSize % heads == 0 else { throw fail("n_embd (\(embeddingSize)) must be divisible by n_head (\(heads))") }
+            guard positionalEncoding != .rotary || (embeddingSize / heads) % 2 == 0 else {
+                throw fail("rotary positions need an even head size, got \(embeddingSize / heads)")
+            }
         }
         guard dropout >= 0 && dropout < 1 else { throw fail("dropout \(dropout) is not in [0, 1)") }
         if let labels {
@@ -146,7 +190,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         // Trains in minutes on two cores.
         "small": GPTConfig(contextLength: 256, embeddingSize: 256, layers: 4, heads: 4),
         "tiny": GPTConfig(contextLength: 128, embeddingSize: 128, layers: 2, heads: 4),
-    ]
+    ].merging(llamaFamilyPresets) { a, _ in a }
 
     /// The book's GPT_CONFIG_124M: GPT-2 small without the query/key/value bias, initialised as
     /// PyTorch initialises the book's layers.

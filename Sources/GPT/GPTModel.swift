@@ -7,12 +7,18 @@
 // A TransformerBlock is pre-norm with residual shortcuts:
 //   x = x + dropout(attn(ln_1(x)));  x = x + dropout(mlp(ln_2(x)))
 // and the feed-forward network widens to 4C, applies GELU, and narrows back to C.
+//
+// The Llama 3 and Qwen3 families (config.architecture) are this same decoder with four pieces swapped,
+// as the book's bonus chapters convert it: RMSNorm for LayerNorm, grouped-query attention with rotary
+// positions for multi-head attention plus learned positions, SwiGLU for the GELU MLP, no biases (and
+// Qwen3's q/k norms). Their parameters carry Hugging Face's names for those models
+// ("model.layers.3.self_attn.q_proj.weight").
 
 import Foundation
 import NN
 import Tensors
 
-public final class FeedForward: Module {
+public final class FeedForward: Module, FeedForwardNetwork {
     public private(set) var expand: Linear   // c_fc: (C, 4C)
     public private(set) var project: Linear  // c_proj: (4C, C)
 
@@ -25,23 +31,41 @@ public final class FeedForward: Module {
 
     public func callAsFunction(_ x: Tensor) -> Tensor { project(expand(x).gelu()) }
 
-    func applyLoRA(rank: Int, alpha: Float, generator: inout SeededGenerator) {
+    public func applyLoRA(rank: Int, alpha: Float, generator: inout SeededGenerator) {
         expand = LinearWithLoRA(expand, rank: rank, alpha: alpha, generator: &generator)
         project = LinearWithLoRA(project, rank: rank, alpha: alpha, generator: &generator)
     }
 
-    func mergeLoRA() {
+    public func mergeLoRA() {
         expand = expand.merged()
         project = project.merged()
     }
 }
 
 public final class TransformerBlock: Module {
-    public let norm1: LayerNorm, attention: MultiHeadAttention, norm2: LayerNorm, mlp: FeedForward
+    public let norm1: any Normalization, attention: any CausalSelfAttention, norm2: any Normalization
+    public let mlp: any FeedForwardNetwork
     let residualDropout: Dropout
+    let llamaNames: Bool
 
     init(_ config: GPTConfig, index: Int, generator: inout SeededGenerator) {
         let c = config.embeddingSize
+        llamaNames = config.isLlamaFamily
+        if config.isLlamaFamily {
+            // Llama's pieces; transformers initialises every linear layer normal(0, initializer_range).
+            let std = config.initializerRange
+            norm1 = RMSNorm(c, eps: config.layerNormEpsilon)
+            attention = GroupedQueryAttention(
+                c, heads: config.heads, keyValueHeads: config.keyValueHeads, headDimension: config.headDimension,
+                bias: config.qkvBias, rotary: RotaryEmbedding(headDimension: config.headDimension, base: config.ropeTheta,
+                                                              scaling: config.ropeScaling),
+                headNormEpsilon: config.architecture == .qwen3 ? config.layerNormEpsilon : nil,
+                dropout: config.dropout, initStd: std, seed: UInt64(1000 + index), generator: &generator)
+            norm2 = RMSNorm(c, eps: config.layerNormEpsilon)
+            mlp = SwiGLUFeedForward(c, hidden: config.feedForwardSize, initStd: std, generator: &generator)
+            residualDropout = Dropout(0, seed: UInt64(2000 + index)) // Llama has dropout only on attention weights
+            return
+        }
         // GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) so the residual stream's
         // variance does not grow with depth.
         let gpt2Init = config.initScheme == .gpt2
@@ -57,7 +81,10 @@ public final class TransformerBlock: Module {
     }
 
     override public var children: [(String, Module)] {
-        [("ln_1", norm1), ("attn", attention), ("ln_2", norm2), ("mlp", mlp), ("drop", residualDropout)]
+        llamaNames
+            ? [("input_layernorm", norm1), ("self_attn", attention), ("post_attention_layernorm", norm2), ("mlp", mlp),
+               ("drop", residualDropout)]
+            : [("ln_1", norm1), ("attn", attention), ("ln_2", norm2), ("mlp", mlp), ("drop", residualDropout)]
     }
 
     /// x (B, T, C) → (B, T, C). With a cache, x holds only the new positions and the cache the earlier ones.
@@ -82,7 +109,7 @@ public final class GPTModel: Module {
     public let positionEmbedding: Embedding?      // wpe (context, C), learned positions only
     let sinusoidTable: Tensor?                    // fixed table, sinusoidal positions only
     public let blocks: [TransformerBlock]
-    public let finalNorm: LayerNorm
+    public let finalNorm: any Normalization
     /// lm_head (V, C), or nil when tied to `tokenEmbedding`.
     public let outputHead: Tensor?
     let embeddingDropout: Dropout
@@ -100,17 +127,22 @@ public final class GPTModel: Module {
         sinusoidTable = config.positionalEncoding == .sinusoidal
             ? PositionalEncoding.sinusoidal(positions: config.contextLength, dimensions: config.embeddingSize) : nil
         blocks = (0..<config.layers).map { TransformerBlock(config, index: $0, generator: &g) }
-        finalNorm = LayerNorm(config.embeddingSize, eps: config.layerNormEpsilon)
+        finalNorm = config.isLlamaFamily ? RMSNorm(config.embeddingSize, eps: config.layerNormEpsilon)
+                                         : LayerNorm(config.embeddingSize, eps: config.layerNormEpsilon)
         let bound = 1 / Float(config.embeddingSize).squareRoot()
         outputHead = config.tieWordEmbeddings ? nil
             : gpt2Init ? Tensor.normal([config.vocabSize, config.embeddingSize], std: std, generator: &g, requiresGrad: true)
                        : Tensor.uniform([config.vocabSize, config.embeddingSize], low: -bound, high: bound, generator: &g, requiresGrad: true)
-        embeddingDropout = Dropout(config.dropout, seed: seed &+ 17)
+        embeddingDropout = Dropout(config.isLlamaFamily ? 0 : config.dropout, seed: seed &+ 17) // Llama: none
     }
 
     override public var ownParameters: [(String, Tensor)] { outputHead.map { [("lm_head.weight", $0)] } ?? [] }
 
     override public var children: [(String, Module)] {
+        if config.isLlamaFamily {
+            return [("model.embed_tokens", tokenEmbedding), ("drop", embeddingDropout)]
+                + blocks.enumerated().map { ("model.layers.\($0.offset)", $0.element) } + [("model.norm", finalNorm)]
+        }
         var c: [(String, Module)] = [("wte", tokenEmbedding), ("drop", embeddingDropout)]
         if let positionEmbedding { c.append(("wpe", positionEmbedding)) }
         c += blocks.enumerated().map { ("h.\($0.offset)", $0.element) }

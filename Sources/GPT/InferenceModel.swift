@@ -56,25 +56,27 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
 
     /// Whether a model of this configuration can run here (GPT-2's learned or sinusoidal positions).
     public static func supports(_ config: GPTConfig) -> Bool {
-        config.positionalEncoding == .learned || config.positionalEncoding == .sinusoidal
+        config.architecture == .gpt2 && (config.positionalEncoding == .learned || config.positionalEncoding == .sinusoidal)
     }
 
     /// A view of a GPTModel's current fp32 weights (no copy; LoRA adapters are merged in copies).
     public convenience init(_ model: GPTModel) throws {
         let config = model.config
         guard InferenceModel.supports(config) else {
-            throw GPTError(description: "the fast inference path runs learned or sinusoidal positions, not \(config.positionalEncoding.rawValue)")
+            throw GPTError(description: "the fast inference path runs GPT-2's family with learned or sinusoidal positions, not \(config.architecture.rawValue) with \(config.positionalEncoding.rawValue)")
         }
-        func norm(_ n: LayerNorm) -> Norm {
-            Norm(weight: n.weight.scalars, bias: n.bias.scalars)
+        func norm(_ n: any Normalization) -> Norm {
+            let n = n as! LayerNorm // GPT-2's family (checked above)
+            return Norm(weight: n.weight.scalars, bias: n.bias.scalars)
         }
         func linear(_ l: Linear) -> (WeightMatrix, [Float]?) {
             let merged = l.merged()
             return (WeightMatrix(borrowingInputsByOutputs: merged.weight), merged.bias?.scalars)
         }
         let blocks = model.blocks.map { b -> Block in
-            let (qkv, qkvBias) = linear(b.attention.qkv), (proj, projBias) = linear(b.attention.outProjection)
-            let (fc, fcBias) = linear(b.mlp.expand), (out, outBias) = linear(b.mlp.project)
+            let attention = b.attention as! MultiHeadAttention, mlp = b.mlp as! FeedForward
+            let (qkv, qkvBias) = linear(attention.qkv), (proj, projBias) = linear(attention.outProjection)
+            let (fc, fcBias) = linear(mlp.expand), (out, outBias) = linear(mlp.project)
             return Block(norm1: norm(b.norm1), norm2: norm(b.norm2), qkv: qkv, projection: proj, expand: fc, contract: out,
                          qkvBias: qkvBias, projectionBias: projBias, expandBias: fcBias, contractBias: outBias)
         }

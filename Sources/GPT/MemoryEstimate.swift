@@ -17,6 +17,7 @@ extension GPTConfig {
 
     /// The same count in Double, so absurd sizes (10^12 x 768) give a large number instead of an Int overflow trap.
     var parameters: Double {
+        if isLlamaFamily { return llamaFamilyParameters }
         let c = Double(embeddingSize), v = Double(vocabSize)
         var blocks = 12 * c * c + 13 * c
         if !qkvBias { blocks -= 3 * c }
@@ -24,6 +25,17 @@ extension GPTConfig {
         if positionalEncoding == .learned { total += Double(contextLength) * c }
         if !tieWordEmbeddings { total += v * c }
         return total
+    }
+
+    /// Llama / Qwen3: per block q and o (C·H·hd each), k and v (C·K·hd each), their biases if any, SwiGLU's
+    /// three C·I matrices, two RMSNorm weights (C) and Qwen3's q/k norms (2·hd); no positions, no other biases.
+    private var llamaFamilyParameters: Double {
+        let c = Double(embeddingSize), v = Double(vocabSize), hd = Double(headDimension)
+        let q = Double(heads) * hd, kv = Double(keyValueHeads) * hd
+        var block = 2 * c * q + 2 * c * kv + 3 * c * Double(feedForwardSize) + 2 * c
+        if qkvBias { block += q + 2 * kv + c } // attention_bias: q, k, v and o
+        if architecture == .qwen3 { block += 2 * hd }
+        return v * c * (tieWordEmbeddings ? 1 : 2) + Double(layers) * block + c
     }
 
     /// Bytes to hold the fp32 weights.

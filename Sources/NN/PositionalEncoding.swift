@@ -52,30 +52,13 @@ public enum PositionalEncoding {
 
     /// cos and sin tables for rotary embeddings at positions start..<start+count, each (count, headDim),
     /// with frequencies 10000^(-2i/d) repeated for the two halves (the "rotate half" layout of
-    /// GPT-NeoX and LLaMA).
+    /// GPT-NeoX and LLaMA; RotaryEmbedding.swift).
     public static func rotaryTables(start: Int, count: Int, headDim: Int, base: Double = 10_000) -> (cos: Tensor, sin: Tensor) {
-        let half = headDim / 2
-        var c = [Float](repeating: 0, count: count * headDim), s = c
-        for p in 0..<count {
-            for i in 0..<half {
-                let angle = Double(start + p) * Foundation.pow(base, -2 * Double(i) / Double(headDim))
-                for k in [i, i + half] {
-                    c[p * headDim + k] = Float(Foundation.cos(angle))
-                    s[p * headDim + k] = Float(Foundation.sin(angle))
-                }
-            }
-        }
-        return (Tensor(c, shape: [count, headDim]), Tensor(s, shape: [count, headDim]))
+        RotaryEmbedding(headDimension: headDim, base: base).tables(start: start, count: count)
     }
 
-    /// Rotates x (..., T, headDim) by position: x * cos + rotateHalf(x) * sin, where rotateHalf turns
-    /// (x1, x2) into (-x2, x1). Built from differentiable ops, so gradients flow through it.
+    /// Rotates x (..., T, headDim) by position (RotaryEmbedding with GPT-NeoX's base 10,000).
     public static func applyRotary(_ x: Tensor, start: Int = 0) -> Tensor {
-        let t = x.shape[x.rank - 2], d = x.shape[x.rank - 1]
-        precondition(d % 2 == 0, "rotary embeddings need an even head dimension, got \(d)")
-        let (cos, sin) = rotaryTables(start: start, count: t, headDim: d)
-        let halves = x.split([d / 2, d / 2], axis: -1)
-        let rotated = Tensor.concat([-halves[1], halves[0]], axis: -1)
-        return x * cos + rotated * sin
+        RotaryEmbedding(headDimension: x.shape[x.rank - 1])(x, start: start)
     }
 }

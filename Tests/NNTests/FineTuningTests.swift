@@ -26,9 +26,9 @@ struct FineTuningTests {
         let data = try easyTask()
         let model = GPTClassifier(backbone: try GPTModel(config, seed: 1), labels: ["a", "b"], seed: 2)
         model.freezeAllBut(lastBlocks: 1)
-        let frozen = model.backbone.blocks[0].mlp.expand.weight.scalars
+        let frozen = model.backbone.blocks[0].gpt2FeedForward.expand.weight.scalars
         let embeddings = model.backbone.tokenEmbedding.weight.scalars
-        let lastBlock = model.backbone.blocks[1].mlp.expand.weight.scalars
+        let lastBlock = model.backbone.blocks[1].gpt2FeedForward.expand.weight.scalars
         var options = FineTuningOptions()
         options.epochs = 30
         options.batchSize = 4
@@ -38,9 +38,9 @@ struct FineTuningTests {
         #expect(history.count == 30)
         #expect(history.first!.trainLoss > history.last!.trainLoss)
         #expect(history.last!.trainAccuracy == 1)
-        #expect(model.backbone.blocks[0].mlp.expand.weight.scalars == frozen)
+        #expect(model.backbone.blocks[0].gpt2FeedForward.expand.weight.scalars == frozen)
         #expect(model.backbone.tokenEmbedding.weight.scalars == embeddings)
-        #expect(model.backbone.blocks[1].mlp.expand.weight.scalars != lastBlock, "the last block trained")
+        #expect(model.backbone.blocks[1].gpt2FeedForward.expand.weight.scalars != lastBlock, "the last block trained")
     }
 
     /// With the embeddings and the first block frozen and no dropout, the trainer caches what leaves
@@ -112,7 +112,7 @@ struct FineTuningTests {
             model.setTrainable(false)
             model.applyLoRA(rank: 4, alpha: 8, seed: 1)
         }
-        let frozen = model.blocks[0].attention.qkv.weight.scalars
+        let frozen = model.blocks[0].gpt2Attention.qkv.weight.scalars
         let data = try instructionData()
         var options = FineTuningOptions()
         options.epochs = 10
@@ -125,7 +125,7 @@ struct FineTuningTests {
         let evaluations = try trainer.run()
         #expect(evaluations.last!.step == 30)
         #expect(trainer.meanLoss(on: data) < before * 0.5, "loss \(before) → \(trainer.meanLoss(on: data))")
-        #expect((model.blocks[0].attention.qkv.weight.scalars == frozen) == lora)
+        #expect((model.blocks[0].gpt2Attention.qkv.weight.scalars == frozen) == lora)
     }
 
     /// A scratch directory for one test.

@@ -89,6 +89,29 @@ struct FusedKernelTests {
         expectClose(bf, bc, atol: 1e-4, rtol: 1e-3, "bias gradient")
     }
 
+    @Test func rmsNorm() {
+        var rng = SeededGenerator(seed: 14)
+        let w = Tensor.normal([64], generator: &rng)
+        // Enough rows for the thread pool's split (the weight gradient runs split by columns).
+        compare(shape: [6, 50, 64], seed: 15, fused: { $0.rmsNorm(weight: w, eps: 1e-6) },
+                composed: { x in x / ((x * x).mean(axis: -1, keepingDim: true) + 1e-6).sqrt() * w })
+        let x = Tensor.normal([300, 64], generator: &rng), upstream = Tensor.normal([300, 64], generator: &rng)
+        func weightGradient(_ fused: Bool) -> Tensor {
+            let weight = Tensor(w.scalars, shape: [64], requiresGrad: true)
+            let y = fused ? x.rmsNorm(weight: weight) : x / ((x * x).mean(axis: -1, keepingDim: true) + 1e-6).sqrt() * weight
+            (y * upstream).sum().backward()
+            return weight.grad!
+        }
+        expectClose(weightGradient(true), weightGradient(false), atol: 1e-4, rtol: 1e-3, "weight gradient")
+    }
+
+    @Test func swiGLU() {
+        var rng = SeededGenerator(seed: 16)
+        let up = Tensor.normal([9, 130], generator: &rng)
+        compare(shape: [9, 130], scale: 6, seed: 17, fused: { Tensor.swiGLU(gate: $0, up: up) },
+                composed: { g in g * g.sigmoid() * up })
+    }
+
     @Test func gelu() {
         compare(shape: [7, 41], scale: 5, seed: 7, fused: { $0.gelu() },
                 composed: { x in 0.5 * x * (1 + ((x + 0.044715 * x.pow(3)) * 0.7978845608028654).tanh()) })

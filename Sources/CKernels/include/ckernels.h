@@ -78,6 +78,18 @@ void llm_layernorm_forward(const float *x, const float *weight, const float *bia
 void llm_layernorm_backward(const float *x, const float *weight, const float *mean, const float *rstd,
                             const float *dy, float *dx, float *dweight, float *dbias, long rows, long cols);
 
+/// RMSNorm over the last dimension (Llama, Qwen): y = x / sqrt(mean(x^2) + eps) * weight. Saves 1/rms per
+/// row in `rstd` (may be NULL when no backward pass follows). weight may be NULL.
+void llm_rmsnorm_forward(const float *x, const float *weight, float *y, float *rstd, long rows, long cols, float eps);
+/// Backward of RMSNorm. Adds into dx and dweight (each may be NULL to skip it).
+void llm_rmsnorm_backward(const float *x, const float *weight, const float *rstd, const float *dy, float *dx,
+                          float *dweight, long rows, long cols);
+
+/// SwiGLU's gating: y = silu(gate) * up elementwise, silu(g) = g * sigmoid(g).
+void llm_swiglu_forward(const float *gate, const float *up, float *y, long count);
+/// Backward of SwiGLU: adds into dgate and dup (each may be NULL).
+void llm_swiglu_backward(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long count);
+
 /// GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 void llm_gelu_forward(const float *x, float *y, long count);
 /// dx += dy * gelu'(x); with `accumulate` 0, dx = dy * gelu'(x) (dx need not be initialised).
