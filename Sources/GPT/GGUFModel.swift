@@ -30,6 +30,9 @@ extension InferenceModel {
 
     /// Writes this model (matrices as they are stored now; convert first) and `encoding` as a GGUF v3 file.
     public func writeGGUF(to path: String, encoding: Encoding, name: String, progress: (Int, Int) -> Void = { _, _ in }) throws {
+        guard !config.isLlamaFamily else {
+            throw GPTError(description: "GGUF files are written for GPT-2 models; a \(config.architecture.rawValue) model stays a model directory (llm quantize --type f16|bf16)")
+        }
         let c = config.embeddingSize
         var tensors: [GGUF.OutputTensor] = []
         func floats(_ name: String, _ values: [Float], _ dims: [Int]) {
@@ -48,20 +51,20 @@ extension InferenceModel {
         floats("position_embd.weight", positions ?? [Float](repeating: 0, count: config.contextLength * c), [c, config.contextLength])
         for (i, b) in blocks.enumerated() {
             floats("blk.\(i).attn_norm.weight", b.norm1.weight, [c])
-            floats("blk.\(i).attn_norm.bias", b.norm1.bias, [c])
+            optionalBias("blk.\(i).attn_norm.bias", b.norm1.bias, c)
             matrix("blk.\(i).attn_qkv.weight", b.qkv)
             optionalBias("blk.\(i).attn_qkv.bias", b.qkvBias, 3 * c)
             matrix("blk.\(i).attn_output.weight", b.projection)
             optionalBias("blk.\(i).attn_output.bias", b.projectionBias, c)
             floats("blk.\(i).ffn_norm.weight", b.norm2.weight, [c])
-            floats("blk.\(i).ffn_norm.bias", b.norm2.bias, [c])
+            optionalBias("blk.\(i).ffn_norm.bias", b.norm2.bias, c)
             matrix("blk.\(i).ffn_up.weight", b.expand)
             optionalBias("blk.\(i).ffn_up.bias", b.expandBias, 4 * c)
             matrix("blk.\(i).ffn_down.weight", b.contract)
             optionalBias("blk.\(i).ffn_down.bias", b.contractBias, c)
         }
         floats("output_norm.weight", finalNorm.weight, [c])
-        floats("output_norm.bias", finalNorm.bias, [c])
+        optionalBias("output_norm.bias", finalNorm.bias, c)
         if !tied { matrix("output.weight", head) } // tied: llama.cpp reads token_embd for the head, as its converter writes GPT-2
 
         // The tokenizer, padded to the model's vocabulary with unused entries (llama.cpp wants one per row).

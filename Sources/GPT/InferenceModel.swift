@@ -1,21 +1,27 @@
 // The GPT forward pass for generating and serving: no autograd, no Tensor objects, weights in any
 // WeightType, keys and values in preallocated slots (KVSlots). It computes what GPTModel computes in
-// evaluation mode (tests compare the logits), for the learned and sinusoidal positions of GPT-2's
-// family; rotary and ALiBi models generate through GPTModel's own path.
+// evaluation mode (tests compare the logits), for GPT-2's family with learned or sinusoidal positions
+// and for the Llama 3 / Qwen3 family; GPT-2 variants with rotary or ALiBi positions generate through
+// GPTModel's own path.
 //
 // One call runs a batch of rows, each a token at a position of a slot:
 //   decode    one row per active sequence — one weight read serves them all;
 //   prefill   the prompt's rows of one slot (a chunk of them at a time in the serving engine).
 // Rows of one slot must be consecutive, in position order, continuing what the slot holds.
 //
-//   x (m, C) = wte[token] + wpe[position]
-//   per block:  h = ln_1(x); qkv = h W_attn + b (m, 3C); keys/values → slot cache;
-//               a = causal attention of each slot's run of queries over its cache (m, C)
-//               x += a W_proj + b;  x += gelu(ln_2(x) W_fc + b) W_fc_proj + b
-//   logits (rows asked for, V) = ln_f(x) W_head
+//   x (m, C) = wte[token] (+ wpe[position], GPT-2)
+//   per block:  h = norm_1(x); qkv = h W_qkv (+ b) (m, (H + 2K)·hd): queries, keys, values side by side;
+//               Qwen3: RMSNorm of each query and key head; Llama/Qwen: rotate them by position (RoPE);
+//               keys/values → slot cache; a = causal attention of each slot's run of queries over its
+//               cache (m, H·hd), each group of H / K query heads reading its one key/value head;
+//               x += a W_o (+ b);  x += ffn(norm_2(x))
+//               ffn: GPT-2 gelu(h W_fc + b) W_proj + b;  Llama/Qwen: (silu(h W_gate) * h W_up) W_down,
+//               gate and up stored side by side as one (2I, C) matrix, like q, k and v
+//   logits (rows asked for, V) = norm_f(x) W_head
+// norm is LayerNorm for GPT-2 and RMSNorm (no bias) for the Llama family.
 //
 // Batch invariance: with at most LLM_ROW_KERNEL_MAX_M rows every product runs a fixed per-row
-// operation order (WeightMatrix.apply), layer norm and GELU are per row, and attention runs per slot,
+// operation order (WeightMatrix.apply), norms and activations are per row, and attention runs per slot,
 // so a sequence's logits are bit-identical alone or decoded among others.
 
 import CKernels
@@ -25,21 +31,28 @@ import Tensors
 
 public final class InferenceModel: @unchecked Sendable { // immutable after init; `forward` needs one caller at a time per KVSlots
     struct Norm {
-        let weight: [Float], bias: [Float]
+        /// LayerNorm's weight and bias; RMSNorm has no bias.
+        let weight: [Float], bias: [Float]?
     }
 
     struct Block {
         let norm1: Norm, norm2: Norm
-        let qkv: WeightMatrix, projection: WeightMatrix, expand: WeightMatrix, contract: WeightMatrix
+        /// ((H + 2K)·hd, C): query, key and value projections side by side; (C, H·hd) back to the residual.
+        let qkv: WeightMatrix, projection: WeightMatrix
+        /// GPT-2: c_fc (4C, C); Llama: gate and up side by side (2I, C). Then (C, 4C or I) back.
+        let expand: WeightMatrix, contract: WeightMatrix
         let qkvBias: [Float]?, projectionBias: [Float]?, expandBias: [Float]?, contractBias: [Float]?
+        /// Qwen3's RMSNorm weights over each query and key head (hd).
+        var queryNorm: [Float]? = nil, keyNorm: [Float]? = nil
     }
 
     public let config: GPTConfig
     let tokenEmbedding: WeightMatrix // (V, C)
-    let positions: [Float]?          // (context, C), learned or sinusoidal
+    let positions: [Float]?          // (context, C), learned or sinusoidal; nil with rotary positions
     let blocks: [Block]
     let finalNorm: Norm
     let head: WeightMatrix           // (V, C); the token embedding itself when tied
+    let rotary: RotaryEmbedding?     // the Llama family's positions
 
     init(config: GPTConfig, tokenEmbedding: WeightMatrix, positions: [Float]?, blocks: [Block], finalNorm: Norm, head: WeightMatrix) {
         self.config = config
@@ -48,32 +61,53 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         self.blocks = blocks
         self.finalNorm = finalNorm
         self.head = head
+        rotary = config.isLlamaFamily
+            ? RotaryEmbedding(headDimension: config.headDimension, base: config.ropeTheta, scaling: config.ropeScaling) : nil
     }
 
     /// Rows up to which every product runs each row's own fixed order: a forward pass of at most this many
     /// rows gives each row the same numbers whatever the other rows are.
     public static let batchInvariantRows = Int(LLM_ROW_KERNEL_MAX_M)
 
-    /// Whether a model of this configuration can run here (GPT-2's learned or sinusoidal positions).
+    /// Whether a model of this configuration can run here: GPT-2's family with learned or sinusoidal
+    /// positions, and the Llama family.
     public static func supports(_ config: GPTConfig) -> Bool {
-        config.architecture == .gpt2 && (config.positionalEncoding == .learned || config.positionalEncoding == .sinusoidal)
+        config.isLlamaFamily || config.positionalEncoding == .learned || config.positionalEncoding == .sinusoidal
     }
 
-    /// A view of a GPTModel's current fp32 weights (no copy; LoRA adapters are merged in copies).
+    /// A view of a GPTModel's current weights (LoRA adapters are merged in copies). GPT-2's matrices are
+    /// borrowed without a copy; the Llama family's q, k, v and gate, up are stacked into one matrix each (a copy).
     public convenience init(_ model: GPTModel) throws {
         let config = model.config
         guard InferenceModel.supports(config) else {
-            throw GPTError(description: "the fast inference path runs GPT-2's family with learned or sinusoidal positions, not \(config.architecture.rawValue) with \(config.positionalEncoding.rawValue)")
+            throw GPTError(description: "the fast inference path runs learned or sinusoidal positions, not \(config.positionalEncoding.rawValue)")
         }
         func norm(_ n: any Normalization) -> Norm {
-            let n = n as! LayerNorm // GPT-2's family (checked above)
+            if let n = n as? RMSNorm { return Norm(weight: n.weight.scalars, bias: nil) }
+            let n = n as! LayerNorm
             return Norm(weight: n.weight.scalars, bias: n.bias.scalars)
         }
         func linear(_ l: Linear) -> (WeightMatrix, [Float]?) {
             let merged = l.merged()
             return (WeightMatrix(borrowingInputsByOutputs: merged.weight), merged.bias?.scalars)
         }
-        let blocks = model.blocks.map { b -> Block in
+        /// Several linear layers of one input as one (sum of outputs, in) matrix, and their biases.
+        func stacked(_ layers: [Linear]) throws -> (WeightMatrix, [Float]?) {
+            let parts = layers.map(linear)
+            let matrix = try WeightMatrix.stacked(parts.map { try $0.0.converted(to: .f32) })
+            let biases = parts.compactMap(\.1)
+            return (matrix, biases.count == parts.count ? biases.flatMap { $0 } : nil)
+        }
+        let blocks = try model.blocks.map { b -> Block in
+            if let attention = b.attention as? GroupedQueryAttention, let mlp = b.mlp as? SwiGLUFeedForward {
+                let (qkv, qkvBias) = try stacked([attention.query, attention.key, attention.value])
+                let (proj, projBias) = linear(attention.output)
+                let (gateUp, gateUpBias) = try stacked([mlp.gate, mlp.up])
+                let (down, downBias) = linear(mlp.down)
+                return Block(norm1: norm(b.norm1), norm2: norm(b.norm2), qkv: qkv, projection: proj, expand: gateUp, contract: down,
+                             qkvBias: qkvBias, projectionBias: projBias, expandBias: gateUpBias, contractBias: downBias,
+                             queryNorm: attention.queryNorm?.weight.scalars, keyNorm: attention.keyNorm?.weight.scalars)
+            }
             let attention = b.attention as! MultiHeadAttention, mlp = b.mlp as! FeedForward
             let (qkv, qkvBias) = linear(attention.qkv), (proj, projBias) = linear(attention.outProjection)
             let (fc, fcBias) = linear(mlp.expand), (out, outBias) = linear(mlp.project)
@@ -91,7 +125,8 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         let blocks = try self.blocks.map { b in
             Block(norm1: b.norm1, norm2: b.norm2, qkv: try b.qkv.converted(to: type), projection: try b.projection.converted(to: type),
                   expand: try b.expand.converted(to: type), contract: try b.contract.converted(to: type),
-                  qkvBias: b.qkvBias, projectionBias: b.projectionBias, expandBias: b.expandBias, contractBias: b.contractBias)
+                  qkvBias: b.qkvBias, projectionBias: b.projectionBias, expandBias: b.expandBias, contractBias: b.contractBias,
+                  queryNorm: b.queryNorm, keyNorm: b.keyNorm)
         }
         let headType = headType ?? type
         let embedding = try tokenEmbedding.converted(to: tied ? headType : type)
@@ -139,22 +174,31 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         forward(tokens: tokens, slots: slots, positions: rowPositions, cache: cache, logitsFor: logitsFor, inspect: nil)
     }
 
-    /// `forward`, letting `inspect` see each block's queries, keys and values ((m, 3C) rows) as they are
-    /// computed; it returns false to stop there (InferenceModel+Inspection.swift).
+    /// `forward`, letting `inspect` see each block's queries, keys and values ((m, (H + 2K)·hd) rows, after
+    /// Qwen3's norms and the rotation) as they are computed; it returns false to stop there
+    /// (InferenceModel+Inspection.swift).
     func forward(tokens: [Int], slots: [Int], positions rowPositions: [Int], cache: KVSlots, logitsFor: [Int],
                  inspect: ((_ layer: Int, _ qkv: UnsafePointer<Float>) -> Bool)?) -> [Float] {
-        let m = tokens.count, c = config.embeddingSize, heads = config.heads, hd = c / heads
+        let m = tokens.count, c = config.embeddingSize, heads = config.heads, hd = config.headDimension
+        let kvHeads = config.keyValueHeads, group = heads / kvHeads
+        let qWidth = heads * hd, kvWidth = kvHeads * hd, qkvWidth = qWidth + 2 * kvWidth
+        let ffWidth = blocks.first?.expand.outputs ?? 0, gated = config.isLlamaFamily
         precondition(slots.count == m && rowPositions.count == m && m > 0)
+        precondition(cache.width == kvWidth, "a KV cache of width \(cache.width) for keys and values of width \(kvWidth)")
         for r in 0..<m {
             precondition(rowPositions[r] < config.contextLength, "position \(rowPositions[r]) is past the context length")
             precondition(rowPositions[r] == cache.length(slots[r]) + (0..<r).filter { slots[$0] == slots[r] }.count,
                          "row \(r) does not continue slot \(slots[r])")
         }
-        // Workspace: x, h, attention output (m, C); qkv (m, 3C); feed-forward (m, 4C); mean, rstd (m); lse (H, m).
-        let work = RawStorage(byteCount: 4 * (m * c * 3 + m * 3 * c + m * 4 * c + 2 * m + heads * m))
+        // Workspace: x, h (m, C); attention output (m, H·hd); qkv (m, (H + 2K)·hd); feed-forward (m, 4C or 2I)
+        // and SwiGLU's product (m, I); mean, rstd (m); lse (H, m); rotary cos and sin (m, hd / 2).
+        let half = hd / 2, gatedWidth = gated ? ffWidth / 2 : 0
+        let floats = m * (2 * c + qWidth + qkvWidth + ffWidth + gatedWidth + 2) + heads * m + 2 * m * half
+        let work = RawStorage(byteCount: 4 * floats)
         let x = work.pointer.assumingMemoryBound(to: Float.self)
-        let h = x + m * c, attended = h + m * c, qkv = attended + m * c, ff = qkv + 3 * m * c
-        let mean = ff + 4 * m * c, rstd = mean + m, lse = rstd + m
+        let h = x + m * c, attended = h + m * c, qkv = attended + m * qWidth, ff = qkv + m * qkvWidth
+        let gatedOut = ff + m * ffWidth, mean = gatedOut + m * gatedWidth, rstd = mean + m, lse = rstd + m
+        let cosines = lse + heads * m, sines = cosines + m * half
 
         for r in 0..<m { // embeddings
             let row = x + r * c
@@ -165,6 +209,15 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
                 }
             }
         }
+        if let rotary { // each row's angles, shared by every head of every block
+            for r in 0..<m {
+                for i in 0..<half {
+                    let angle = Double(rowPositions[r]) * rotary.frequencies[i]
+                    cosines[r * half + i] = Float(Foundation.cos(angle))
+                    sines[r * half + i] = Float(Foundation.sin(angle))
+                }
+            }
+        }
         // Runs of rows per slot, for attention: (first row, count).
         var runs: [(Int, Int)] = []
         for r in 0..<m {
@@ -172,28 +225,53 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         }
         let scale = 1 / Float(hd).squareRoot()
         for (l, block) in blocks.enumerated() {
-            layerNorm(block.norm1, x, h, mean, rstd, m)
+            normalize(block.norm1, x, h, mean, rstd, m)
             apply(block.qkv, h, m, block.qkvBias, qkv)
+            for r in 0..<m { // Qwen3's head norms, then the rotation, of this row's queries and keys
+                let row = qkv + r * qkvWidth
+                if let queryNorm = block.queryNorm, let keyNorm = block.keyNorm {
+                    queryNorm.withUnsafeBufferPointer { llm_rmsnorm_forward(row, $0.baseAddress!, row, nil, heads, hd, config.layerNormEpsilon) }
+                    keyNorm.withUnsafeBufferPointer { llm_rmsnorm_forward(row + qWidth, $0.baseAddress!, row + qWidth, nil, kvHeads, hd, config.layerNormEpsilon) }
+                }
+                if rotary != nil {
+                    for head in 0..<(heads + kvHeads) {
+                        rotate(row + head * hd, cosines + r * half, sines + r * half, half)
+                    }
+                }
+            }
             if let inspect, !inspect(l, qkv) { return [] }
             for r in 0..<m { // cache this row's key and value
                 let keys = cache.buffer(slots[r], layer: l, 0), values = cache.buffer(slots[r], layer: l, 1)
-                (keys + rowPositions[r] * c).update(from: qkv + r * 3 * c + c, count: c)
-                (values + rowPositions[r] * c).update(from: qkv + r * 3 * c + 2 * c, count: c)
+                (keys + rowPositions[r] * kvWidth).update(from: qkv + r * qkvWidth + qWidth, count: kvWidth)
+                (values + rowPositions[r] * kvWidth).update(from: qkv + r * qkvWidth + qWidth + kvWidth, count: kvWidth)
             }
             for (first, count) in runs {
                 let slot = slots[first], known = rowPositions[first] + count
-                llm_attention_forward(qkv + first * 3 * c, cache.buffer(slot, layer: l, 0), cache.buffer(slot, layer: l, 1),
-                                      attended + first * c, lse, 1, heads, count, known, hd,
-                                      llm_attention_strides(batch: 0, head: hd, row: 3 * c),
-                                      llm_attention_strides(batch: 0, head: hd, row: c),
-                                      llm_attention_strides(batch: 0, head: hd, row: c), scale, 1, 0, 0)
+                let keys = cache.buffer(slot, layer: l, 0), values = cache.buffer(slot, layer: l, 1)
+                let queries = qkv + first * qkvWidth, out = attended + first * qWidth
+                let sq = llm_attention_strides(batch: 0, head: hd, row: qkvWidth), so = llm_attention_strides(batch: 0, head: hd, row: qWidth)
+                if group == 1 { // multi-head attention: every head in one call
+                    llm_attention_forward(queries, keys, values, out, lse, 1, heads, count, known, hd, sq,
+                                          llm_attention_strides(batch: 0, head: hd, row: kvWidth), so, scale, 1, 0, 0)
+                } else { // one call per key/value head: its group of query heads reads it through a head stride of 0
+                    for g in 0..<kvHeads {
+                        llm_attention_forward(queries + g * group * hd, keys + g * hd, values + g * hd, out + g * group * hd, lse,
+                                              1, group, count, known, hd, sq, llm_attention_strides(batch: 0, head: 0, row: kvWidth),
+                                              so, scale, 1, 0, 0)
+                    }
+                }
             }
             apply(block.projection, attended, m, block.projectionBias, h)
             add(h, into: x, m * c)
-            layerNorm(block.norm2, x, h, mean, rstd, m)
+            normalize(block.norm2, x, h, mean, rstd, m)
             apply(block.expand, h, m, block.expandBias, ff)
-            llm_gelu_forward(ff, ff, m * 4 * c)
-            apply(block.contract, ff, m, block.contractBias, h)
+            if gated {
+                for r in 0..<m { llm_swiglu_forward(ff + r * ffWidth, ff + r * ffWidth + gatedWidth, gatedOut + r * gatedWidth, gatedWidth) }
+                apply(block.contract, gatedOut, m, block.contractBias, h)
+            } else {
+                llm_gelu_forward(ff, ff, m * ffWidth)
+                apply(block.contract, ff, m, block.contractBias, h)
+            }
             add(h, into: x, m * c)
         }
         for r in 0..<m { cache.record(slots[r], token: tokens[r]) }
@@ -202,10 +280,20 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         let wanted = logitsFor.count
         guard wanted > 0 else { return [] }
         for (i, r) in logitsFor.enumerated() { (h + i * c).update(from: x + r * c, count: c) }
-        layerNorm(finalNorm, h, attended, mean, rstd, wanted)
+        normalize(finalNorm, h, x, mean, rstd, wanted)
         var logits = [Float](repeating: 0, count: wanted * config.vocabSize)
-        logits.withUnsafeMutableBufferPointer { apply(head, attended, wanted, nil, $0.baseAddress!) }
+        logits.withUnsafeMutableBufferPointer { apply(head, x, wanted, nil, $0.baseAddress!) }
         return logits
+    }
+
+    /// RoPE on one head's vector in place, "rotate half" layout: (a, b) = (v[i], v[i + d/2]) becomes
+    /// (a cos - b sin, b cos + a sin).
+    private func rotate(_ v: UnsafeMutablePointer<Float>, _ cos: UnsafePointer<Float>, _ sin: UnsafePointer<Float>, _ half: Int) {
+        for i in 0..<half {
+            let a = v[i], b = v[i + half]
+            v[i] = a * cos[i] - b * sin[i]
+            v[i + half] = b * cos[i] + a * sin[i]
+        }
     }
 
     private func apply(_ w: WeightMatrix, _ x: UnsafeMutablePointer<Float>, _ m: Int, _ bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
@@ -216,11 +304,15 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         }
     }
 
-    private func layerNorm(_ n: Norm, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    private func normalize(_ n: Norm, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            _ mean: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>, _ m: Int) {
         n.weight.withUnsafeBufferPointer { w in
-            n.bias.withUnsafeBufferPointer { b in
-                llm_layernorm_forward(x, w.baseAddress!, b.baseAddress!, y, mean, rstd, m, config.embeddingSize, config.layerNormEpsilon)
+            if let bias = n.bias {
+                bias.withUnsafeBufferPointer { b in
+                    llm_layernorm_forward(x, w.baseAddress!, b.baseAddress!, y, mean, rstd, m, config.embeddingSize, config.layerNormEpsilon)
+                }
+            } else {
+                llm_rmsnorm_forward(x, w.baseAddress!, y, rstd, m, config.embeddingSize, config.layerNormEpsilon)
             }
         }
     }

@@ -2,9 +2,9 @@
 // context length, so generating a token never copies the cache (the Tensor-based `KVCache` of
 // GPTModel.swift concatenates a new tensor every token: fine for learning, quadratic for serving).
 //
-// Layout per slot and layer: keys and values as (T, C) rows, heads side by side in each row — exactly
-// the key and value thirds of the fused qkv projection's rows, so caching a token is two row copies,
-// and the attention kernel reads head h of position t at t * C + h * hd.
+// Layout per slot and layer: keys and values as (T, K·hd) rows, heads side by side in each row — exactly
+// the key and value parts of the fused qkv projection's rows, so caching a token is two row copies,
+// and the attention kernel reads key/value head h of position t at t * K·hd + h * hd (K·hd = C for GPT-2).
 //
 // A slot also remembers the tokens it holds, so a new request that starts with the same tokens (a chat
 // that grows turn by turn, or the same system prompt) can reuse them instead of recomputing.
@@ -17,7 +17,7 @@ public final class KVSlots: @unchecked Sendable { // used by one thread at a tim
     /// Tokens whose keys and values each slot holds, in position order.
     public private(set) var tokens: [[Int]]
 
-    /// `capacity` positions of `width` (= n_embd) floats per layer, per slot; memory is taken when a slot is
+    /// `capacity` positions of `width` (K·hd) floats per layer, per slot; memory is taken when a slot is
     /// first used.
     public init(slots: Int, layers: Int, capacity: Int, width: Int) {
         slotCount = slots
@@ -28,8 +28,10 @@ public final class KVSlots: @unchecked Sendable { // used by one thread at a tim
         tokens = Array(repeating: [], count: slots)
     }
 
+    /// Slots for a model: keys and values are K·hd wide (n_embd for GPT-2; grouped-query attention's K
+    /// key/value heads make them narrower by H / K).
     public convenience init(slots: Int, config: GPTConfig) {
-        self.init(slots: slots, layers: config.layers, capacity: config.contextLength, width: config.embeddingSize)
+        self.init(slots: slots, layers: config.layers, capacity: config.contextLength, width: config.keyValueHeads * config.headDimension)
     }
 
     /// Bytes one slot takes.

@@ -106,6 +106,30 @@ public final class WeightMatrix: @unchecked Sendable { // immutable after init
         self.init(type: type, layout: .outputsByInputs, outputs: n, inputs: k, base: base, owner: owner)
     }
 
+    /// Matrices of one type and input width as one, their output rows one after another (Llama's q, k and v
+    /// projections as one qkv matrix, so one product computes all three). A copy.
+    public static func stacked(_ parts: [WeightMatrix]) throws -> WeightMatrix {
+        guard let first = parts.first,
+              parts.allSatisfy({ $0.type == first.type && $0.inputs == first.inputs && $0.layout == .outputsByInputs }) else {
+            throw GPTError(description: "only (n, k) matrices of one type and input width stack")
+        }
+        let storage = RawStorage(byteCount: parts.reduce(0) { $0 + $1.byteCount })
+        var offset = 0
+        for p in parts {
+            (storage.pointer + offset).copyMemory(from: p.base, byteCount: p.byteCount)
+            offset += p.byteCount
+        }
+        return WeightMatrix(type: first.type, layout: .outputsByInputs, outputs: parts.reduce(0) { $0 + $1.outputs },
+                            inputs: first.inputs, base: UnsafeRawPointer(storage.pointer), owner: storage)
+    }
+
+    /// Rows `range` of an (n, k) matrix, sharing its bytes (the inverse of `stacked`).
+    func rows(_ range: Range<Int>) -> WeightMatrix {
+        precondition(layout == .outputsByInputs && range.lowerBound >= 0 && range.upperBound <= outputs)
+        return WeightMatrix(type: type, layout: .outputsByInputs, outputs: range.count, inputs: inputs,
+                            base: base + range.lowerBound * type.rowBytes(inputs)!, owner: self)
+    }
+
     /// The same weights in `type`, laid out (n, k) (a Linear-layout matrix is transposed first).
     public func converted(to newType: WeightType) throws -> WeightMatrix {
         if newType == type && layout == .outputsByInputs { return self }

@@ -1,6 +1,7 @@
 // InferenceModel (the generation path: preallocated KV slots, weights in any type) against GPTModel's
 // own forward pass, prefill against token-by-token decoding, batch invariance across slots, and the
-// 16/8-bit models against fp32.
+// 16/8-bit models against fp32 — for GPT-2 and for the Llama family (grouped-query attention, rotary
+// positions, SwiGLU; Qwen3's head norms and a head width that is not C / H).
 
 import Foundation
 import GPT
@@ -20,6 +21,31 @@ struct InferenceModelTests {
         model.eval()
         return model
     }
+
+    /// GPT-2 ("gpt2"), or the same sizes as Llama (4 query heads sharing 2 key/value heads, untied) and
+    /// Qwen3 (1 key/value head, heads 32 wide so queries are 128 wide for C = 64, tied).
+    static func model(_ family: String) throws -> GPTModel {
+        guard family != "gpt2" else { return try model() }
+        var config = try GPTConfig.preset(family == "llama" ? "llama-tiny" : "qwen3-tiny")
+        config.vocabSize = 500
+        config.contextLength = 48
+        config.embeddingSize = 64
+        config.intermediateSize = 96
+        config.keyValueHeadCount = family == "llama" ? 2 : 1
+        config.headDimensionOverride = family == "llama" ? nil : 32
+        config.tieWordEmbeddings = family != "llama"
+        let model = try GPTModel(config, seed: 12)
+        // Norms away from 1, so a norm read from the wrong place shows.
+        var g = SeededGenerator(seed: 13)
+        for (name, p) in model.namedParameters where name.hasSuffix("norm.weight") {
+            let noise = Tensor.normal(p.shape, std: 0.3, generator: &g).scalars
+            p.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += noise[i] } }
+        }
+        model.eval()
+        return model
+    }
+
+    static let families = ["gpt2", "llama", "qwen3"]
 
     static let ids = [5, 17, 42, 7, 99, 3, 250, 8, 1, 2, 3, 4, 400, 401, 402, 77, 66, 55, 44, 33, 22]
 
@@ -46,9 +72,27 @@ struct InferenceModelTests {
         #expect(steps.tokens[0] == ids)
     }
 
-    @Test("a sequence decodes bit-identically alone and among others")
-    func batchInvariance() throws {
-        let model = try Self.model()
+    @Test("the Llama family's prefill and decode equal GPTModel's logits", arguments: ["llama", "qwen3"])
+    func llamaFamilyEqualsGPTModel(_ family: String) throws {
+        let model = try Self.model(family)
+        let ids = Self.ids
+        let reference = Autograd.withNoGrad { model(ids, batch: 1) }.scalars
+        let fast = try InferenceModel(model)
+        let all = fast.forward(tokens: ids, slots: Array(repeating: 0, count: ids.count), positions: Array(0..<ids.count),
+                               cache: KVSlots(slots: 1, config: model.config), logitsFor: Array(0..<ids.count))
+        #expect(maxDifference(all, reference) < 1e-4)
+        let steps = KVSlots(slots: 1, config: model.config)
+        #expect(steps.width == model.config.keyValueHeads * model.config.headDimension)
+        var stepwise = fast.forward(tokens: Array(ids.prefix(3)), slots: [0, 0, 0], positions: [0, 1, 2], cache: steps, logitsFor: [0, 1, 2])
+        for (i, id) in ids.enumerated().dropFirst(3) {
+            stepwise += fast.forward(tokens: [id], slots: [0], positions: [i], cache: steps, logitsFor: [0])
+        }
+        #expect(maxDifference(stepwise, reference) < 1e-4)
+    }
+
+    @Test("a sequence decodes bit-identically alone and among others", arguments: families)
+    func batchInvariance(_ family: String) throws {
+        let model = try Self.model(family)
         for type in WeightType.allCases {
             let fast = try InferenceModel(model).converted(to: type)
             let prompts = (0..<8).map { s in Array(Self.ids.prefix(2 + 2 * s).map { ($0 * (s + 1)) % 500 }) }
@@ -72,9 +116,9 @@ struct InferenceModelTests {
         }
     }
 
-    @Test("16- and 8-bit weights stay close to fp32", arguments: WeightType.allCases)
-    func lowPrecision(_ type: WeightType) throws {
-        let model = try Self.model(tied: false)
+    @Test("16- and 8-bit weights stay close to fp32", arguments: WeightType.allCases, families)
+    func lowPrecision(_ type: WeightType, _ family: String) throws {
+        let model = try family == "gpt2" ? Self.model(tied: false) : Self.model(family)
         let ids = Self.ids
         let fp32 = try InferenceModel(model)
         let low = try fp32.converted(to: type)
@@ -91,9 +135,9 @@ struct InferenceModelTests {
         #expect(abs(bytes - type.bitsPerWeight / 32) < 0.02, "\(type.rawValue) weighs \(bytes) of fp32")
     }
 
-    @Test("generation through the slots equals GPTModel's uncached generation")
-    func generationMatches() throws {
-        let model = try Self.model()
+    @Test("generation through the slots equals GPTModel's uncached generation", arguments: families)
+    func generationMatches(_ family: String) throws {
+        let model = try Self.model(family)
         let gpt2 = try Encoding.named("gpt2")
         let options = SamplingOptions(maxNewTokens: 60, temperature: 0) // past the 48-token context: the window slides
         let fast = try InferenceModel(model).generate(prompt: Self.ids, encoding: gpt2, options: options)
@@ -102,9 +146,9 @@ struct InferenceModelTests {
         #expect(fast.ids.count == 60)
     }
 
-    @Test("attention weights and mean embeddings equal GPTModel's (the playground's pictures)")
-    func inspectionEqualsGPTModel() throws {
-        let model = try Self.model()
+    @Test("attention weights and mean embeddings equal GPTModel's (the playground's pictures)", arguments: families)
+    func inspectionEqualsGPTModel(_ family: String) throws {
+        let model = try Self.model(family)
         let fast = try InferenceModel(model)
         for layer in 0..<model.config.layers {
             let reference = model.attentionWeights(Self.ids, layer: layer).scalars   // (H, T, T)

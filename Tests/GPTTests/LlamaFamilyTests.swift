@@ -58,6 +58,42 @@ struct LlamaFamilyTests {
         #expect(greedy.ids == ref.greedy)
     }
 
+    @Test("the inference path reads the files as stored and equals transformers", arguments: ["tiny-llama3", "tiny-qwen3", "tiny-qwen3-bf16"])
+    func inferenceModelEqualsTransformers(_ name: String) throws {
+        let dir = fixtureDirectory(name)
+        let ref = try reference(dir)
+        let (fast, _) = try InferenceModel.load(dir)
+        #expect(fast.typeDescription == (name.hasSuffix("bf16") ? "bf16" : "f32"), "matrices kept in their stored type")
+        for (prompt, expected) in zip(ref.prompts, ref.logits) {
+            let logits = fast.forward(tokens: prompt, slots: Array(repeating: 0, count: prompt.count), positions: Array(prompt.indices),
+                                      cache: KVSlots(slots: 1, config: fast.config), logitsFor: Array(prompt.indices))
+            let worst = zip(logits, expected.flatMap { $0 }).map { abs(Double($0) - $1) }.max()!
+            #expect(worst < 1e-4, "max logit difference \(worst)")
+        }
+        let greedy = try fast.generate(prompt: ref.prompts[0], encoding: Encoding.named("gpt2"),
+                                       options: SamplingOptions(maxNewTokens: 20, temperature: 0))
+        #expect(greedy.ids == ref.greedy)
+    }
+
+    @Test func sixteenBitDirectoriesKeepTheFamilysNames() throws {
+        let source = fixtureDirectory("tiny-qwen3")
+        let (fast, _) = try InferenceModel.load(source)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llm-qwen-f16-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try fast.writeDirectory(dir, type: .f16)
+        let written = try Safetensors.read(dir + "/model.safetensors"), original = try Safetensors.read(source + "/model.safetensors")
+        #expect(Set(written.entries.keys) == Set(original.entries.keys))
+        for (name, entry) in original.entries { #expect(written.entries[name]?.shape == entry.shape, "\(name)") }
+        let (reloaded, _) = try InferenceModel.load(dir)
+        #expect(reloaded.typeDescription == "f16" && reloaded.config == fast.config)
+        let prompt = [15, 7, 300, 42]
+        func logits(_ m: InferenceModel) -> [Float] {
+            m.forward(tokens: prompt, slots: [0, 0, 0, 0], positions: [0, 1, 2, 3], cache: KVSlots(slots: 1, config: m.config), logitsFor: [3])
+        }
+        let a = logits(fast), b = logits(reloaded)
+        #expect(zip(a, b).map { abs($0 - $1) }.max()! / a.map(abs).max()! < 5e-3)
+    }
+
     @Test func configKeysOfBothTransformersGenerations() throws {
         // The Hub's Llama 3.2 files: rope_theta and rope_scaling apart, eos_token_id a list.
         let legacy = """
