@@ -44,11 +44,12 @@ struct GPTModelTests {
         #expect(greedy.ids == ref.greedy)
     }
 
-    /// A checkpoint our trainer wrote, loaded by `transformers` (scripts/check_transformers_roundtrip.py):
-    /// both compute the same logits from the same files.
-    @Test func ourCheckpointReadsTheSameInTransformers() throws {
+    /// A checkpoint our trainer wrote (GPT-2, Llama, Qwen3), loaded by `transformers`
+    /// (scripts/check_transformers_roundtrip.py): both compute the same logits from the same files.
+    @Test(arguments: ["ours-micro", "ours-micro-llama", "ours-micro-qwen3"])
+    func ourCheckpointReadsTheSameInTransformers(_ name: String) throws {
         struct RoundTrip: Decodable { let prompt: [Int]; let logits_first_rows: [[Double]]; let logits_argmax: [Int] }
-        let dir = fixtureDirectory("ours-micro")
+        let dir = fixtureDirectory(name)
         let ref = try JSONDecoder().decode(RoundTrip.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/reference.json")))
         let model = try Checkpoint.load(dir)
         let logits = Autograd.withNoGrad { model(ref.prompt, batch: 1) }                // (1, T, V)
