@@ -28,9 +28,14 @@ public final class Encoding: @unchecked Sendable { // immutable after init
     private let specialByID: [Int: [UInt8]]
     private let specialFirstBytes: [Bool]
 
+    /// Whether text is put in Unicode normalization form C before encoding (Qwen's tokenizer.json asks for it).
+    public let normalizesToNFC: Bool
+
     /// `tokens[rank]` holds the bytes of each mergeable rank (nil where a rank is unused).
-    public init(name: String, preTokenizer: PreTokenizer, tokens: [[UInt8]?], specialTokens: [String: Int]) {
+    public init(name: String, preTokenizer: PreTokenizer, tokens: [[UInt8]?], specialTokens: [String: Int],
+                normalizesToNFC: Bool = false) {
         self.name = name
+        self.normalizesToNFC = normalizesToNFC
         self.preTokenizer = preTokenizer
         self.specialTokens = specialTokens
         ranks = RankTable(tokens: tokens)
@@ -46,7 +51,7 @@ public final class Encoding: @unchecked Sendable { // immutable after init
 
     /// Token ids of `text` with special-token text encoded as plain text.
     public func encodeOrdinary(_ text: String) -> [Int] {
-        var text = text
+        var text = normalizesToNFC ? text.precomposedStringWithCanonicalMapping : text
         return text.withUTF8 { bytes in
             var out: [Int] = []
             out.reserveCapacity(bytes.count / 3)
@@ -74,7 +79,7 @@ public final class Encoding: @unchecked Sendable { // immutable after init
             }
             allowed = set
         }
-        var text = text
+        var text = normalizesToNFC ? text.precomposedStringWithCanonicalMapping : text
         return try text.withUTF8 { bytes in
             var out: [Int] = []
             out.reserveCapacity(bytes.count / 3)

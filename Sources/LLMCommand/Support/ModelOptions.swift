@@ -89,7 +89,7 @@ func tokenizer(for config: GPTConfig, directory: String) throws -> Encoding {
     } else if FileManager.default.fileExists(atPath: encoder) && FileManager.default.fileExists(atPath: vocabBPE) {
         encoding = try Encoding.gpt2(encoderJSON: encoder, vocabBPE: vocabBPE)
     } else if FileManager.default.fileExists(atPath: tokenizerJSON) {
-        encoding = try Encoding.gpt2(tokenizerJSON: tokenizerJSON)
+        encoding = try Encoding.huggingFace(tokenizerJSON: tokenizerJSON)
     } else {
         encoding = try Encoding.named("gpt2")
     }

@@ -14,6 +14,9 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     case cl100k
     /// o200k_base
     case o200k
+    /// Qwen2 / Qwen2.5 / Qwen3 (their tokenizer.json's Split pattern): cl100k's pattern with single digits,
+    /// \p{N} where cl100k has \p{N}{1,3}, so numbers are read digit by digit.
+    case qwen2
 
     /// The pattern as tiktoken 0.14 writes it.
     public var pattern: String {
@@ -27,8 +30,20 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
                 #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
                 #"\p{N}{1,3}"#, #" ?[^\s\p{L}\p{N}]+[\r\n/]*"#, #"\s*[\r\n]+"#, #"\s+(?!\S)"#, #"\s+"#,
             ].joined(separator: "|")
+        case .qwen2:
+            return #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         }
     }
+
+    /// The split patterns of Hugging Face `tokenizer.json` files that are one of these, as those files spell
+    /// them: Llama 3's is cl100k's (as tiktoken wrote it before its possessive rewrite), Qwen2's is `qwen2`.
+    public static let huggingFacePatterns: [String: PreTokenizer] = [
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#: .cl100k,
+        PreTokenizer.qwen2.pattern: .qwen2,
+        PreTokenizer.cl100k.pattern: .cl100k,
+        PreTokenizer.o200k.pattern: .o200k,
+        PreTokenizer.r50k.pattern: .r50k,
+    ]
 
     /// Calls `body(start, end)` for each piece of `text` (UTF-8 byte offsets), in order.
     func split(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, Int) -> Void) {
@@ -39,6 +54,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             switch self {
             case .r50k: end = Self.r50kPiece(text, i)
             case .cl100k: end = Self.cl100kPiece(text, i)
+            case .qwen2: end = Self.cl100kPiece(text, i, digits: 1)
             case .o200k: end = Self.o200kPiece(text, i)
             }
             body(i, end)
@@ -81,7 +97,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
 
     // MARK: cl100k
 
-    static func cl100kPiece(_ t: UTF8Text, _ i: Int) -> Int {
+    static func cl100kPiece(_ t: UTF8Text, _ i: Int, digits: Int = 3) -> Int {
         let b = t.bytes
         // '(?i:[sdmt]|ll|ve|re)
         if b[i] == UInt8(ascii: "'"), let end = contraction(t, i + 1, letters: "sdmt", pairs: true) { return end }
@@ -91,8 +107,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         if !c.contains(.number), !t.isCRLF(i), i + n < t.count, t.classAt(i + n).0.contains(.letter) {
             return t.run(from: i + n, .letter)
         }
-        // \p{N}{1,3}+
-        if c.contains(.number) { return numbers(t, i, atMost: 3) }
+        // \p{N}{1,3}+ (qwen2: \p{N})
+        if c.contains(.number) { return numbers(t, i, atMost: digits) }
         // ` ?[^\s\p{L}\p{N}]++[\r\n]*+`
         var start = i
         if b[i] == UInt8(ascii: " "), i + 1 < t.count, t.isOther(t.classAt(i + 1).0) { start = i + 1 }
