@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GPT
+import Server
 import Tensors
 import Tokenizers
 
@@ -16,7 +17,12 @@ struct Generate: ParsableCommand {
     @Option(help: "Sample only among the K likeliest tokens.") var topK: Int?
     @Option(help: "Sample only among the likeliest tokens whose probabilities add up to P.") var topP: Float?
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
-    @Flag(help: "Keep going past <|endoftext|>.") var ignoreEndOfText = false
+    @Flag(help: "Keep going past <|endoftext|> and the model's end tokens.") var ignoreEndOfText = false
+    @Flag(help: "Treat --prompt as a user's chat message, formatted with the model's chat template; print only the answer.")
+    var chat = false
+    @Option(help: "A system message before the user's (with --chat).") var system: String?
+    @Option(help: "The chat template for --chat: alpaca, plain, llama3 or chatml (default: the model's, else plain).")
+    var chatTemplate: String?
     @Option(help: "Convert the weights to f32, f16, bf16 or q8_0 after loading (default: as stored).") var weights: WeightType?
     @Flag(help: "Print one JSON object {text, ids, tokens_per_second} instead of streaming.") var json = false
 
@@ -26,17 +32,37 @@ struct Generate: ParsableCommand {
         if let k = topK, k < 1 { throw ValidationError("--top-k must be at least 1") }
         if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         guard !prompt.isEmpty else { throw ValidationError("--prompt must not be empty") }
+        if let t = chatTemplate, ChatTemplate(rawValue: t) == nil {
+            throw ValidationError("--chat-template must be one of \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if (system != nil || chatTemplate != nil) && !chat { throw ValidationError("--system and --chat-template go with --chat") }
+    }
+
+    /// The prompt's ids, what to echo before the answer, and the tokens that end it: with --chat, the messages
+    /// in the chat template (special tokens as ids, the messages as text) ending at its end-of-turn tokens;
+    /// otherwise the prompt as given (special tokens in it allowed) ending at <|endoftext|> and the model's
+    /// end tokens (eos_token_id).
+    private func promptAndEnds(_ encoding: Encoding, _ config: GPTConfig) throws -> (ids: [Int], echo: String, ends: Set<Int>) {
+        var ends = Set(encoding.specialTokens["<|endoftext|>"].map { [$0] } ?? []).union(config.endTokenIds)
+        guard chat else { return (try encoding.encode(prompt, allowedSpecial: .all), prompt, ignoreEndOfText ? [] : ends) }
+        let template = modelOptions.chatTemplate(chatTemplate)
+        let messages = (system.map { [ChatTemplate.Message(role: "system", content: $0)] } ?? []) + [.init(role: "user", content: prompt)]
+        ends.formUnion(template.endOfTurnTokens(encoding))
+        do {
+            return (try template.tokens(messages, encoding: encoding), "", ignoreEndOfText ? [] : ends)
+        } catch {
+            throw CommandError("\(error)")
+        }
     }
 
     func run() throws {
         guard modelOptions.runsOnInferenceModel else { return try runOnGPTModel() }
         let (model, encoding) = try modelOptions.loadInference(weights: weights)
-        let ids = try encoding.encode(prompt, allowedSpecial: .all)
-        let eot = encoding.specialTokens["<|endoftext|>"]
+        let (ids, echo, ends) = try promptAndEnds(encoding, model.config)
         var options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
-                                      stopTokens: ignoreEndOfText || eot == nil ? [] : [eot!])
+                                      stopTokens: ends, stopStrings: chat ? modelOptions.chatTemplate(chatTemplate).stopStrings : [])
         let interrupt = announce(promptTokens: ids.count, contextLength: model.config.contextLength, options: &options)
-        if !json { print(prompt, terminator: "") }
+        if !json { print(echo, terminator: "") }
         let result = try model.generate(prompt: ids, encoding: encoding, options: options) { piece in
             if !json { print(piece, terminator: ""); fflush(nil) }
         }
@@ -73,16 +99,15 @@ struct Generate: ParsableCommand {
         throw ExitCode(interrupt.exitCode)
     }
 
-    /// Rotary and ALiBi models: GPTModel's own forward pass, fp32.
+    /// GPT-2 variants with rotary or ALiBi positions: GPTModel's own forward pass, fp32.
     private func runOnGPTModel() throws {
         guard weights == nil || weights == .f32 else { throw CommandError("--weights needs a model with learned or sinusoidal positions") }
         let (model, encoding) = try modelOptions.load()
-        let ids = try encoding.encode(prompt, allowedSpecial: .all)
-        let eot = encoding.specialTokens["<|endoftext|>"]
+        let (ids, echo, ends) = try promptAndEnds(encoding, model.config)
         var options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
-                                      stopTokens: ignoreEndOfText || eot == nil ? [] : [eot!])
+                                      stopTokens: ends, stopStrings: chat ? modelOptions.chatTemplate(chatTemplate).stopStrings : [])
         let interrupt = announce(promptTokens: ids.count, contextLength: model.config.contextLength, options: &options)
-        if !json { print(prompt, terminator: "") }
+        if !json { print(echo, terminator: "") }
         let result = try model.generate(prompt: ids, encoding: encoding, options: options) { piece in
             if !json { print(piece, terminator: ""); fflush(nil) }
         }

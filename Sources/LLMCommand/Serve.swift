@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Requests that may wait for a slot; beyond them the server answers 429.") var maxQueue = 64
     @Option(help: "Serve with a shorter context than the model's (smaller KV slots).") var contextLength: Int?
     @Option(help: "The one origin browsers may call from (CORS); none by default.") var corsOrigin: String?
-    @Option(help: "How chat messages become a prompt: alpaca (the book's instruction format) or plain (default: the model's, else plain).")
+    @Option(help: "How chat messages become a prompt: alpaca (the book's instruction format), plain, llama3 or chatml (default: the model's, else plain).")
     var chatTemplate: String?
     @Option(help: "Convert the weights to f32, f16, bf16 or q8_0 after loading (default: as stored).") var weights: WeightType?
     @Option(help: "Seconds running streams get to finish after SIGINT/SIGTERM.") var drain: Double = 30
@@ -40,7 +40,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard modelOptions.runsOnInferenceModel else { throw CommandError("serving needs a GPT-2 style model (learned or sinusoidal positions)") }
+        guard modelOptions.runsOnInferenceModel else {
+            throw CommandError("serving needs a GPT-2 model with learned or sinusoidal positions, or a Llama / Qwen3 model")
+        }
         var (model, encoding) = try modelOptions.loadInference(weights: weights)
         if let c = contextLength {
             guard c <= model.config.contextLength else {
@@ -54,8 +56,7 @@ struct Serve: AsyncParsableCommand {
         options.port = port
         options.apiKeys = apiKey.map { $0.split(separator: ",").map(String.init) } ?? []
         options.corsOrigin = corsOrigin
-        options.chatTemplate = chatTemplate.flatMap(ChatTemplate.init(rawValue:))
-            ?? (modelOptions.model.hasSuffix(".gguf") ? nil : ChatTemplate.stored(in: modelOptions.model)) ?? .plain
+        options.chatTemplate = modelOptions.chatTemplate(chatTemplate)
         options.drainSeconds = drain
         var logger = Logger(label: "llm-serve")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

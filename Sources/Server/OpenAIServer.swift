@@ -113,15 +113,17 @@ public final class OpenAIServer: Sendable {
     }
 
     private func submit(prompt: [Int], maxTokens: Int, sampling: SamplingFields, stops: [String], logprobs: Int?,
-                        maxTokensField: String) throws -> RequestHandle {
+                        maxTokensField: String, chat: Bool = false) throws -> RequestHandle {
         guard !prompt.isEmpty else { throw APIError.invalid("The prompt is empty.", param: "prompt") }
         guard prompt.count + maxTokens <= engine.contextLength else {
             throw APIError.invalid("The prompt has \(prompt.count) tokens and \(maxTokensField) is \(maxTokens): together over the model's " +
                                    "context of \(engine.contextLength) tokens.", param: maxTokensField, code: "context_length_exceeded")
         }
-        let eot = engine.encoding.specialTokens["<|endoftext|>"].map { Set([$0]) } ?? []
+        // <|endoftext|>, the model's own end tokens (config.json eos_token_id) and, for chat, the template's end of turn.
+        var ends = Set(engine.encoding.specialTokens["<|endoftext|>"].map { [$0] } ?? []).union(engine.model.config.endTokenIds)
+        if chat { ends.formUnion(options.chatTemplate.endOfTurnTokens(engine.encoding)) }
         let request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, temperature: sampling.temperature, topK: sampling.topK,
-                                        topP: sampling.topP, seed: sampling.seed, stopTokens: eot, stopStrings: stops, logprobs: logprobs)
+                                        topP: sampling.topP, seed: sampling.seed, stopTokens: ends, stopStrings: stops, logprobs: logprobs)
         do {
             return try engine.submit(request)
         } catch let error as EngineError {
@@ -185,7 +187,12 @@ public final class OpenAIServer: Sendable {
             throw APIError.invalid("messages[\(i)].content must be a string or a list of text parts.", param: "messages[\(i)].content")
         }
         let sampling = try SamplingFields(f)
-        let prompt = try engine.encoding.encode(options.chatTemplate.prompt(messages), allowedSpecial: .all)
+        let prompt: [Int]
+        do {
+            prompt = try options.chatTemplate.tokens(messages, encoding: engine.encoding)
+        } catch {
+            throw APIError.invalid("\(error)", param: "messages")
+        }
         let field = f.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens"
         let maxTokens = try f.int(field, in: 1...Int.max, "a whole number, 1 or more") ?? max(1, engine.contextLength - prompt.count)
         let wantsLogprobs = try f.bool("logprobs") ?? false
@@ -193,7 +200,7 @@ public final class OpenAIServer: Sendable {
         if top != nil && !wantsLogprobs { throw APIError.invalid("top_logprobs needs logprobs: true.", param: "top_logprobs") }
         let handle = try submit(prompt: prompt, maxTokens: maxTokens, sampling: sampling,
                                 stops: sampling.stop + options.chatTemplate.stopStrings, logprobs: wantsLogprobs ? (top ?? 0) : nil,
-                                maxTokensField: field)
+                                maxTokensField: field, chat: true)
         let id = "chatcmpl-" + Self.randomID()
         @Sendable func object(_ kind: String, _ choice: [String: Any]) -> [String: Any] {
             ["id": id, "object": kind, "created": created, "model": options.modelID, "system_fingerprint": fingerprint, "choices": [choice]]

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import GPT
 import Hub
+import Server
 import Tokenizers
 
 struct ModelOptions: ParsableArguments {
@@ -38,6 +39,11 @@ struct ModelOptions: ParsableArguments {
             gpt.mergeLoRA()
         }
         return (gpt, try tokenizer(for: gpt.config, directory: model))
+    }
+
+    /// The chat template: `name` if given (validated by the caller), else the one the model directory names, else plain.
+    func chatTemplate(_ name: String?) -> ChatTemplate {
+        name.flatMap(ChatTemplate.init(rawValue:)) ?? (model.hasSuffix(".gguf") ? nil : ChatTemplate.stored(in: model)) ?? .plain
     }
 
     /// Whether the model runs on InferenceModel (GPT-2's learned or sinusoidal positions, and every GGUF
