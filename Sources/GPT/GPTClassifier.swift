@@ -38,7 +38,11 @@ public final class GPTClassifier: Module {
         self.padTokenId = padTokenId
     }
 
-    override public var children: [(String, Module)] { [("transformer", backbone), ("score", head)] }
+    /// GPT2ForSequenceClassification's names ("transformer.h.0…", "score"), or Llama/Qwen3ForSequenceClassification's,
+    /// whose backbone parameters already carry their "model." prefix.
+    override public var children: [(String, Module)] {
+        backbone.config.isLlamaFamily ? backbone.children + [("score", head)] : [("transformer", backbone), ("score", head)]
+    }
 
     /// The configuration written to config.json: the backbone's, with the labels and the padding token.
     public var config: GPTConfig {
@@ -108,11 +112,11 @@ public final class GPTClassifier: Module {
 
     // MARK: Model directories
 
-    /// Reads a classifier directory (ours or a `transformers` GPT2ForSequenceClassification).
+    /// Reads a classifier directory (ours or a `transformers` GPT2/Llama/Qwen3ForSequenceClassification).
     public static func load(_ directory: String) throws -> GPTClassifier {
         let config = try Checkpoint.readConfig(directory)
         guard let labels = config.labels else {
-            throw GPTError(description: "\(directory): not a classifier (config.json has no GPT2ForSequenceClassification id2label); make one with llm finetune classify")
+            throw GPTError(description: "\(directory): not a classifier (config.json has no ...ForSequenceClassification id2label); make one with llm finetune classify")
         }
         guard labels.count >= 2 else { throw GPTError(description: "\(directory): a classifier needs at least two labels") }
         let pad = config.padTokenId ?? 50256
@@ -127,15 +131,22 @@ public final class GPTClassifier: Module {
             GPTClassifier(backbone: backbone, labels: labels, padTokenId: pad)
         }
         let path = (directory as NSString).appendingPathComponent(Checkpoint.weightsFile)
-        try Checkpoint.fill(model.namedParameters, from: try Safetensors.read(path), path: path, transposedNames: ["score.weight"])
+        try Checkpoint.fill(model.namedParameters, from: try Safetensors.read(path), path: path,
+                            transposedNames: model.fileTransposedNames)
         model.eval()
         return model
+    }
+
+    /// Parameters stored as nn.Linear (out, in) in the file: the score head, and the Llama family's projections.
+    var fileTransposedNames: Set<String> {
+        Set(namedParameters.map(\.0).filter { $0 == "score.weight" || (backbone.config.isLlamaFamily && $0.hasSuffix("_proj.weight")) })
     }
 
     /// Writes config.json (with the labels) and model.safetensors in the layout `transformers` reads.
     /// LoRA adapters must be merged first (`mergeLoRA`).
     public func save(to directory: String, metadata: [String: String] = [:]) throws {
-        let tensors = namedParameters.map { name, t in (name, name == "score.weight" ? Autograd.withNoGrad { t.transposed() } : t) }
+        let transposed = fileTransposedNames
+        let tensors = namedParameters.map { name, t in (name, transposed.contains(name) ? Autograd.withNoGrad { t.transposed() } : t) }
         precondition(!tensors.contains { $0.0.contains(".lora") }, "merge the LoRA adapters before saving a model directory")
         try Checkpoint.write(config: config, tensors: tensors, to: directory, metadata: metadata)
     }

@@ -16,6 +16,7 @@ extension GPTConfig {
         case attentionBias = "attention_bias", mlpBias = "mlp_bias", attentionDropout = "attention_dropout"
         case initializerRange = "initializer_range", hiddenAct = "hidden_act", useSlidingWindow = "use_sliding_window"
         case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id", torchDtype = "torch_dtype"
+        case id2label, label2id
     }
 
     init(llamaFamily family: Architecture, from decoder: Decoder) throws {
@@ -56,6 +57,16 @@ extension GPTConfig {
             ropeScaling = try c.decodeIfPresent(Llama3RopeScaling.self, forKey: .ropeScaling)
         }
         endTokenIds = try Self.tokenIds(c, .eosTokenId)
+        // A sequence classifier's labels (transformers writes LABEL_0, LABEL_1 into language-model configs too).
+        let architectures = try c.decodeIfPresent([String].self, forKey: .architectures) ?? []
+        if architectures.contains(where: { $0.hasSuffix("ForSequenceClassification") }),
+           let byIndex = try c.decodeIfPresent([String: String].self, forKey: .id2label) {
+            let names = (0..<byIndex.count).compactMap { byIndex[String($0)] }
+            guard names.count == byIndex.count else {
+                throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "id2label keys must be 0..<n")
+            }
+            labels = names
+        }
     }
 
     /// `rope_parameters` as transformers 5 writes it: the base, and the scaling's fields beside its type.
@@ -94,7 +105,12 @@ extension GPTConfig {
     func encodeLlamaFamily(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: LlamaKeys.self)
         try c.encode(architecture.rawValue, forKey: .modelType)
-        try c.encode([architecture == .llama ? "LlamaForCausalLM" : "Qwen3ForCausalLM"], forKey: .architectures)
+        let family = architecture == .llama ? "Llama" : "Qwen3"
+        try c.encode([family + (labels == nil ? "ForCausalLM" : "ForSequenceClassification")], forKey: .architectures)
+        if let labels {
+            try c.encode(Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) }), forKey: .id2label)
+            try c.encode(Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) }), forKey: .label2id)
+        }
         try c.encode(vocabSize, forKey: .vocabSize)
         try c.encode(embeddingSize, forKey: .hiddenSize)
         try c.encode(feedForwardSize, forKey: .intermediateSize)

@@ -92,7 +92,9 @@ struct FineTuningArguments: ParsableArguments {
         var gpt = try Checkpoint.load(model, dropOutputHead: !keepHead)
         if dropout != gpt.config.dropout { gpt = try withDropout(gpt, dropout) }
         let encoding = try tokenizer(for: gpt.config, directory: model)
-        guard encoding.specialTokens["<|endoftext|>"] != nil else { throw CommandError("the tokenizer has no <|endoftext|> for padding") }
+        guard encoding.endOfText != nil else {
+            throw CommandError("the tokenizer has no end-of-text token (<|endoftext|> or <|end_of_text|>) to end and pad examples with")
+        }
         return (gpt, encoding)
     }
 
@@ -196,7 +198,7 @@ struct FinetuneClassify: ParsableCommand {
         printError("split: \(sets[0].count) training / \(sets[1].count) validation / \(sets[2].count) test; "
                    + "classes: \(labels.joined(separator: ", ")); longest text \(sets[0].ids.map(\.count).max()!) tokens (max \(maxTokens))")
 
-        let model = GPTClassifier(backbone: backbone, labels: labels, padTokenId: encoding.specialTokens["<|endoftext|>"]!, seed: common.seed)
+        let model = GPTClassifier(backbone: backbone, labels: labels, padTokenId: backbone.config.padTokenId ?? encoding.endOfText!, seed: common.seed)
         if trainableBlocks != "all", let n = Int(trainableBlocks), n > backbone.blocks.count {
             throw CommandError("--trainable-blocks \(n): the model has only \(backbone.blocks.count) blocks")
         }
@@ -239,6 +241,7 @@ struct FinetuneClassify: ParsableCommand {
 
         try common.saveAdapters(model)
         try model.save(to: common.output, metadata: ["epochs": "\(history.count)"])
+        try copyTokenizerFiles(from: common.model, to: common.output)
         if saveSplits {
             try FileManager.default.createDirectory(atPath: common.output + "/splits", withIntermediateDirectories: true)
             for (name, part) in zip(["train", "validation", "test"], parts) {
@@ -369,6 +372,7 @@ struct FinetuneInstruct: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         try common.saveAdapters(model)
         try Checkpoint.save(model, to: common.output, metadata: ["task": "instruction"])
+        try copyTokenizerFiles(from: common.model, to: common.output)
         try ChatTemplate.alpaca.store(in: common.output) // `llm serve` formats chat messages the way this model learned
         try writeInstructionReport(evaluations, to: common.output)
 

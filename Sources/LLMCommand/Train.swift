@@ -14,12 +14,13 @@ struct Train: ParsableCommand {
         abstract: "Pretrain a GPT by next-token prediction on text files.",
         discussion: """
             The model comes from --preset (\(GPTConfig.presets.keys.sorted().joined(separator: ", ")), book-124m), \
-            --config (a config.json) or --init (a model directory to continue from). Text is tokenized with gpt2; \
-            files are joined with <|endoftext|>; the last --val-fraction of the tokens is held out for validation.
+            --config (a config.json: GPT-2, Llama or Qwen3 keys) or --init (a model directory to continue from). Text \
+            is tokenized with gpt2, or with --init's own tokenizer (tokenizer.json, copied to the output); files are \
+            joined with the end-of-text token; the last --val-fraction of the tokens is held out for validation.
             """)
 
     @Option(help: "A preset architecture.") var preset: String?
-    @Option(help: "A config.json with GPT2Config keys.") var config: String?
+    @Option(help: "A config.json (GPT-2, Llama or Qwen3 keys).") var config: String?
     @Option(help: "A model directory whose weights to start from.") var `init`: String?
     @Option(parsing: .upToNextOption, help: "Text files to train on (default: the embedded The Verdict).") var data: [String] = []
     @Option(help: "Tokens per training window (default: the model's context length).") var contextLength: Int?
@@ -89,6 +90,8 @@ struct Train: ParsableCommand {
             try MemoryCheck.training(c, batchSize: batchSize, contextLength: contextLength ?? c.contextLength)
             model = try GPTModel(c, seed: seed)
         }
+        // A model directory's own tokenizer (a Llama or Qwen tokenizer.json) when continuing from one, else gpt2.
+        let encoding = try `init`.map { try tokenizer(for: model.config, directory: $0) } ?? Encoding.named("gpt2")
         var options = TrainingOptions()
         options.contextLength = contextLength ?? model.config.contextLength
         options.batchSize = batchSize
@@ -106,14 +109,14 @@ struct Train: ParsableCommand {
         let split: (train: TokenStore, validation: TokenStore)
         if data.count == 1, data[0].hasSuffix(".tokens") {
             let (store, name) = try TokenFile.open(data[0])
-            guard name == "gpt2" || name == "r50k_base" else {
-                throw CommandError("\(data[0]) was tokenized with \(name); training uses gpt2 (run llm prepare -e gpt2)")
+            guard name == encoding.name || (encoding.name == "gpt2" && name == "r50k_base") else {
+                throw CommandError("\(data[0]) was tokenized with \(name); this model's tokenizer is \(encoding.name)")
             }
             split = splitTokens(store, valFraction: valFraction)
         } else {
             let texts = data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text)
-            split = splitBy == .tokens ? splitTokens(try tokenize(texts), valFraction: valFraction)
-                : try splitCharacters(texts.joined(separator: "<|endoftext|>"), valFraction: valFraction, encoding: Encoding.named("gpt2"))
+            split = splitBy == .tokens ? splitTokens(try tokenize(texts, encoding), valFraction: valFraction)
+                : try splitCharacters(texts.joined(separator: "<|endoftext|>"), valFraction: valFraction, encoding: encoding)
         }
         var settings = RunSettings()
         settings["--preset"] = preset
@@ -128,7 +131,8 @@ struct Train: ParsableCommand {
                               ("--dropout", "\(model.config.dropout)"), ("--seed", "\(seed)")] {
             settings[name] = value
         }
-        try runTraining(model: model, split: split, options: options, output: output,
+        if let dir = `init` { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
+        try runTraining(model: model, split: split, options: options, output: output, encoding: encoding,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings)
     }
 }
@@ -137,26 +141,41 @@ enum SplitUnit: String, ExpressibleByArgument, CaseIterable {
     case tokens, characters
 }
 
-/// gpt2 token ids of texts joined with <|endoftext|>.
-func tokenize(_ texts: [String]) throws -> TokenStore {
-    let encoding = try Encoding.named("gpt2")
+/// Token ids of texts joined with the encoding's end-of-text token (gpt2's <|endoftext|> by default; Llama 3's
+/// <|end_of_text|>, Qwen's <|endoftext|>; none if it has neither).
+func tokenize(_ texts: [String], _ encoding: Encoding? = nil) throws -> TokenStore {
+    let encoding = try encoding ?? Encoding.named("gpt2")
     var ids: [Int] = []
     for (i, text) in texts.enumerated() {
-        if i > 0 { ids.append(encoding.specialTokens["<|endoftext|>"]!) }
+        if i > 0, let separator = encoding.endOfText { ids.append(separator) }
         ids += encoding.encodeOrdinary(text)
     }
     return TokenStore(ids)
+}
+
+/// Copies a model directory's tokenizer files (tokenizer.json and its config, vocab.json + merges.txt, ...) into
+/// `output`, so a model trained from it is read with the tokenizer it was trained with.
+func copyTokenizerFiles(from directory: String, to output: String) throws {
+    let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                 "encoder.json", "vocab.bpe", "generation_config.json"]
+    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    for name in names {
+        let source = (directory as NSString).appendingPathComponent(name), target = (output as NSString).appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: source), source != target else { continue }
+        try? FileManager.default.removeItem(atPath: target)
+        try FileManager.default.copyItem(atPath: source, toPath: target)
+    }
 }
 
 /// Splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`. Checkpoints go to
 /// OUTPUT/checkpoints every `saveEvery` steps (none when nil), at the end, and when Ctrl-C/SIGTERM stops the run.
 @discardableResult
 func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
-                 resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2,
+                 encoding: Encoding? = nil, resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2,
                  settings: RunSettings = RunSettings()) throws -> TrainingSummary {
-    let encoding = try Encoding.named("gpt2")
+    let encoding = try encoding ?? Encoding.named("gpt2")
     guard model.config.vocabSize >= encoding.vocabularySize else {
-        throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than gpt2's (\(encoding.vocabularySize))")
+        throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than \(encoding.name)'s (\(encoding.vocabularySize))")
     }
     guard split.train.count > 0 else { throw CommandError("the training text is empty") }
     let trainer = try Trainer(model: model, encoding: encoding, train: split.train, validation: split.validation, options: options)

@@ -47,6 +47,9 @@ public final class Encoding: @unchecked Sendable { // immutable after init
         specialFirstBytes = first
     }
 
+    /// The token that ends a document: <|endoftext|> (GPT-2, Qwen) or <|end_of_text|> (Llama 3), if the encoding has one.
+    public var endOfText: Int? { specialTokens["<|endoftext|>"] ?? specialTokens["<|end_of_text|>"] }
+
     // MARK: Encoding
 
     /// Token ids of `text` with special-token text encoded as plain text.

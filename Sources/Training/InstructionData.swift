@@ -117,6 +117,8 @@ public struct InstructionDataset: Sendable {
     public let sequences: [[Int]]
     /// Tokens of each sequence that belong to the prompt (and response header).
     public let promptLengths: [Int]
+    /// The end-of-text token that ends each example and pads the batches (gpt2's <|endoftext|>, 50256).
+    public let endOfText: Int
 
     /// The prompt and the output are encoded separately and joined, so that the prompt/response
     /// boundary is a token boundary (encoding the joined text gives the same tokens whenever the
@@ -125,23 +127,25 @@ public struct InstructionDataset: Sendable {
         let prompts = examples.map { encoding.encodeOrdinary($0.promptWithResponseHeader) }
         sequences = zip(prompts, examples).map { $0 + encoding.encodeOrdinary($1.output) }
         promptLengths = prompts.map(\.count)
+        endOfText = encoding.endOfText ?? 50256
     }
 
-    public init(sequences: [[Int]], promptLengths: [Int]) {
+    public init(sequences: [[Int]], promptLengths: [Int], endOfText: Int = 50256) {
         self.sequences = sequences
         self.promptLengths = promptLengths
+        self.endOfText = endOfText
     }
 
     public var count: Int { sequences.count }
 
     /// Batches in order, or shuffled with `seed` (a different order per epoch).
     public func batches(size: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0,
-                        maskPrompt: Bool = false, maxLength: Int? = nil, padTokenId: Int = 50256) -> [InstructionBatch] {
+                        maskPrompt: Bool = false, maxLength: Int? = nil) -> [InstructionBatch] {
         let order = epochOrder(count, shuffle: shuffle, seed: seed, epoch: epoch)
         return batchMembers(order, size: size, dropLast: dropLast).map { members in
             InstructionDataset.collate(members.map { sequences[$0] },
                                        promptLengths: maskPrompt ? members.map { promptLengths[$0] } : nil,
-                                       padTokenId: padTokenId, maxLength: maxLength)
+                                       padTokenId: endOfText, maxLength: maxLength)
         }
     }
 

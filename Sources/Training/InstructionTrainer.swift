@@ -126,10 +126,10 @@ extension InstructionTrainer {
 
 extension GPTModel {
     /// The model's greedy answer to an instruction: the text it generates after the prompt and the
-    /// response header, up to <|endoftext|>, trimmed.
+    /// response header, up to the end-of-text token, trimmed.
     public func respond(to example: InstructionExample, encoding: Encoding, maxNewTokens: Int = 256) throws -> String {
         var options = SamplingOptions(maxNewTokens: maxNewTokens, temperature: 0)
-        if let end = encoding.specialTokens["<|endoftext|>"] { options.stopTokens = [end] }
+        if let end = encoding.endOfText { options.stopTokens = Set([end] + config.endTokenIds) }
         let result = try generate(prompt: encoding.encodeOrdinary(example.promptWithResponseHeader), encoding: encoding, options: options)
         return result.text.replacingOccurrences(of: "### Response:", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
         return snapshot
     }
 
-    @Option(name: .long, help: "Model directory (config.json + model.safetensors), ours or Hugging Face's GPT-2 layout, or OpenAI's original GPT-2 download (hparams.json + model.ckpt.*), or ORG/NAME downloaded with llm download; where a command generates or evaluates, also a GPT-2 .gguf file.",
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors or its shards), ours or Hugging Face's (GPT-2, Llama 3, Qwen3), or OpenAI's original GPT-2 download (hparams.json + model.ckpt.*), or ORG/NAME downloaded with llm download; where a command generates or evaluates, also a GPT-2 .gguf file.",
             transform: ModelOptions.resolve)
     var model: String
     @Option(help: "A LoRA adapter directory (the output/adapter of llm finetune instruct --lora-rank) to apply to --model.")
