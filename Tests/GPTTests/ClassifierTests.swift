@@ -45,8 +45,14 @@ struct ClassifierTests {
         #expect(together.allSatisfy { abs($0.reduce(0, +) - 1) < 1e-5 })
     }
 
-    @Test func savedClassifierLoadsTheSame() throws {
-        let backbone = try GPTModel(GPTConfig(vocabSize: 300, contextLength: 16, embeddingSize: 16, layers: 2, heads: 2, dropout: 0), seed: 3)
+    @Test(arguments: ["gpt2", "qwen3-tiny"])
+    func savedClassifierLoadsTheSame(_ family: String) throws {
+        var config = GPTConfig(vocabSize: 300, contextLength: 16, embeddingSize: 16, layers: 2, heads: 2, dropout: 0)
+        if family != "gpt2" { // Qwen3ForSequenceClassification: "model.layers…" names, (out, in) projections
+            config = try GPTConfig.preset(family)
+            (config.vocabSize, config.contextLength, config.embeddingSize, config.intermediateSize) = (300, 16, 16, 32)
+        }
+        let backbone = try GPTModel(config, seed: 3)
         let model = GPTClassifier(backbone: backbone, labels: ["ham", "spam"], padTokenId: 299, seed: 4)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("classifier-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -56,6 +62,12 @@ struct ClassifierTests {
         let ids = [[1, 2, 3, 4], [9, 8]]
         let p1 = model.probabilities(ids), p2 = loaded.probabilities(ids)
         for (a, b) in zip(p1, p2) { #expect(a == b) }
+        if family != "gpt2" {
+            let file = try Safetensors.read(dir + "/model.safetensors")
+            #expect(file.entries["model.layers.1.self_attn.q_proj.weight"]?.shape == [config.heads * config.headDimension, 16])
+            #expect(file.entries["score.weight"]?.shape == [2, 16])
+            #expect(try String(contentsOfFile: dir + "/config.json", encoding: .utf8).contains("Qwen3ForSequenceClassification"))
+        }
         // A language-model directory is not a classifier.
         let lmDir = dir + "-lm"
         defer { try? FileManager.default.removeItem(atPath: lmDir) }
