@@ -45,7 +45,7 @@ corpus="$fuzz/.corpus/run-$$"
 rm -rf "$corpus"
 seed() { mkdir -p "$corpus/$1"; cat > "$corpus/$1/$2"; }
 res="$repo/Tests/GPTTests/Resources"
-for d in tiny-gpt2-tied tiny-gpt2-untied tiny-gpt2-classifier ours-micro; do seed config "$d" < "$res/$d/config.json"; done
+for d in tiny-gpt2-tied tiny-gpt2-untied tiny-gpt2-classifier ours-micro tiny-llama3 tiny-qwen3 ours-micro-llama; do seed config "$d" < "$res/$d/config.json"; done
 # Model files are hundreds of KB (slow to mutate): a small file of the same format, every dtype, plus one real model.
 header='{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]},"c":{"dtype":"BF16","shape":[1,1],"data_offsets":[22,24]},"__metadata__":{"format":"pt"}}'
 { printf "\\x$(printf %02x ${#header})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$header"; head -c 24 /dev/zero | tr '\0' '\74'; } | seed safetensors small
@@ -64,6 +64,8 @@ for e in r50k_base cl100k_base; do
 done
 head -c 6000 "$repo/Tests/TokenizersTests/Resources/gpt2-tokenizer.json" | seed tokenizer-json truncated
 printf '{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2,"\\u0120":3},"merges":["a b"]},"added_tokens":[{"id":4,"content":"<|endoftext|>","special":true}]}' | seed tokenizer-json small
+# Whole small tokenizer.json files of the Llama 3 and Qwen kinds (290 tokens, trained by `tokenizers` on The Verdict).
+for f in "$fuzz"/seeds/tokenizer-json/*.json; do seed tokenizer-json "$(basename "$f" .json)" < "$f"; done
 { printf '{"a": 0, "b": 1, "ab": 2, "\\u0120": 3}'; printf '\0#version: 0.2\na b\n'; } | seed encoder-vocab small
 { head -c 3000 "$repo/Tests/TokenizersTests/Resources/gpt2-encoder.json"; printf '\0'; head -c 2000 "$repo/Tests/TokenizersTests/Resources/gpt2-vocab.bpe"; } | seed encoder-vocab truncated
 tmp="$(mktemp -d)"

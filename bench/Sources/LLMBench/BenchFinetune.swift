@@ -25,9 +25,9 @@ func benchFinetune(_ args: [String]) {
     let trainer = try! ClassifierTrainer(model: model, train: data, validation: nil, test: nil, options: options)
     // The trainer reports examples/s over its training steps so far (evaluations excluded).
     var trainingSeconds: [Int: Double] = [:]
-    _ = try! trainer.run { event in
+    _ = try! trainer.run(onEvent: { event in
         if case let .step(step, _, _, rate) = event { trainingSeconds[step] = Double(step * options.batchSize) / rate }
-    }
+    })
     let steps = trainer.stepsPerEpoch, count = steps * options.batchSize
     for (epoch, seconds) in [(1, trainingSeconds[steps]!), (2, trainingSeconds[2 * steps]! - trainingSeconds[steps]!)] {
         emit(["bench": "finetune", "shape": "gpt2 124M, SMS spam, \(count) examples", "variant": "epoch \(epoch), last block trainable",

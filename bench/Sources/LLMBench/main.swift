@@ -64,7 +64,8 @@ case "train": benchTrain(Array(args.dropFirst()))
 case "generate": benchGenerate(Array(args.dropFirst()))
 case "finetune": benchFinetune(Array(args.dropFirst()))
 case "decode-batch": benchDecodeBatch(Array(args.dropFirst()))
+case "llama": benchLlama(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama\n".data(using: .utf8)!)
     exit(2)
 }

@@ -24,7 +24,16 @@ let targets: [String: (Data) -> Void] = [
         let dir = scratch + "/model"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         _ = file("model/config.json", data)
-        if let config = try? Checkpoint.readConfig(dir) { _ = try? MemoryCheck.weights(config) }
+        guard let config = try? Checkpoint.readConfig(dir), (try? MemoryCheck.weights(config)) != nil else { return }
+        // Small enough to build: a configuration that validates must make a model that runs (GPT-2 or Llama family).
+        guard config.parameterCount < 300_000, config.contextLength <= 64, config.layers <= 4, config.heads <= 64 else { return }
+        if let model = try? GPTModel(config) {
+            model.eval()
+            _ = Autograd.withNoGrad { model([0, min(1, config.vocabSize - 1)], batch: 1) }
+            if let fast = try? InferenceModel(model) {
+                _ = fast.forward(tokens: [0], slots: [0], positions: [0], cache: KVSlots(slots: 1, config: config), logitsFor: [0])
+            }
+        }
     },
     "tiktoken": { data in
         guard let ranks = try? EncodingFiles.parseTiktoken([UInt8](data), path: "fuzz.tiktoken") else { return }
@@ -37,7 +46,11 @@ let targets: [String: (Data) -> Void] = [
         if let encoding = try? Encoding.load(nameOrPath: path) { _ = encoding.encodeOrdinary("Hello, world! 123") }
     },
     "tokenizer-json": { data in
-        if let encoding = try? Encoding.gpt2(tokenizerJSON: file("tokenizer.json", data)) { _ = encoding.encodeOrdinary("Hello, world!") }
+        let path = file("tokenizer.json", data)
+        if let encoding = try? Encoding.gpt2(tokenizerJSON: path) { _ = encoding.encodeOrdinary("Hello, world!") }
+        if let encoding = try? Encoding.huggingFace(tokenizerJSON: path) {
+            _ = try? encoding.encode("Hello <|im_start|>, wörld 12345!<|eot_id|>", allowedSpecial: .all)
+        }
     },
     "encoder-vocab": { data in
         let (encoder, vocab) = halves(data)
