@@ -1,5 +1,5 @@
 // GPT-2 in GGUF, with llama.cpp's names, so the files we write run in llama.cpp / Ollama unchanged and
-// GGUF GPT-2 files written by llama.cpp's converter run here:
+// GGUF GPT-2 files written by llama.cpp's converter run here (Llama 3 and Qwen3: GGUFLlama.swift):
 //
 //   token_embd.weight      [C, V]     wte          position_embd.weight  [C, ctx]  wpe
 //   blk.N.attn_norm.{weight,bias}     ln_1         blk.N.attn_qkv.{weight [C, 3C], bias}   c_attn
@@ -30,9 +30,7 @@ extension InferenceModel {
 
     /// Writes this model (matrices as they are stored now; convert first) and `encoding` as a GGUF v3 file.
     public func writeGGUF(to path: String, encoding: Encoding, name: String, progress: (Int, Int) -> Void = { _, _ in }) throws {
-        guard !config.isLlamaFamily else {
-            throw GPTError(description: "GGUF files are written for GPT-2 models; a \(config.architecture.rawValue) model stays a model directory (llm quantize --type f16|bf16)")
-        }
+        if config.isLlamaFamily { return try writeLlamaFamilyGGUF(to: path, encoding: encoding, name: name, progress: progress) }
         let c = config.embeddingSize
         var tensors: [GGUF.OutputTensor] = []
         func floats(_ name: String, _ values: [Float], _ dims: [Int]) {
@@ -67,20 +65,6 @@ extension InferenceModel {
         optionalBias("output_norm.bias", finalNorm.bias, c)
         if !tied { matrix("output.weight", head) } // tied: llama.cpp reads token_embd for the head, as its converter writes GPT-2
 
-        // The tokenizer, padded to the model's vocabulary with unused entries (llama.cpp wants one per row).
-        let bySpecialID = Dictionary(encoding.specialTokens.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        var tokens: [GGUF.Value] = [], types: [GGUF.Value] = []
-        for id in 0..<config.vocabSize {
-            if let special = bySpecialID[id] {
-                tokens.append(.string(special)); types.append(.i32(3))  // control
-            } else if let bytes = encoding.bytes(ofToken: id) {
-                tokens.append(.string(EncodingFiles.dataGymText(bytes))); types.append(.i32(1)) // normal
-            } else {
-                tokens.append(.string("[PAD\(id)]")); types.append(.i32(5))  // unused
-            }
-        }
-        let ranks = (0..<encoding.rankCount).map { encoding.bytes(ofToken: $0) }
-        let merges = try EncodingFiles.mergeLines(ranks).map { GGUF.Value.string($0) }
         let body = blocks.first?.qkv.type ?? .f32
         var metadata: [(String, GGUF.Value)] = [
             ("general.architecture", .string("gpt2")),
@@ -92,17 +76,45 @@ extension InferenceModel {
             ("gpt2.block_count", .u32(UInt32(config.layers))),
             ("gpt2.attention.head_count", .u32(UInt32(config.heads))),
             ("gpt2.attention.layer_norm_epsilon", .f32(config.layerNormEpsilon)),
+        ] + (try tokenizerMetadata(encoding))
+        if body == .q8_0 { metadata.insert(("general.quantization_version", .u32(2)), at: 3) }
+        try GGUF.write(metadata: metadata, tensors: tensors, to: path, progress: progress)
+    }
+
+    /// The tokenizer as GGUF metadata (byte-level BPE, "gpt2" in llama.cpp's words), padded to the model's
+    /// vocabulary with unused entries (llama.cpp wants one per row); `pre` names the pre-tokenizer as llama.cpp does.
+    func tokenizerMetadata(_ encoding: Encoding) throws -> [(String, GGUF.Value)] {
+        let bySpecialID = Dictionary(encoding.specialTokens.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var tokens: [GGUF.Value] = [], types: [GGUF.Value] = []
+        for id in 0..<config.vocabSize {
+            if let special = bySpecialID[id] {
+                tokens.append(.string(special)); types.append(.i32(3))  // control
+            } else if let bytes = encoding.bytes(ofToken: id) {
+                tokens.append(.string(EncodingFiles.dataGymText(bytes))); types.append(.i32(1)) // normal
+            } else {
+                tokens.append(.string("[PAD\(id)]")); types.append(.i32(5))  // unused
+            }
+        }
+        let ranks = (0..<encoding.rankCount).map { bySpecialID[$0] == nil ? encoding.bytes(ofToken: $0) : nil }
+        let merges = try EncodingFiles.mergeLines(ranks).map { GGUF.Value.string($0) }
+        let pre = switch encoding.preTokenizer {
+        case .r50k: "gpt-2"
+        case .cl100k: "llama-bpe"
+        case .qwen2: "qwen2"
+        case .o200k: "gpt-4o"
+        }
+        var metadata: [(String, GGUF.Value)] = [
             ("tokenizer.ggml.model", .string("gpt2")),
-            ("tokenizer.ggml.pre", .string("gpt-2")),
+            ("tokenizer.ggml.pre", .string(pre)),
             ("tokenizer.ggml.tokens", .array(.string, tokens)),
             ("tokenizer.ggml.token_type", .array(.i32, types)),
             ("tokenizer.ggml.merges", .array(.string, merges)),
         ]
-        if body == .q8_0 { metadata.insert(("general.quantization_version", .u32(2)), at: 3) }
-        if let eot = encoding.specialTokens["<|endoftext|>"] {
-            metadata += [("tokenizer.ggml.bos_token_id", .u32(UInt32(eot))), ("tokenizer.ggml.eos_token_id", .u32(UInt32(eot)))]
-        }
-        try GGUF.write(metadata: metadata, tensors: tensors, to: path, progress: progress)
+        let begin = encoding.specialTokens["<|begin_of_text|>"] ?? encoding.endOfText
+        let end = config.endTokenIds.first ?? encoding.endOfText
+        if let begin { metadata.append(("tokenizer.ggml.bos_token_id", .u32(UInt32(begin)))) }
+        if let end { metadata.append(("tokenizer.ggml.eos_token_id", .u32(UInt32(end)))) }
+        return metadata
     }
 
     /// A GPT-2 GGUF file (ours, or llama.cpp's converter's) and the tokenizer it carries (nil if none).
@@ -111,8 +123,9 @@ extension InferenceModel {
         let file = try GGUF.read(path)
         func fail(_ m: String) -> GGUFError { GGUFError(description: "\(path): \(m)") }
         let arch = file.metadata["general.architecture"]?.string ?? "(none)"
+        if arch == "llama" || arch == "qwen3" { return (try loadLlamaFamily(file, path: path), try ggufEncoding(file)) }
         guard arch == "gpt2" else {
-            throw fail("the architecture is \(arch); this program runs GPT-2 GGUF files (general.architecture = gpt2)")
+            throw fail("the architecture is \(arch); this program runs gpt2, llama and qwen3 GGUF files (general.architecture)")
         }
         func int(_ key: String) throws -> Int {
             guard let v = file.metadata[key]?.int, v > 0, v < 1 << 31 else { throw fail("metadata \(key) is missing or not a positive integer") }
@@ -180,7 +193,11 @@ extension InferenceModel {
         func fail(_ m: String) -> GGUFError { GGUFError(description: "\(file.path): \(m)") }
         guard model == "gpt2" else { throw fail("tokenizer.ggml.model is \(model); only GPT-2's byte-level BPE (gpt2) is read") }
         let pre = file.metadata["tokenizer.ggml.pre"]?.string ?? "gpt-2"
-        guard pre == "gpt-2" || pre == "default" else { throw fail("tokenizer.ggml.pre is \(pre); only gpt-2's pre-tokenizer is read") }
+        let preTokenizers: [String: PreTokenizer] = ["gpt-2": .r50k, "default": .r50k, "llama-bpe": .cl100k, "llama3": .cl100k,
+                                                      "qwen2": .qwen2, "gpt-4o": .o200k]
+        guard let preTokenizer = preTokenizers[pre] else {
+            throw fail("tokenizer.ggml.pre is \(pre); the pre-tokenizers read are \(preTokenizers.keys.sorted().joined(separator: ", "))")
+        }
         guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.array?.compactMap(\.string),
               let merges = file.metadata["tokenizer.ggml.merges"]?.array?.compactMap(\.string) else {
             throw fail("tokenizer.ggml.tokens or tokenizer.ggml.merges is missing or not a list of strings")
@@ -192,6 +209,10 @@ extension InferenceModel {
         let kept = tokens.enumerated().map { unused.contains($0.offset) ? nil : $0.element }
         let vocabulary = Array(kept.prefix { $0 != nil }.map { $0! })
         do {
+            guard preTokenizer == .r50k else { // ranks are ids, as in Llama 3's and Qwen's vocabularies
+                return try Encoding.byteLevel(vocabulary: vocabulary, special: Set(special), preTokenizer: preTokenizer,
+                                              merges: merges, path: file.path)
+            }
             return try Encoding.gpt2(vocabulary: vocabulary, merges: merges, special: special.filter { $0 < vocabulary.count }, path: file.path)
         } catch {
             throw fail("its GPT-2 tokenizer does not load: \(error)")

@@ -54,15 +54,17 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
     let head: WeightMatrix           // (V, C); the token embedding itself when tied
     let rotary: RotaryEmbedding?     // the Llama family's positions
 
-    init(config: GPTConfig, tokenEmbedding: WeightMatrix, positions: [Float]?, blocks: [Block], finalNorm: Norm, head: WeightMatrix) {
+    /// `rotary` defaults to the one config.json describes; a GGUF file may carry its own frequencies (rope_freqs).
+    init(config: GPTConfig, tokenEmbedding: WeightMatrix, positions: [Float]?, blocks: [Block], finalNorm: Norm, head: WeightMatrix,
+         rotary: RotaryEmbedding? = nil) {
         self.config = config
         self.tokenEmbedding = tokenEmbedding
         self.positions = positions
         self.blocks = blocks
         self.finalNorm = finalNorm
         self.head = head
-        rotary = config.isLlamaFamily
-            ? RotaryEmbedding(headDimension: config.headDimension, base: config.ropeTheta, scaling: config.ropeScaling) : nil
+        self.rotary = rotary ?? (config.isLlamaFamily
+            ? RotaryEmbedding(headDimension: config.headDimension, base: config.ropeTheta, scaling: config.ropeScaling) : nil)
     }
 
     /// Rows up to which every product runs each row's own fixed order: a forward pass of at most this many
@@ -132,7 +134,7 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         let embedding = try tokenEmbedding.converted(to: tied ? headType : type)
         let head = tied ? embedding : try self.head.converted(to: headType)
         return InferenceModel(config: config, tokenEmbedding: embedding, positions: positions, blocks: blocks,
-                              finalNorm: finalNorm, head: head)
+                              finalNorm: finalNorm, head: head, rotary: rotary)
     }
 
     /// The same weights with a shorter context (smaller KV slots when serving).
@@ -141,7 +143,7 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
         var c = config
         c.contextLength = length
         return InferenceModel(config: c, tokenEmbedding: tokenEmbedding, positions: positions.map { Array($0.prefix(length * c.embeddingSize)) },
-                              blocks: blocks, finalNorm: finalNorm, head: head)
+                              blocks: blocks, finalNorm: finalNorm, head: head, rotary: rotary)
     }
 
     /// Whether the output head is the token embedding.

@@ -10,7 +10,7 @@ struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a model's weights to f16, bf16 or q8_0 (a model directory, or a GGUF file for llama.cpp).",
         discussion: """
-            OUT ending in .gguf: a GGUF v3 file with llama.cpp's GPT-2 names and tokenizer (any --type). Otherwise a \
+            OUT ending in .gguf: a GGUF v3 file with llama.cpp's names (gpt2, llama, qwen3) and the tokenizer (any --type). Otherwise a \
             model directory in Hugging Face's layout with f16 or bf16 safetensors (torch_dtype in config.json). \
             Matrices take --type; layer norms, biases and position embeddings stay fp32.
             """)

@@ -77,6 +77,12 @@ public struct RotaryEmbedding: Sendable {
         }
     }
 
+    /// Given frequencies θ_i (d/2 of them), as a GGUF file's base and rope_freqs factors define them.
+    public init(frequencies: [Double]) {
+        headDimension = 2 * frequencies.count
+        self.frequencies = frequencies
+    }
+
     /// cos and sin at positions start..<start+count, each (count, d), θ_i repeated for both halves.
     public func tables(start: Int, count: Int) -> (cos: Tensor, sin: Tensor) {
         let d = headDimension, half = d / 2

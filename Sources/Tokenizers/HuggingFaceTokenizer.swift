@@ -31,36 +31,72 @@ extension Encoding {
         }
 
         // Added tokens are matched whole before BPE runs: our special tokens.
-        var special: [String: Int] = [:]
+        var vocabulary: [Int: String] = [:]
+        for (text, id) in vocab {
+            guard id >= 0, id < 1 << 24 else { throw fail("token id \(id) is out of range") }
+            vocabulary[id] = text
+        }
+        var special = Set<Int>()
         for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
-            guard let content = added["content"] as? String, let id = added["id"] as? Int, id >= 0, !content.isEmpty else {
+            guard let content = added["content"] as? String, let id = added["id"] as? Int, id >= 0, id < 1 << 24, !content.isEmpty else {
                 throw fail("an added token has no content or id")
             }
-            special[content] = id
+            vocabulary[id] = content
+            special.insert(id)
         }
-        let specialIDs = Set(special.values)
-        var largest = -1
-        for (_, id) in vocab {
-            guard id >= 0, id < 1 << 24 else { throw fail("token id \(id) is out of range") }
-            largest = max(largest, id)
+        let byID = (0..<((vocabulary.keys.max() ?? -1) + 1)).map { vocabulary[$0] }
+        let merges = try (model["merges"] as? [Any] ?? []).enumerated().map { n, merge -> String in
+            if let text = merge as? String { return text }
+            if let pair = merge as? [String], pair.count == 2 { return pair.joined(separator: " ") }
+            throw fail("merge \(n + 1) is neither \"a b\" nor [a, b]")
         }
-        var tokens = [[UInt8]?](repeating: nil, count: largest + 1)
+        guard model["merges"] is [Any] else { throw fail("model.merges is missing") }
+        let name = preTokenizer == .r50k && byID.count == 50257 ? "gpt2" : (path as NSString).lastPathComponent
+        return try byteLevel(vocabulary: byID, special: special, preTokenizer: preTokenizer, normalizesToNFC: normalizesToNFC,
+                             merges: merges, path: path, name: name)
+    }
+
+    /// A byte-level BPE whose ranks are its ids: `vocabulary[id]` is each token in GPT-2's byte-to-character
+    /// alphabet (nil: no token has that id), `special` the ids matched whole (their text as is), `merges`
+    /// ("a b") checked to come in id order. What tokenizer.json and GGUF files of Llama 3 and Qwen hold.
+    public static func byteLevel(vocabulary: [String?], special: Set<Int>, preTokenizer: PreTokenizer, normalizesToNFC: Bool = false,
+                                 merges: [String], path: String, name: String? = nil) throws -> Encoding {
+        func fail(_ reason: String) -> TokenizerError { TokenizerError.invalidFile(path: path, line: nil, reason: reason) }
+        var tokens = [[UInt8]?](repeating: nil, count: vocabulary.count)
+        var specialTokens: [String: Int] = [:], ids: [String: Int] = [:]
         var seen = Set<[UInt8]>()
-        for (text, id) in vocab where !specialIDs.contains(id) {
+        for (id, text) in vocabulary.enumerated() {
+            guard let text else { continue }
+            if special.contains(id) {
+                guard specialTokens.updateValue(id, forKey: text) == nil else { throw fail("special token \(text.debugDescription) appears twice") }
+                continue
+            }
             var bytes: [UInt8] = []
             for c in text {
                 guard let b = EncodingFiles.dataGymByte[c] else { throw fail("token \(text.debugDescription) is not in the byte-level alphabet") }
                 bytes.append(b)
             }
-            guard tokens[id] == nil, seen.insert(bytes).inserted else { throw fail("token \(text.debugDescription) or id \(id) appears twice") }
+            guard seen.insert(bytes).inserted else { throw fail("token \(text.debugDescription) appears twice") }
             tokens[id] = bytes
+            ids[text] = id
         }
-        guard seen.count >= 256, (0...255).allSatisfy({ seen.contains([UInt8($0)]) }) else {
+        guard (0...255).allSatisfy({ seen.contains([UInt8($0)]) }) else {
             throw fail("the vocabulary lacks some of the 256 single bytes a byte-level BPE needs")
         }
-        try checkMergeOrder(model["merges"], vocab, fail)
-        let name = preTokenizer == .r50k && largest == 50256 ? "gpt2" : (path as NSString).lastPathComponent
-        return Encoding(name: name, preTokenizer: preTokenizer, tokens: tokens, specialTokens: special, normalizesToNFC: normalizesToNFC)
+        // Merges must make their tokens in id order (see the header).
+        var previous = -1
+        for (n, merge) in merges.enumerated() {
+            let pair = merge.split(separator: " ", omittingEmptySubsequences: false)
+            guard pair.count == 2, let id = ids[String(pair[0]) + String(pair[1])] else {
+                throw fail("merge \(n + 1) is not two tokens whose concatenation is in the vocabulary")
+            }
+            guard id >= previous else {
+                throw fail("merge \(n + 1) makes id \(id) after a merge made \(previous): merges out of id order cannot be run by rank")
+            }
+            previous = id
+        }
+        return Encoding(name: name ?? (path as NSString).lastPathComponent, preTokenizer: preTokenizer, tokens: tokens,
+                        specialTokens: specialTokens, normalizesToNFC: normalizesToNFC)
     }
 
     /// The pre-tokenizer a `pre_tokenizer` object describes: ByteLevel with its own regex (GPT-2's), or
@@ -95,26 +131,5 @@ extension Encoding {
         }
         guard byteLevel, let pattern else { throw fail("not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer)") }
         return pattern
-    }
-
-    /// Merges must make their tokens in id order (see the header); "a b" strings or [a, b] pairs.
-    private static func checkMergeOrder(_ merges: Any?, _ vocab: [String: Int], _ fail: (String) -> TokenizerError) throws {
-        guard let merges = merges as? [Any] else { throw fail("model.merges is missing") }
-        var previous = -1
-        for (n, merge) in merges.enumerated() {
-            let pair: [String]
-            if let text = merge as? String {
-                pair = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            } else {
-                pair = merge as? [String] ?? []
-            }
-            guard pair.count == 2, let id = vocab[pair[0] + pair[1]] else {
-                throw fail("merge \(n + 1) is not two tokens whose concatenation is in the vocabulary")
-            }
-            guard id >= previous else {
-                throw fail("merge \(n + 1) makes id \(id) after a merge made \(previous): merges out of id order cannot be run by rank")
-            }
-            previous = id
-        }
     }
 }

@@ -4,6 +4,7 @@
 
 import Foundation
 import GPT
+import NN
 import Tokenizers
 
 func writeSeeds(to directory: String) {
@@ -15,5 +16,14 @@ func writeSeeds(to directory: String) {
     let model = try! InferenceModel(GPTModel(config))
     for type in [WeightType.q8_0, .f16] {
         try! model.converted(to: type).writeGGUF(to: "\(directory)/small-\(type.rawValue).gguf", encoding: encoding, name: "fuzz")
+    }
+    // The Llama family: a Llama with Llama 3's rope scaling (rope_freqs, q/k rows reordered) and a Qwen3 (q/k norms).
+    for preset in ["llama-tiny", "qwen3-tiny"] {
+        var c = try! GPTConfig.preset(preset)
+        (c.vocabSize, c.contextLength, c.embeddingSize, c.intermediateSize, c.layers) = (257, 4, 32, 32, 1)
+        (c.heads, c.keyValueHeadCount, c.headDimensionOverride) = (2, 1, nil)
+        if preset == "llama-tiny" { c.ropeScaling = Llama3RopeScaling(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContextLength: 4) }
+        let small = try! InferenceModel(GPTModel(c))
+        try! small.converted(to: .q8_0).writeGGUF(to: "\(directory)/small-\(preset).gguf", encoding: encoding, name: "fuzz")
     }
 }
