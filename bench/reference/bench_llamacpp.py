@@ -16,7 +16,7 @@ name, wtype = sys.argv[1], sys.argv[2]
 label = "gpt2 124M" if name == "gpt2" else name
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".cache", f"{name}-random-{wtype}.gguf")
 random.seed(3)
-long_prompt = [random.randrange(50257) for _ in range(512)]
+long_prompt = [random.randrange(50257) for _ in range(512)]  # ids every benchmarked vocabulary has
 
 
 for threads in (1, 2):

@@ -46,21 +46,24 @@ func benchGenerate(_ args: [String]) {
     let cache = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".cache").path
     let gguf = "\(cache)/\(name)-random-\(type.rawValue).gguf"
+    let llamaFamily = GPTConfig.presets[name]?.isLlamaFamily == true
+    let encoding = llamaFamily ? benchEncoding(vocabulary: GPTConfig.presets[name]!.vocabSize) : try! Encoding.named("gpt2")
     if !FileManager.default.fileExists(atPath: gguf) {
         let source: InferenceModel
-        if name == "gpt2-xl" {
-            source = try! InferenceModel(GPTModel(GPTConfig.preset("gpt2-xl"), seed: 1))
+        if name == "gpt2-xl" || llamaFamily { // random weights made in memory (no fp32 checkpoint on disk)
+            var config = try! GPTConfig.preset(name)
+            config.contextLength = min(config.contextLength, 1024)
+            source = try! InferenceModel(GPTModel(config, seed: 1))
         } else {
             source = try! InferenceModel.load("\(cache)/\(name)-random").0
         }
-        try! source.converted(to: type).writeGGUF(to: gguf, encoding: try! Encoding.named("gpt2"), name: "\(name)-random")
+        try! source.converted(to: type).writeGGUF(to: gguf, encoding: encoding, name: "\(name)-random")
         FileHandle.standardError.write("wrote \(gguf)\n".data(using: .utf8)!)
     }
     // Measured by a separate run (bench/run calls `--prepare` first): the fp32 model made above would count
     // in this process's peak memory, and so would it in a child's (Linux keeps ru_maxrss across fork and exec).
     if args.contains("--prepare") { return }
     let (model, _) = try! InferenceModel.load(gguf: gguf)
-    let encoding = try! Encoding.named("gpt2")
     let prompt = encoding.encodeOrdinary("Every effort moves you toward the")
     let label = name == "gpt2" ? "gpt2 124M" : name
     var g = SeededGenerator(seed: 3)
@@ -100,6 +103,14 @@ func peakResidentGB() -> Double {
     #else
     return Double(usage.ru_maxrss) / 1e9 // bytes
     #endif
+}
+
+/// A byte-level BPE with exactly `vocabulary` ids for a Llama-family model of random weights: o200k_base's first
+/// ranks and <|endoftext|> last (random weights emit any id, so every id must decode; llama.cpp wants one per row).
+func benchEncoding(vocabulary: Int) -> Encoding {
+    let o200k = try! Encoding.named("o200k_base")
+    return Encoding(name: "o200k-cut", preTokenizer: .o200k, tokens: (0..<(vocabulary - 1)).map { o200k.bytes(ofToken: $0) },
+                    specialTokens: ["<|endoftext|>": vocabulary - 1])
 }
 
 /// One decode step of B sequences at once (the serving engine's batch), each in its own slot after a
