@@ -26,7 +26,12 @@ struct LLM: AsyncParsableCommand {
             }
         } catch {
             let domain = (error as NSError).domain
-            exit(withError: domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain ? CommandError(FileProblem.describe(error)) : error)
+            let error = domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain ? CommandError(FileProblem.describe(error)) : error
+            if let mpi = OpenMPI.current { // one rank failed: the whole job ends now, not at the next collective
+                printError("Error (rank \(mpi.rank)): \(error)")
+                mpi.abort(1)
+            }
+            exit(withError: error)
         }
     }
 }

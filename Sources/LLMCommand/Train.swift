@@ -67,7 +67,10 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try OutputDirectory.prepare(output, inputs: [`init`, config].compactMap { $0 } + data)
+        // Under Open MPI's mpirun: data-parallel, --batch-size per process; rank 0 writes the output.
+        let mpi = try OpenMPI.startIfLaunched()
+        defer { mpi?.finalize() }
+        if (mpi?.rank ?? 0) == 0 { try OutputDirectory.prepare(output, inputs: [`init`, config].compactMap { $0 } + data) }
         let model: GPTModel
         if let dir = `init` {
             model = try Checkpoint.load(dir)
@@ -125,14 +128,15 @@ struct Train: ParsableCommand {
         settings["--data"] = data.isEmpty ? "(the embedded The Verdict)" : data.map(RunSettings.path).joined(separator: " ")
         settings["--split-by"] = splitBy.rawValue
         settings["--eval-batches"] = evalBatches.map { "\($0)" }
-        for (name, value) in [("--context-length", "\(options.contextLength)"), ("--batch-size", "\(batchSize)"), ("--lr", "\(lr)"),
+        // The batch as windows per step over all processes, so a data-parallel run resumes with any number of them.
+        for (name, value) in [("--context-length", "\(options.contextLength)"), ("--batch-size", "\(batchSize * (mpi?.size ?? 1))"), ("--lr", "\(lr)"),
                               ("--weight-decay", "\(weightDecay)"), ("--warmup-steps", "\(warmupSteps)"), ("--min-lr-fraction", "\(minLrFraction)"),
                               ("--grad-clip", "\(gradClip)"), ("--grad-accumulation", "\(gradAccumulation)"), ("--val-fraction", "\(valFraction)"),
                               ("--dropout", "\(model.config.dropout)"), ("--seed", "\(seed)")] {
             settings[name] = value
         }
-        if let dir = `init` { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
-        try runTraining(model: model, split: split, options: options, output: output, encoding: encoding,
+        if let dir = `init`, (mpi?.rank ?? 0) == 0 { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
+        try runTraining(model: model, split: split, options: options, output: output, encoding: encoding, group: mpi,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings)
     }
 }
@@ -169,16 +173,20 @@ func copyTokenizerFiles(from directory: String, to output: String) throws {
 
 /// Splits, trains with progress, evaluates, saves, plots: shared by `train` and `demo`. Checkpoints go to
 /// OUTPUT/checkpoints every `saveEvery` steps (none when nil), at the end, and when Ctrl-C/SIGTERM stops the run.
+/// With a data-parallel `group`, every rank trains and rank 0 alone logs and writes.
 @discardableResult
 func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
-                 encoding: Encoding? = nil, resume: Bool, json: Bool, title: String, saveEvery: Int? = nil, keep: Int = 2,
-                 settings: RunSettings = RunSettings()) throws -> TrainingSummary {
+                 encoding: Encoding? = nil, group: DataParallelGroup? = nil, resume: Bool, json: Bool, title: String,
+                 saveEvery: Int? = nil, keep: Int = 2, settings: RunSettings = RunSettings()) throws -> TrainingSummary {
+    let writes = (group?.rank ?? 0) == 0
+    func printError(_ message: String) { if writes { LLMCommand.printError(message) } }
     let encoding = try encoding ?? Encoding.named("gpt2")
     guard model.config.vocabSize >= encoding.vocabularySize else {
         throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than \(encoding.name)'s (\(encoding.vocabularySize))")
     }
     guard split.train.count > 0 else { throw CommandError("the training text is empty") }
-    let trainer = try Trainer(model: model, encoding: encoding, train: split.train, validation: split.validation, options: options)
+    let trainer = try Trainer(model: model, encoding: encoding, train: split.train, validation: split.validation, options: options,
+                              group: group)
     let run = ResumableRun(output: output, settings: settings, keep: keep)
     if resume {
         // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
@@ -199,13 +207,17 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
         \(model.config.heads) heads), \(split.train.count.formatted()) training / \(split.validation.count.formatted()) validation tokens, \
         \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
         """)
+    if let group {
+        printError("data-parallel over \(group.size) processes (Open MPI): \(group.size) × \(options.batchSize) = " +
+                   "\(group.size * options.batchSize) windows per step, gradients averaged after each backward pass")
+    }
     if trainer.step == 0, let v = trainer.validationLoss() {
         printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, encoding.vocabularySize,
                           Foundation.log(Double(encoding.vocabularySize))))
     }
-    var bar = ProgressBar(total: trainer.totalSteps, label: "training")
+    var bar = ProgressBar(total: trainer.totalSteps, label: "training", enabled: writes)
     var lastStatus = ""
-    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in try run.save(step: t.step, t.save) },
+    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil || !writes ? nil : { t in try run.save(step: t.step, t.save) },
                                   stopRequested: { run.stopRequested }) { event in
         switch event {
         case let .step(step, _, loss, lr, tps):
@@ -218,6 +230,7 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
         }
     }
     if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: trainer.totalSteps) }
+    guard writes else { return summary }
     try Checkpoint.save(model, to: output, metadata: ["step": "\(trainer.step)"])
     var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
     plot.series.append(.init(name: "train (running)", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))

@@ -173,6 +173,12 @@ public final class Tensor {
     /// Forgets the accumulated gradient.
     public func zeroGrad() { gradStorage = nil }
 
+    /// The accumulated gradient's memory (zeros first if no backward pass reached this tensor), to read or change
+    /// in place: how data-parallel training averages gradients across processes.
+    public func withUnsafeMutableGradient<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: gradPointer(), count: count))
+    }
+
     /// A tensor over memory that `owner` keeps alive (a memory-mapped checkpoint), without copying.
     /// Writes go to that memory; with a private mapping they stay in this process.
     public static func borrowing(_ pointer: UnsafeMutablePointer<Float>, shape: [Int], owner: AnyObject) -> Tensor {

@@ -81,6 +81,8 @@ public final class Trainer {
     public private(set) var tokensSeen = 0
     public private(set) var history: [[Float]] = []
     public private(set) var evaluations: [EvaluationRecord] = []
+    /// The processes training this model together (DataParallel.swift), or nil for one process.
+    public let group: DataParallelGroup?
 
     /// `trainTokens`/`validationTokens` are token ids; validation may be empty.
     public convenience init(model: GPTModel, encoding: Encoding, trainTokens: [Int], validationTokens: [Int], options: TrainingOptions) throws {
@@ -88,8 +90,10 @@ public final class Trainer {
     }
 
     /// Training and validation tokens in memory or memory-mapped from a token file.
+    /// With a `group`, `options.batchSize` is each process's share: the batches are those one process would take
+    /// with batchSize × group.size, and this process trains on its rows of each.
     public init(model: GPTModel, encoding: Encoding, train trainTokens: TokenStore, validation validationTokens: TokenStore,
-                options: TrainingOptions) throws {
+                options: TrainingOptions, group: DataParallelGroup? = nil) throws {
         guard options.contextLength <= model.config.contextLength else {
             throw DatasetError(description: "the context length \(options.contextLength) is larger than the model's \(model.config.contextLength)")
         }
@@ -102,16 +106,18 @@ public final class Trainer {
         self.model = model
         self.encoding = encoding
         self.options = options
+        self.group = group
+        let globalBatch = options.batchSize * (group?.size ?? 1)
         let trainSet = try SlidingWindowDataset(store: trainTokens, maxLength: options.contextLength,
                                                 stride: options.stride ?? options.contextLength, contextLimit: model.config.contextLength)
-        train = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed)
-        trainInOrder = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: false, dropLast: true)
+        train = try DataLoader(trainSet, batchSize: globalBatch, shuffle: true, dropLast: true, seed: options.seed)
+        trainInOrder = try DataLoader(trainSet, batchSize: globalBatch, shuffle: false, dropLast: true)
         guard train.count >= 1 else {
-            throw DatasetError(description: "\(trainSet.count) training windows do not fill one batch of \(options.batchSize); use a smaller --batch-size or --context-length")
+            throw DatasetError(description: "\(trainSet.count) training windows do not fill one batch of \(globalBatch); use a smaller --batch-size or --context-length")
         }
         if validationTokens.count > options.contextLength {
             let valSet = try SlidingWindowDataset(store: validationTokens, maxLength: options.contextLength, stride: options.contextLength)
-            validation = try DataLoader(valSet, batchSize: options.batchSize, shuffle: false, dropLast: false)
+            validation = try DataLoader(valSet, batchSize: globalBatch, shuffle: false, dropLast: false)
         } else {
             validation = nil
         }
@@ -134,16 +140,22 @@ public final class Trainer {
         return peak * (floor + (1 - floor) * 0.5 * (1 + Foundation.cos(Float.pi * min(progress, 1))))
     }
 
-    /// Mean loss over a set of batches, without gradients.
+    /// Mean loss over a set of batches, without gradients. In a group each rank computes its share of the batches
+    /// (every size-th one) and the sum is exchanged.
     public func loss(over batches: [TokenBatch]) -> Float {
         guard !batches.isEmpty else { return .nan }
         model.eval()
         defer { model.train() }
         var total: Double = 0
-        for b in batches {
+        for (i, b) in batches.enumerated() where group.map({ i % $0.size == $0.rank }) ?? true {
             total += Double(Autograd.withNoGrad {
                 model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets)
             }.item())
+        }
+        if let group {
+            var sums = [total]
+            group.sum(&sums)
+            total = sums[0]
         }
         return Float(total / Double(batches.count))
     }
@@ -178,15 +190,23 @@ public final class Trainer {
             if epoch != epochIndex { epochBatches = train.batches(epoch: epoch); epochIndex = epoch }
             let lr = learningRate(at: step + 1)
             optimizer.learningRate = lr
-            model.reseedDropout(options.seed &+ UInt64(step))
+            // Each rank draws its own dropout masks (rank 0 the ones a single process would).
+            model.reseedDropout(options.seed &+ UInt64(step) &+ UInt64(group?.rank ?? 0) &* 0x5851_F42D_4C95_7F2D)
             optimizer.zeroGrad()
             var stepLoss: Float = 0
             for micro in 0..<options.gradientAccumulation {
-                let b = epochBatches[(step % perEpoch) * options.gradientAccumulation + micro]
+                let global = epochBatches[(step % perEpoch) * options.gradientAccumulation + micro]
+                let b = group.map { global.rows(part: $0.rank, of: $0.size) } ?? global
                 let loss = model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets) / Float(options.gradientAccumulation)
                 loss.backward()
                 stepLoss += loss.item()
-                tokensSeen += b.inputs.count
+                tokensSeen += global.inputs.count
+            }
+            if let group { // the gradient of the whole batch's mean loss: the ranks' average (once per optimizer step)
+                group.averageGradients(model.parameters)
+                var losses = [Double(stepLoss)]
+                group.sum(&losses)
+                stepLoss = Float(losses[0] / Double(group.size))
             }
             guard stepLoss.isFinite else {
                 throw DatasetError(description: "the loss became \(stepLoss) at step \(step + 1); lower the learning rate (--lr)")
@@ -200,6 +220,9 @@ public final class Trainer {
             onEvent(.step(step: step, totalSteps: totalSteps, loss: stepLoss, learningRate: lr,
                           tokensPerSecond: seconds > 0 ? Double(tokensSeen - startTokens) / seconds : 0))
             if step % options.evalEvery == 0 || step == totalSteps {
+                if let group, !group.parametersAgree(model.parameters) {
+                    throw DatasetError(description: "the processes' parameters differ at step \(step) (rank \(group.rank)); the run cannot go on")
+                }
                 let record = EvaluationRecord(step: step, tokensSeen: tokensSeen, trainLoss: trainingLoss(),
                                               validationLoss: validationLoss(), runningTrainLoss: stepLoss, sample: try sample())
                 evaluations.append(record)
@@ -221,7 +244,7 @@ public final class Trainer {
     /// A short greedy continuation of the sample prompt, to watch the model learn.
     public func sample() throws -> String {
         let prompt = encoding.encodeOrdinary(options.samplePrompt)
-        guard !prompt.isEmpty else { return "" }
+        guard !prompt.isEmpty, (group?.rank ?? 0) == 0 else { return "" } // rank 0 writes the log
         let result = try model.generate(prompt: prompt, encoding: encoding,
                                         options: SamplingOptions(maxNewTokens: options.sampleTokens, temperature: 0))
         model.train()

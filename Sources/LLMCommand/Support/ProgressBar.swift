@@ -9,14 +9,18 @@ struct ProgressBar {
     private let start = Date()
     private let interactive = isatty(STDERR_FILENO) == 1
     private var lastDecile = -1
+    /// Whether it shows at all (data-parallel training: on rank 0 only).
+    let enabled: Bool
 
-    init(total: Int, label: String) {
+    init(total: Int, label: String, enabled: Bool = true) {
         self.total = max(total, 1)
         self.label = label
+        self.enabled = enabled
     }
 
     /// Shows `done` of `total`, with free text (for example the current loss) after the bar.
     mutating func update(_ done: Int, _ status: String = "") {
+        guard enabled else { return }
         let fraction = Double(min(done, total)) / Double(total)
         let elapsed = Date().timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
