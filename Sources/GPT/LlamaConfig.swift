@@ -31,7 +31,9 @@ extension GPTConfig {
         heads = try c.decode(Int.self, forKey: .heads)
         keyValueHeadCount = try c.decodeIfPresent(Int.self, forKey: .keyValueHeads)
         headDimensionOverride = try c.decodeIfPresent(Int.self, forKey: .headDim)
-        if headDimensionOverride == embeddingSize / heads { headDimensionOverride = nil } // the default, spelled out
+        // The default, spelled out. (heads > 0 first: fuzzing found num_attention_heads 0 dividing by zero here, before
+        // validate() could refuse it.)
+        if heads > 0, headDimensionOverride == embeddingSize / heads { headDimensionOverride = nil }
         contextLength = try c.decode(Int.self, forKey: .contextLength)
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false

@@ -35,6 +35,12 @@ struct FuzzRegressionTests {
             #expect(throws: GGUFError.self) { try InferenceModel.load(gguf: path) }
         case "tiktoken":
             _ = try? EncodingFiles.parseTiktoken([UInt8](data), path: path)
+        case "config":
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llm-fuzz-config-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try data.write(to: URL(fileURLWithPath: dir + "/config.json"))
+            #expect(throws: GPTError.self) { try Checkpoint.readConfig(dir) }
         case "csv":
             _ = try? LabeledTextFile.read(path)
         case "instructions":
