@@ -124,22 +124,10 @@ extension InferenceModel {
             throw fail("\(arch).block_count is \(config.layers), but the file holds only \(file.tensors.count) tensors")
         }
         let q = heads * hd, kv = config.keyValueHeads * hd, ff = config.feedForwardSize
-        func info(_ name: String, _ dims: [Int]) throws -> GGUF.TensorInfo {
-            guard let t = file.tensor(name) else { throw fail("tensor \(name) is missing") }
-            guard t.dimensions == dims else { throw fail("tensor \(name) has dimensions \(t.dimensions), expected \(dims)") }
-            return t
-        }
-        func matrix(_ name: String, outputs n: Int, inputs k: Int) throws -> WeightMatrix {
-            let t = try info(name, [k, n])
-            guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not a weight type here") }
-            return WeightMatrix(stored: file.data(t), type: type, outputs: n, inputs: k, owner: file)
-        }
-        func floats(_ name: String, _ n: Int) throws -> [Float] {
-            let t = try info(name, [n])
-            guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not supported") }
-            return WeightMatrix(stored: file.data(t), type: type, outputs: 1, inputs: n, owner: file).dequantized()
-        }
-        func optional(_ name: String, _ n: Int) throws -> [Float]? { file.tensor(name) == nil ? nil : try floats(name, n) }
+        let tensors = GGUFTensors(file: file, path: path)
+        func matrix(_ name: String, outputs n: Int, inputs k: Int) throws -> WeightMatrix { try tensors.matrix(name, outputs: n, inputs: k) }
+        func floats(_ name: String, _ n: Int) throws -> [Float] { try tensors.floats(name, [n]) }
+        func optional(_ name: String, _ n: Int) throws -> [Float]? { try tensors.optional(name, n) }
         let reorder = family == .llama
         let blocks = try (0..<config.layers).map { i -> Block in
             let p = "blk.\(i)."

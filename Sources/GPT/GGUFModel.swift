@@ -145,24 +145,11 @@ extension InferenceModel {
             throw fail("gpt2.feed_forward_length is \(ff); GPT-2 blocks widen to 4 x \(c) = \(4 * c)")
         }
 
-        func info(_ name: String, _ dims: [Int]) throws -> GGUF.TensorInfo {
-            guard let t = file.tensor(name) else { throw fail("tensor \(name) is missing") }
-            guard t.dimensions == dims else { throw fail("tensor \(name) has dimensions \(t.dimensions), expected \(dims)") }
-            return t
-        }
-        func matrix(_ name: String, outputs n: Int, inputs k: Int) throws -> WeightMatrix {
-            let t = try info(name, [k, n])
-            guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not a weight type here") }
-            return WeightMatrix(stored: file.data(t), type: type, outputs: n, inputs: k, owner: file)
-        }
-        func floats(_ name: String, _ dims: [Int]) throws -> [Float] {
-            let t = try info(name, dims)
-            guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not supported") }
-            let rows = t.elementCount / dims[0]
-            return WeightMatrix(stored: file.data(t), type: type, outputs: rows, inputs: dims[0], owner: file).dequantized()
-        }
+        let tensors = GGUFTensors(file: file, path: path)
+        func matrix(_ name: String, outputs n: Int, inputs k: Int) throws -> WeightMatrix { try tensors.matrix(name, outputs: n, inputs: k) }
+        func floats(_ name: String, _ dims: [Int]) throws -> [Float] { try tensors.floats(name, dims) }
         func norm(_ prefix: String) throws -> Norm { Norm(weight: try floats(prefix + ".weight", [c]), bias: try floats(prefix + ".bias", [c])) }
-        func bias(_ name: String, _ n: Int) throws -> [Float]? { file.tensor(name) == nil ? nil : try floats(name, [n]) }
+        func bias(_ name: String, _ n: Int) throws -> [Float]? { try tensors.optional(name, n) }
 
         // Every block has at least four matrices: a block count beyond what the file holds is refused before
         // anything is sized by it (found by fuzzing: a count of 2^30 reserved gigabytes).
@@ -218,4 +205,34 @@ extension InferenceModel {
             throw fail("its GPT-2 tokenizer does not load: \(error)")
         }
     }
+}
+
+/// A GGUF file's tensors read as the loaders need them, each checked against the dimensions expected: matrices used
+/// in place in their stored type, everything else as fp32 (the GPT-2 and the Llama-family loaders share it).
+struct GGUFTensors {
+    let file: GGUF.File, path: String
+
+    func fail(_ m: String) -> GGUFError { GGUFError(description: "\(path): \(m)") }
+
+    func info(_ name: String, _ dims: [Int]) throws -> GGUF.TensorInfo {
+        guard let t = file.tensor(name) else { throw fail("tensor \(name) is missing") }
+        guard t.dimensions == dims else { throw fail("tensor \(name) has dimensions \(t.dimensions), expected \(dims)") }
+        return t
+    }
+
+    /// An (n, k) matrix: GGUF dimensions [k, n].
+    func matrix(_ name: String, outputs n: Int, inputs k: Int) throws -> WeightMatrix {
+        let t = try info(name, [k, n])
+        guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not a weight type here") }
+        return WeightMatrix(stored: file.data(t), type: type, outputs: n, inputs: k, owner: file)
+    }
+
+    func floats(_ name: String, _ dims: [Int]) throws -> [Float] {
+        let t = try info(name, dims)
+        guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not supported") }
+        return WeightMatrix(stored: file.data(t), type: type, outputs: t.elementCount / dims[0], inputs: dims[0], owner: file).dequantized()
+    }
+
+    /// The tensor if the file has it.
+    func optional(_ name: String, _ n: Int) throws -> [Float]? { file.tensor(name) == nil ? nil : try floats(name, [n]) }
 }
