@@ -44,8 +44,8 @@ enum SSTable {
         let contents = UnsafeRawBufferPointer(rebasing: file[offset..<(offset + size)])
         let type = file[offset + size]
         let stored = (0..<4).reduce(UInt32(0)) { $0 | UInt32(file[offset + size + 1 + $1]) << (8 * UInt32($1)) }
-        var typeByte = type
-        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: &typeByte, count: 1), continuing: CRC32C.checksum(contents))
+        // The CRC covers the contents and the type byte after them: one contiguous range of the file.
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: file[offset..<(offset + size + 1)]))
         guard CRC32C.masked(crc) == stored else { throw fail("the block at \(offset) fails its CRC-32C check: the file is damaged") }
         guard type == 0 else { throw fail("the block at \(offset) is compressed (type \(type)); only uncompressed tables are read") }
         let restarts = Int(contents.load(fromByteOffset: size - 4, as: UInt32.self).littleEndian)
