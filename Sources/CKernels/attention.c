@@ -27,7 +27,7 @@ typedef struct {
     long batch, heads, tq, tk, d;
     llm_attention_strides sq, sk, so;
     float scale, dropout;
-    uint64_t key;
+    uint64_t key, first_index;
 } attention_args;
 
 static inline long offset(llm_attention_strides s, long b, long h) { return b * s.batch + h * s.head; }
@@ -35,9 +35,9 @@ static inline long offset(llm_attention_strides s, long b, long h) { return b * 
 // Keys visible to query row i: with the causal mask, query i sits at position tk - tq + i.
 static inline long visible(const attention_args *a, int causal, long i) { return causal ? a->tk - a->tq + i + 1 : a->tk; }
 
-// Flat index of weight (b, h, i, 0) in the (B, H, Tq, Tk) tensor: the dropout mask's counter.
+// Flat index of weight (b, h, i, 0) in the (B, H, Tq, Tk) tensor, after first_index: the dropout mask's counter.
 static inline uint64_t weight_index(const attention_args *a, long b, long h, long i) {
-    return ((uint64_t)(b * a->heads + h) * (uint64_t)a->tq + (uint64_t)i) * (uint64_t)a->tk;
+    return a->first_index + ((uint64_t)(b * a->heads + h) * (uint64_t)a->tq + (uint64_t)i) * (uint64_t)a->tk;
 }
 
 // Turns row i's scores s[0..n) into weights: softmax over the first `seen`, 0 after. Returns the lse.
@@ -202,9 +202,10 @@ static void backward_full_portable(void *c, long t) { backward_head(c, 0, t); }
 
 void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse, long batch,
                            long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
-                           llm_attention_strides so, float scale, int causal, float dropout, uint64_t key) {
+                           llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                           uint64_t first_index) {
     attention_args a = {q, k, v, NULL, NULL, o, lse, NULL, NULL, NULL, batch, heads, tq, tk, d, sq, sk, so,
-                        scale, dropout, key};
+                        scale, dropout, key, first_index};
     if (tk == 0) { // nothing to attend to: zero output, as softmax over no keys would give no weights
         for (long t = 0; t < batch * heads; t++)
             for (long i = 0; i < tq; i++) {
@@ -219,9 +220,10 @@ void llm_attention_forward(const float *q, const float *k, const float *v, float
 void llm_attention_backward(const float *q, const float *k, const float *v, const float *o, const float *lse,
                             const float *dout, float *dq, float *dk, float *dv, long batch, long heads, long tq,
                             long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
-                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key) {
+                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                            uint64_t first_index) {
     if (tk == 0) return;
     attention_args a = {q, k, v, o, dout, NULL, (float *)lse, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
-                        scale, dropout, key};
+                        scale, dropout, key, first_index};
     llm_parallel_for(batch * heads, causal ? PICK(backward_causal) : PICK(backward_full), &a);
 }

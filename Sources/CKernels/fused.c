@@ -490,7 +490,7 @@ void llm_cross_entropy_backward(const float *logits, const int64_t *targets, con
 typedef struct {
     const float *x;
     float *y;
-    uint64_t key;
+    uint64_t key, first;
     uint32_t threshold;
     float scale;
     int accumulate;
@@ -501,22 +501,23 @@ ROW_BODY(dropout_range) {
     if (d->accumulate) {
         VECTORIZE
         for (long i = begin; i < end; i++)
-            d->y[i] += d->x[i] * (dropout_keeps(d->key, (uint64_t)i, d->threshold) ? d->scale : 0.0f);
+            d->y[i] += d->x[i] * (dropout_keeps(d->key, d->first + (uint64_t)i, d->threshold) ? d->scale : 0.0f);
     } else {
         VECTORIZE
         for (long i = begin; i < end; i++)
-            d->y[i] = d->x[i] * (dropout_keeps(d->key, (uint64_t)i, d->threshold) ? d->scale : 0.0f);
+            d->y[i] = d->x[i] * (dropout_keeps(d->key, d->first + (uint64_t)i, d->threshold) ? d->scale : 0.0f);
     }
 }
 DISPATCHED(dropout_range)
 
-void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key) {
-    dropout_args d = {x, y, key, dropout_threshold(p), 1.0f / (1.0f - p), 0};
+void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key, uint64_t first_index) {
+    dropout_args d = {x, y, key, first_index, dropout_threshold(p), 1.0f / (1.0f - p), 0};
     parallel_ranges(count, 4, dropout_range, &d);
 }
 
-void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key, int accumulate) {
-    dropout_args d = {dy, dx, key, dropout_threshold(p), 1.0f / (1.0f - p), accumulate};
+void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key, uint64_t first_index,
+                          int accumulate) {
+    dropout_args d = {dy, dx, key, first_index, dropout_threshold(p), 1.0f / (1.0f - p), accumulate};
     parallel_ranges(count, 4, dropout_range, &d);
 }
 

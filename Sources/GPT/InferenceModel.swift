@@ -254,12 +254,12 @@ public final class InferenceModel: @unchecked Sendable { // immutable after init
                 let sq = llm_attention_strides(batch: 0, head: hd, row: qkvWidth), so = llm_attention_strides(batch: 0, head: hd, row: qWidth)
                 if group == 1 { // multi-head attention: every head in one call
                     llm_attention_forward(queries, keys, values, out, lse, 1, heads, count, known, hd, sq,
-                                          llm_attention_strides(batch: 0, head: hd, row: kvWidth), so, scale, 1, 0, 0)
+                                          llm_attention_strides(batch: 0, head: hd, row: kvWidth), so, scale, 1, 0, 0, 0)
                 } else { // one call per key/value head: its group of query heads reads it through a head stride of 0
                     for g in 0..<kvHeads {
                         llm_attention_forward(queries + g * group * hd, keys + g * hd, values + g * hd, out + g * group * hd, lse,
                                               1, group, count, known, hd, sq, llm_attention_strides(batch: 0, head: 0, row: kvWidth),
-                                              so, scale, 1, 0, 0)
+                                              so, scale, 1, 0, 0, 0)
                     }
                 }
             }

@@ -183,7 +183,8 @@ public final class MultiHeadAttention: Module {
         let context: Tensor
         if useFusedKernel && positions != .alibi {
             let (p, key) = weightDropout()
-            context = Tensor.scaledDotProductAttention(q, k, v, causal: true, dropout: p, dropoutKey: key) // (B, H, Tq, hd)
+            context = Tensor.scaledDotProductAttention(q, k, v, causal: true, dropout: p, dropoutKey: key,
+                                                       dropoutFirstRow: dropout.firstRow) // (B, H, Tq, hd)
         } else {
             context = dropout(attentionWeights(q: q, k: k)).matmul(v)
         }
@@ -196,7 +197,8 @@ public final class MultiHeadAttention: Module {
             // GPT-2's case: the kernel reads the heads straight out of the fused projection and writes
             // them merged, so the split, transposes and merge above are never copied.
             let (p, key) = weightDropout()
-            return outProjection(Tensor.causalSelfAttention(packed: qkv(x), heads: headCount, dropout: p, dropoutKey: key))
+            return outProjection(Tensor.causalSelfAttention(packed: qkv(x), heads: headCount, dropout: p, dropoutKey: key,
+                                                            dropoutFirstRow: dropout.firstRow))
         }
         let (q, k, v) = projectHeads(x)
         return attend(q: q, k: k, v: v)

@@ -89,7 +89,8 @@ public final class GroupedQueryAttention: Module, CausalSelfAttention {
         let b = q.shape[0], tq = q.shape[2]
         let (p, dropoutKey) = isTraining && dropout.p > 0 ? (dropout.p, dropout.nextKey()) : (0, 0)
         let context = Tensor.scaledDotProductAttention(q, repeatedForGroups(k), repeatedForGroups(v), causal: true,
-                                                       dropout: p, dropoutKey: dropoutKey)  // (B, H, Tq, hd)
+                                                       dropout: p, dropoutKey: dropoutKey,
+                                                       dropoutFirstRow: dropout.firstRow)  // (B, H, Tq, hd)
         return output(context.transposed(1, 2).reshaped([b, tq, heads * headDimension]))
     }
 

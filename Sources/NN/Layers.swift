@@ -79,17 +79,27 @@ public final class LayerNorm: Module {
 public final class Dropout: Module {
     public let p: Float
     var generator: SeededGenerator
+    /// The row of the batch the masks are drawn for at which this process's inputs begin: a data-parallel
+    /// process takes rows r·B ..< (r+1)·B of the global batch and drops what one process holding the whole
+    /// batch would drop there (0 for one process).
+    public private(set) var firstRow = 0
 
     public init(_ p: Float, seed: UInt64) {
         self.p = p
         generator = SeededGenerator(seed: seed)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.dropout(p, training: isTraining, generator: &generator) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard isTraining && p > 0 else { return x }
+        return x.dropout(p, key: generator.next(), firstRow: firstRow)
+    }
 
     /// The key of the mask this layer's next call would draw, consumed: for a fused kernel that
-    /// applies this dropout itself (attention weights), so that it drops what this layer would.
+    /// applies this dropout itself (attention weights, with `firstRow`), so that it drops what this layer would.
     public func nextKey() -> UInt64 { generator.next() }
 
-    public func reseed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    public func reseed(_ seed: UInt64, firstRow: Int = 0) {
+        generator = SeededGenerator(seed: seed)
+        self.firstRow = firstRow
+    }
 }

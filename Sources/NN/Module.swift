@@ -41,10 +41,11 @@ open class Module {
 
     /// Gives every Dropout in the tree a fresh generator derived from `seed` and its place in the
     /// tree. Trainers call it at each step with a seed made from the step number, so a run resumed
-    /// from a checkpoint draws the same dropout masks as one that never stopped.
-    public func reseedDropout(_ seed: UInt64) {
+    /// from a checkpoint draws the same dropout masks as one that never stopped. `firstRow`: this process's
+    /// rows of the batch begin there (data-parallel training; see Dropout.firstRow).
+    public func reseedDropout(_ seed: UInt64, firstRow: Int = 0) {
         for (i, module) in modules.enumerated() {
-            (module as? Dropout)?.reseed(seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i))
+            (module as? Dropout)?.reseed(seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i), firstRow: firstRow)
         }
     }
 }

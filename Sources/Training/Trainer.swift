@@ -3,7 +3,8 @@
 // every N steps (loss and perplexity) with a sample, checkpoints a run can resume from.
 //
 // Reproducibility: batches come from a seeded shuffle per epoch and dropout is reseeded from the step
-// number, so a run resumed from a checkpoint computes the same losses as one that never stopped.
+// number, so a run resumed from a checkpoint computes the same losses as one that never stopped; dropout masks are
+// a function of each element's place in the global batch, so data-parallel processes drop what one process would.
 
 import Foundation
 import GPT
@@ -190,8 +191,8 @@ public final class Trainer {
             if epoch != epochIndex { epochBatches = train.batches(epoch: epoch); epochIndex = epoch }
             let lr = learningRate(at: step + 1)
             optimizer.learningRate = lr
-            // Each rank draws its own dropout masks (rank 0 the ones a single process would).
-            model.reseedDropout(options.seed &+ UInt64(step) &+ UInt64(group?.rank ?? 0) &* 0x5851_F42D_4C95_7F2D)
+            // Every rank draws the masks one process would, each over its own rows of the batch.
+            model.reseedDropout(options.seed &+ UInt64(step), firstRow: group.map { $0.rank * options.batchSize } ?? 0)
             optimizer.zeroGrad()
             var stepLoss: Float = 0
             for micro in 0..<options.gradientAccumulation {

@@ -91,4 +91,32 @@ struct TrainerTests {
         #expect(abs(t.learningRate(at: 2) - 3e-3) < 1e-9)
         #expect(t.learningRate(at: 50) < 3e-3 && t.learningRate(at: 100) >= 3e-4 - 1e-9)
     }
+
+    // Data-parallel processes take rows of one global batch (DataParallel.swift); with their first row given, their
+    // dropout masks are the ones one process with the whole batch draws, so the N processes compute what it computes
+    // (the fused attention kernel's weight dropout, GPT-2's embedding and residual dropout, the Llama family's).
+    @Test(arguments: ["gpt2", "llama-tiny", "qwen3-tiny"])
+    func dropoutMasksFollowTheRowsOfTheGlobalBatch(preset: String) throws {
+        var config = preset == "gpt2" ? GPTConfig(contextLength: 16, embeddingSize: 32, layers: 2, heads: 2, dropout: 0.3)
+                                      : try GPTConfig.preset(preset)
+        config.dropout = 0.3
+        let model = try GPTModel(config, seed: 5)
+        model.train()
+        var g = SeededGenerator(seed: 2)
+        let (rows, t) = (6, 12)
+        let ids = (0..<rows * t).map { _ in Int(g.next() % 50_000) }
+        model.reseedDropout(77)
+        let whole = Autograd.withNoGrad { model(ids, batch: rows) }.scalars
+        let perRow = whole.count / rows
+        for (first, count) in [(0, 2), (2, 2), (4, 2), (1, 4)] {
+            model.reseedDropout(77, firstRow: first)
+            let part = Autograd.withNoGrad { model(Array(ids[(first * t)..<((first + count) * t)]), batch: count) }
+            expectClose(part, whole[(first * perRow)..<((first + count) * perRow)].map(Double.init), atol: 1e-4, rtol: 1e-4,
+                        "\(preset): rows \(first) ..< \(first + count)")
+        }
+        model.reseedDropout(77) // the same rows without their place in the batch: other masks
+        let misplaced = Autograd.withNoGrad { model(Array(ids[(2 * t)..<(4 * t)]), batch: 2) }.scalars
+        let place = Array(whole[(2 * perRow)..<(4 * perRow)])
+        #expect(zip(misplaced, place).map { abs($0 - $1) }.max()! > 1e-2, "\(preset): dropout changes the output")
+    }
 }

@@ -110,8 +110,11 @@ void llm_cross_entropy_backward(const float *logits, const int64_t *targets, con
 /// Dropout with a counter-based mask: element i survives when a hash of (key, i) says so (probability
 /// 1 - p) and is then scaled by 1 / (1 - p); the rest become 0. The same key gives the same mask, so
 /// the backward pass (dx += mask * dy, or dx = mask * dy when `accumulate` is 0) needs no stored mask.
-void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key);
-void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key, int accumulate);
+/// The hashed index is first_index + i: a part of a larger tensor (a data-parallel process's rows of the
+/// whole batch) gets the mask its elements have in the whole.
+void llm_dropout_forward(const float *x, float *y, long count, float p, uint64_t key, uint64_t first_index);
+void llm_dropout_backward(const float *dy, float *dx, long count, float p, uint64_t key, uint64_t first_index,
+                          int accumulate);
 
 /// One AdamW step over a parameter tensor, in PyTorch's order of operations: w *= 1 - lr * weight_decay;
 /// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2; w -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps),
@@ -133,17 +136,20 @@ typedef struct {
 /// (v uses k's strides); `lse` receives each query row's log-sum-exp of scaled scores, (batch*heads, tq)
 /// contiguous, which the backward pass uses to recompute the weights. With `causal`, query i (at
 /// position tk - tq + i) sees keys j <= tk - tq + i. Dropout (probability `dropout`, 0 for none) uses
-/// the mask of llm_dropout_forward with `key` over the flat (B, H, Tq, Tk) index of each weight.
+/// the mask of llm_dropout_forward with `key` over the flat (B, H, Tq, Tk) index of each weight, plus
+/// `first_index` (as llm_dropout_forward's).
 void llm_attention_forward(const float *q, const float *k, const float *v, float *o, float *lse, long batch,
                            long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
-                           llm_attention_strides so, float scale, int causal, float dropout, uint64_t key);
+                           llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                           uint64_t first_index);
 
 /// Backward of llm_attention_forward: adds into dq, dk, dv (any may be NULL to skip it; dq has q's
 /// strides, dk and dv k's, dout o's). Recomputes the weights block by block from q, k and lse.
 void llm_attention_backward(const float *q, const float *k, const float *v, const float *o, const float *lse,
                             const float *dout, float *dq, float *dk, float *dv, long batch, long heads, long tq,
                             long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
-                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key);
+                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                            uint64_t first_index);
 
 
 // ---- Weights in 32, 16 or 8 bits (weights.c) ----------------------------------------------------------

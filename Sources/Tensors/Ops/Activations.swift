@@ -22,13 +22,16 @@ extension Tensor {
         return dropout(p, key: generator.next())
     }
 
-    /// Dropout with the mask of `key` (see above): the same key drops the same elements.
-    public func dropout(_ p: Float, key: UInt64) -> Tensor {
+    /// Dropout with the mask of `key` (see above): the same key drops the same elements. With `firstRow`, this
+    /// tensor is rows firstRow ..< firstRow + shape[0] of a larger one (a data-parallel process's share of the
+    /// batch) and each element is dropped as it would be there.
+    public func dropout(_ p: Float, key: UInt64, firstRow: Int = 0) -> Tensor {
         precondition(p >= 0 && p < 1, "dropout probability \(p) is not in [0, 1)")
         let out = Tensor(uninitializedShape: shape)
-        llm_dropout_forward(pointer, out.pointer, count, p, key)
+        let first = UInt64(firstRow * (rank > 0 && shape[0] > 0 ? count / shape[0] : 0))
+        llm_dropout_forward(pointer, out.pointer, count, p, key, first)
         return out.recording("dropout", [self]) { output in
-            self.writeGrad { dx, add in llm_dropout_backward(output.gradPointer(), dx, self.count, p, key, add ? 1 : 0) }
+            self.writeGrad { dx, add in llm_dropout_backward(output.gradPointer(), dx, self.count, p, key, first, add ? 1 : 0) }
         }
     }
 }

@@ -12,11 +12,11 @@ import CKernels
 extension Tensor {
     /// q (..., Tq, D), k and v (..., Tk, D) with the same leading dimensions → (..., Tq, D).
     /// `scale` defaults to 1/sqrt(D). With `causal`, query i sees keys up to Tk - Tq + i. With
-    /// `dropout` > 0, weights are dropped with the mask `Tensor.dropout` would draw from `dropoutKey`
-    /// for the (..., Tq, Tk) weights.
+    /// `dropout` > 0, weights are dropped with the mask `Tensor.dropout(_:key:firstRow:)` would draw from
+    /// `dropoutKey` and `dropoutFirstRow` for the (..., Tq, Tk) weights.
     public static func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool,
                                                  scale: Float? = nil, dropout p: Float = 0,
-                                                 dropoutKey: UInt64 = 0) -> Tensor {
+                                                 dropoutKey: UInt64 = 0, dropoutFirstRow: Int = 0) -> Tensor {
         precondition(q.rank >= 2 && k.shape == v.shape && Array(q.shape.dropLast(2)) == Array(k.shape.dropLast(2))
                      && q.shape.last == k.shape.last,
                      "attention needs q (..., Tq, D) and k, v (..., Tk, D); got \(q.shape), \(k.shape), \(v.shape)")
@@ -25,8 +25,11 @@ extension Tensor {
         let sq = llm_attention_strides(batch: heads * tq * d, head: tq * d, row: d)
         let sk = llm_attention_strides(batch: heads * tk * d, head: tk * d, row: d)
         let out = Tensor(uninitializedShape: q.shape)
+        let weightRows = q.shape[0], weightCount = heads * tq * tk // the (..., Tq, Tk) weights' first dimension, size
+        let firstIndex = weightRows > 0 ? dropoutFirstRow * (weightCount / weightRows) : 0
         let kernel = AttentionKernel(batch: 1, heads: heads, tq: tq, tk: tk, d: d, sq: sq, sk: sk, so: sq,
-                                     scale: scale ?? 1 / Float(d).squareRoot(), causal: causal, dropout: p, key: dropoutKey)
+                                     scale: scale ?? 1 / Float(d).squareRoot(), causal: causal, dropout: p, key: dropoutKey,
+                                     firstIndex: firstIndex)
         kernel.forward(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer)
         return out.recording("attention", [q, k, v]) { output in
             kernel.backward(q: q.pointer, k: k.pointer, v: v.pointer, out: output.pointer, dout: output.gradPointer(),
@@ -40,7 +43,7 @@ extension Tensor {
     /// output in its own D columns (the heads merged). The same as splitting, transposing to
     /// (B, H, T, D), `scaledDotProductAttention` and merging back, without the copies.
     public static func causalSelfAttention(packed qkv: Tensor, heads: Int, dropout p: Float = 0,
-                                           dropoutKey: UInt64 = 0) -> Tensor {
+                                           dropoutKey: UInt64 = 0, dropoutFirstRow: Int = 0) -> Tensor {
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0,
                      "causalSelfAttention needs (B, T, 3 x heads x D), got \(qkv.shape) for \(heads) heads")
         let (b, t, c) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
@@ -49,7 +52,8 @@ extension Tensor {
         let sOut = llm_attention_strides(batch: t * c, head: d, row: c)
         let out = Tensor(uninitializedShape: [b, t, c])
         let kernel = AttentionKernel(batch: b, heads: heads, tq: t, tk: t, d: d, sq: sIn, sk: sIn, so: sOut,
-                                     scale: 1 / Float(d).squareRoot(), causal: true, dropout: p, key: dropoutKey)
+                                     scale: 1 / Float(d).squareRoot(), causal: true, dropout: p, key: dropoutKey,
+                                     firstIndex: dropoutFirstRow * heads * t * t)
         let x = qkv.pointer
         kernel.forward(q: x, k: x + c, v: x + 2 * c, out: out.pointer)
         return out.recording("causalSelfAttention", [qkv]) { output in
@@ -68,26 +72,28 @@ private struct AttentionKernel {
     let causal: Bool
     let dropout: Float
     let key: UInt64
+    /// The flat index of this call's first weight in the (B, H, Tq, Tk) weights the dropout mask is drawn for.
+    let firstIndex: UInt64
     let lse: Storage
 
     init(batch: Int, heads: Int, tq: Int, tk: Int, d: Int, sq: llm_attention_strides, sk: llm_attention_strides,
-         so: llm_attention_strides, scale: Float, causal: Bool, dropout: Float, key: UInt64) {
+         so: llm_attention_strides, scale: Float, causal: Bool, dropout: Float, key: UInt64, firstIndex: Int) {
         precondition(!causal || tq <= tk, "causal attention needs at least as many keys as queries, got \(tq) > \(tk)")
         precondition(dropout >= 0 && dropout < 1, "dropout probability \(dropout) is not in [0, 1)")
         (self.batch, self.heads, self.tq, self.tk, self.d) = (batch, heads, tq, tk, d)
         (self.sq, self.sk, self.so) = (sq, sk, so)
-        (self.scale, self.causal, self.dropout, self.key) = (scale, causal, dropout, key)
+        (self.scale, self.causal, self.dropout, self.key, self.firstIndex) = (scale, causal, dropout, key, UInt64(firstIndex))
         lse = Storage(count: batch * heads * tq)
     }
 
     func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        llm_attention_forward(q, k, v, out, lse.pointer, batch, heads, tq, tk, d, sq, sk, so, scale, causal ? 1 : 0, dropout, key)
+        llm_attention_forward(q, k, v, out, lse.pointer, batch, heads, tq, tk, d, sq, sk, so, scale, causal ? 1 : 0, dropout, key, firstIndex)
     }
 
     func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafePointer<Float>,
                   dout: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
                   dv: UnsafeMutablePointer<Float>?) {
         llm_attention_backward(q, k, v, out, lse.pointer, dout, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
-                               scale, causal ? 1 : 0, dropout, key)
+                               scale, causal ? 1 : 0, dropout, key, firstIndex)
     }
 }
