@@ -8,6 +8,7 @@
 #      one entry of 4096 in h.1's c_proj weight ends 2.1e-4 of the scale apart, every other entry of the model
 #      under 7e-5, while the 20 losses agree within 1e-7: the same masks, rounding amplified where dropout leaves
 #      an entry's gradient a sum of a few nearly cancelling terms);
+#      the 3-process runs sum gradients in 0.02 MB buckets during the backward pass, the 2-process runs after it;
 #   2. a 2-process run stopped at step 10 and resumed, with 2 processes and with 1, ends where the uninterrupted
 #      run ends;
 #   3. one process killed (SIGKILL) brings the whole job down within seconds, its last checkpoint intact.
@@ -32,14 +33,17 @@ for dropout in 0 0.1; do
       run="$n-$accumulation-$dropout"
       "$llm" "${common[@]}" --dropout $dropout --batch-size $((4 * n)) --grad-accumulation $accumulation --output "$work/one-$run" \
         > /dev/null 2>&1 || fail "the one-process run failed"
-      "${mpi[@]}" -np $n "$llm" "${common[@]}" --dropout $dropout --batch-size 4 --grad-accumulation $accumulation \
+      # Small gradient buckets, so that several sums run during the backward pass (the 2-process runs sum after it).
+      overlap=(--bucket-mb 0.02); [ $n = 3 ] || overlap=(--no-overlap-communication)
+      "${mpi[@]}" -np $n "$llm" "${common[@]}" --dropout $dropout --batch-size 4 --grad-accumulation $accumulation "${overlap[@]}" \
         --output "$work/mpi-$run" > /dev/null 2> "$work/mpi.log" || { cat "$work/mpi.log"; fail "mpirun -np $n failed"; }
       echo "$n processes x batch 4 against 1 x $((4 * n)), gradient accumulation $accumulation, dropout $dropout:"
       compare "$work/one-$run" "$work/mpi-$run" "$([ $dropout = 0 ] && echo 1e-4 || echo 5e-4)" "$n processes differ from one"
     done
   done
 done
-grep -q "data-parallel over 3 processes (Open MPI): 3 × 4 = 12 windows per step" "$work/mpi.log" || fail "the log does not state the global batch"
+grep -q "data-parallel over 3 processes (Open MPI): 3 × 4 = 12 windows per step, gradients averaged during each backward pass in buckets of 0.02 MB" \
+  "$work/mpi.log" || { cat "$work/mpi.log"; fail "the log does not state the global batch and the buckets"; }
 
 # Stopped at step 10 and resumed (the constant learning rate makes --max-steps 10 a stop, not a shorter schedule).
 "${mpi[@]}" -np 2 "$llm" "${common[@]}" --dropout 0.1 --batch-size 4 --max-steps 10 --output "$work/resumed-2" > /dev/null 2>&1 || fail "the first half failed"

@@ -17,6 +17,8 @@ struct Train: ParsableCommand {
             --config (a config.json: GPT-2, Llama or Qwen3 keys) or --init (a model directory to continue from). Text \
             is tokenized with gpt2, or with --init's own tokenizer (tokenizer.json, copied to the output); files are \
             joined with the end-of-text token; the last --val-fraction of the tokens is held out for validation.
+
+            Under Open MPI's mpirun (`mpirun -np N llm train ...`, Debian's openmpi-bin) it trains data-parallel:             --batch-size windows per process, N times that per step, equal to one process with N times the batch;             gradients are summed over the processes while the backward pass runs; process 0 writes the output.
             """)
 
     @Option(help: "A preset architecture.") var preset: String?
@@ -48,6 +50,10 @@ struct Train: ParsableCommand {
     @Option(help: "Keep the K most recent checkpoints.") var keep = 2
     @Flag(help: "Continue the run from the newest complete checkpoint in --output (same settings as the run).") var resume = false
     @Flag(help: "Print a JSON summary as the last line.") var json = false
+    @Flag(inversion: .prefixedNo, help: "Under mpirun: sum gradients over the processes while the backward pass runs (or after it).")
+    var overlapCommunication = true
+    @Option(help: "Under mpirun: megabytes of gradients per sum over the processes (PyTorch DDP's bucket_cap_mb).")
+    var bucketMb: Double = 25
 
     func validate() throws {
         guard [preset, config, `init`].compactMap({ $0 }).count <= 1 else {
@@ -64,6 +70,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--split-by characters needs text; a .tokens file is split by tokens")
         }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
+        guard bucketMb > 0 && bucketMb <= 4096 else { throw ValidationError("--bucket-mb must be in (0, 4096]") }
     }
 
     func run() throws {
@@ -137,7 +144,8 @@ struct Train: ParsableCommand {
         }
         if let dir = `init`, (mpi?.rank ?? 0) == 0 { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
         try runTraining(model: model, split: split, options: options, output: output, encoding: encoding, group: mpi,
-                        resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings)
+                        resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,
+                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576))
     }
 }
 
@@ -177,7 +185,8 @@ func copyTokenizerFiles(from directory: String, to output: String) throws {
 @discardableResult
 func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
                  encoding: Encoding? = nil, group: DataParallelGroup? = nil, resume: Bool, json: Bool, title: String,
-                 saveEvery: Int? = nil, keep: Int = 2, settings: RunSettings = RunSettings()) throws -> TrainingSummary {
+                 saveEvery: Int? = nil, keep: Int = 2, settings: RunSettings = RunSettings(),
+                 overlapCommunication: Bool = true, bucketBytes: Int = 25 << 20) throws -> TrainingSummary {
     let writes = (group?.rank ?? 0) == 0
     func printError(_ message: String) { if writes { LLMCommand.printError(message) } }
     let encoding = try encoding ?? Encoding.named("gpt2")
@@ -187,6 +196,8 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
     guard split.train.count > 0 else { throw CommandError("the training text is empty") }
     let trainer = try Trainer(model: model, encoding: encoding, train: split.train, validation: split.validation, options: options,
                               group: group)
+    trainer.overlapCommunication = overlapCommunication
+    trainer.bucketBytes = bucketBytes
     let run = ResumableRun(output: output, settings: settings, keep: keep)
     if resume {
         // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
@@ -209,7 +220,9 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
         """)
     if let group {
         printError("data-parallel over \(group.size) processes (Open MPI): \(group.size) × \(options.batchSize) = " +
-                   "\(group.size * options.batchSize) windows per step, gradients averaged after each backward pass")
+                   "\(group.size * options.batchSize) windows per step, gradients averaged " +
+                   (overlapCommunication ? "during each backward pass" : "after each backward pass") +
+                   String(format: " in buckets of %.3g MB", Double(bucketBytes) / 1_048_576))
     }
     if trainer.step == 0, let v = trainer.validationLoss() {
         printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, encoding.vocabularySize,
@@ -228,6 +241,10 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
             printError(String(format: "\nstep %d: train %.3f, %@ (last step's running loss %.3f) | %@", record.step, record.trainLoss, val,
                               record.runningTrainLoss ?? .nan, record.sample.replacingOccurrences(of: "\n", with: " ")))
         }
+    }
+    if group != nil {
+        printError(String(format: "communication: %.2f s of %.1f s waiting for gradient sums after backward passes (%.1f %%)",
+                          trainer.communicationWaitSeconds, summary.seconds, 100 * trainer.communicationWaitSeconds / max(summary.seconds, 1e-9)))
     }
     if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: trainer.totalSteps) }
     guard writes else { return summary }

@@ -31,13 +31,22 @@ extension Tensor {
 
     /// Computes the gradient of this scalar with respect to every tensor it was computed from that
     /// requires grad, adding into their `grad`.
-    public func backward() {
+    public func backward() { backward(leafDone: nil) }
+
+    /// `backward()`, calling `leafDone` with each leaf (a parameter) as soon as its gradient is complete, while the
+    /// rest of the pass still runs: data-parallel training starts summing those gradients over the processes then.
+    /// A leaf is complete when the walk reaches it: every tensor computed from it comes before it in the walk.
+    public func backward(leafDone: ((Tensor) -> Void)?) {
         precondition(count == 1, "backward() needs a scalar (one element), got shape \(shape)")
         precondition(requiresGrad, "backward() on a tensor that does not require grad")
         let order = topologicalOrder()
         gradPointer()[0] += 1
         for tensor in order.reversed() {
-            guard let node = tensor.node, tensor.gradStorage != nil else { continue }
+            guard let node = tensor.node else {
+                leafDone?(tensor)
+                continue
+            }
+            guard tensor.gradStorage != nil else { continue }
             node.backward(tensor)
             tensor.gradStorage = nil // an intermediate's gradient is not needed once passed on
         }

@@ -3,6 +3,7 @@
 // N-times larger batch would (DDP's scheme; llm.c's with MPI). The union of the ranks' rows is exactly the batch
 // one process takes with batch N·B: rank r takes rows r·B ..< r·B + B of it.
 //
+// The gradients are averaged while the backward pass runs (GradientAveraging.swift).
 // The trainer only needs a way to sum numbers over the processes; `llm train` provides one over Open MPI
 // (LLMCommand/Support/OpenMPI.swift), loaded at run time, so nothing here depends on MPI.
 
@@ -16,44 +17,15 @@ public protocol DataParallelGroup: AnyObject {
     var size: Int { get }
     /// Replaces `values` on every rank by their sum over the ranks.
     func sum(_ values: UnsafeMutableBufferPointer<Float>)
+    /// Starts that sum and returns at once; `values` must stay in place until it completes
+    /// (GradientAveraging.swift; the default sums before returning).
+    func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingSum
     func sum(_ values: inout [Double])
     /// Replaces `values` on every rank by their largest value over the ranks.
     func maximum(_ values: inout [Double])
 }
 
 extension DataParallelGroup {
-    /// Averages the gradients of `parameters` over the ranks, in buckets of about 25 MB (as DDP sizes them), in
-    /// reverse order (the last layers' gradients are complete first). Each bucket is one sum over the group.
-    func averageGradients(_ parameters: [Tensor], bucketBytes: Int = 25 << 20) {
-        let scale = 1 / Float(size), capacity = max(bucketBytes / 4, parameters.map(\.count).max() ?? 1)
-        var bucket = [Float](repeating: 0, count: capacity)
-        var members: [Tensor] = [], filled = 0
-        func flush() {
-            guard filled > 0 else { return }
-            bucket.withUnsafeMutableBufferPointer { b in
-                var offset = 0
-                for p in members {
-                    p.withUnsafeMutableGradient { g in (b.baseAddress! + offset).update(from: g.baseAddress!, count: g.count) }
-                    offset += p.count
-                }
-                sum(UnsafeMutableBufferPointer(rebasing: b[0..<filled]))
-                offset = 0
-                for p in members {
-                    p.withUnsafeMutableGradient { g in for i in 0..<g.count { g[i] = b[offset + i] * scale } }
-                    offset += p.count
-                }
-            }
-            members.removeAll(keepingCapacity: true)
-            filled = 0
-        }
-        for p in parameters.reversed() {
-            if filled + p.count > capacity { flush() }
-            members.append(p)
-            filled += p.count
-        }
-        flush()
-    }
-
     /// Whether every rank holds bit-identical `parameters` (a 52-bit FNV-1a digest of their bytes, compared).
     func parametersAgree(_ parameters: [Tensor]) -> Bool {
         var digest: UInt64 = 0xcbf2_9ce4_8422_2325

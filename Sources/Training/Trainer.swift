@@ -84,6 +84,13 @@ public final class Trainer {
     public private(set) var evaluations: [EvaluationRecord] = []
     /// The processes training this model together (DataParallel.swift), or nil for one process.
     public let group: DataParallelGroup?
+    /// With a group: sum gradients while the backward pass runs (true), or all after it.
+    public var overlapCommunication = true
+    /// With a group: the size of the gradient buckets summed together (DDP's bucket_cap_mb), read by the first `run`.
+    public var bucketBytes = 25 << 20
+    private var averager: GradientAverager?
+    /// With a group: seconds the steps spent waiting for gradient sums after their backward passes.
+    public var communicationWaitSeconds: Double { averager?.waitSeconds ?? 0 }
 
     /// `trainTokens`/`validationTokens` are token ids; validation may be empty.
     public convenience init(model: GPTModel, encoding: Encoding, trainTokens: [Int], validationTokens: [Int], options: TrainingOptions) throws {
@@ -181,6 +188,7 @@ public final class Trainer {
     public func run(until stop: Int? = nil, saveEvery: Int? = nil, save: ((Trainer) throws -> Void)? = nil,
                     stopRequested: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
         stoppedEarly = false
+        if let group, averager == nil { averager = GradientAverager(parameters: model.parameters, group: group, bucketBytes: bucketBytes) }
         model.train()
         let start = Date(), startTokens = tokensSeen
         let perEpoch = max(train.count / options.gradientAccumulation, 1)
@@ -199,15 +207,26 @@ public final class Trainer {
                 let global = epochBatches[(step % perEpoch) * options.gradientAccumulation + micro]
                 let b = group.map { global.rows(part: $0.rank, of: $0.size) } ?? global
                 let loss = model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets) / Float(options.gradientAccumulation)
-                loss.backward()
+                // The gradient of the whole batch's mean loss is the ranks' average, summed once per optimizer step:
+                // during the last micro-step's backward pass.
+                if let averager, overlapCommunication, micro == options.gradientAccumulation - 1 {
+                    averager.begin()
+                    loss.backward(leafDone: averager.leafDone)
+                } else {
+                    loss.backward()
+                }
                 stepLoss += loss.item()
                 tokensSeen += global.inputs.count
             }
-            if let group { // the gradient of the whole batch's mean loss: the ranks' average (once per optimizer step)
-                group.averageGradients(model.parameters)
-                var losses = [Double(stepLoss)]
-                group.sum(&losses)
-                stepLoss = Float(losses[0] / Double(group.size))
+            var stopAsked = stopRequested()
+            if let group, let averager {
+                averager.finish()
+                // The loss and whether any rank was asked to stop (Ctrl-C reaches the ranks at different steps;
+                // they must stop at the same one), in one sum.
+                var values = [Double(stepLoss), stopAsked ? 1 : 0]
+                group.sum(&values)
+                stepLoss = Float(values[0] / Double(group.size))
+                stopAsked = values[1] > 0
             }
             guard stepLoss.isFinite else {
                 throw DatasetError(description: "the loss became \(stepLoss) at step \(step + 1); lower the learning rate (--lr)")
@@ -229,7 +248,7 @@ public final class Trainer {
                 evaluations.append(record)
                 onEvent(.evaluation(record))
             }
-            let stopping = stopRequested() && step < totalSteps
+            let stopping = stopAsked && step < totalSteps
             if let save, stopping || step == totalSteps || saveEvery.map({ step % $0 == 0 }) == true { try save(self) }
             if stopping {
                 stoppedEarly = true

@@ -5,8 +5,10 @@
 // are the addresses of global objects (MPI_COMM_WORLD is &ompi_mpi_comm_world, MPI_FLOAT &ompi_mpi_float, ...).
 // MPICH's handles are integers instead, so it is refused by name.
 //
-// The sums are blocking MPI_Allreduce calls made after the backward pass, one per ~25 MB bucket; a failing rank
-// calls MPI_Abort, which brings the whole job down instead of leaving the others waiting in a collective.
+// Gradient sums are non-blocking MPI_Iallreduce calls, one per ~25 MB bucket, started during the backward pass and
+// advanced by MPI_Test from it (Training/GradientAveraging.swift says why polling); the few small sums (losses,
+// the stop flag, the parameter digest) are blocking MPI_Allreduce. A failing rank calls MPI_Abort, which brings the
+// whole job down instead of leaving the others waiting in a collective.
 
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +23,12 @@ final class OpenMPI: DataParallelGroup {
     private typealias RankFn = @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>) -> Int32
     private typealias AllreduceFn = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, OpaquePointer?,
                                                      OpaquePointer?, OpaquePointer?) -> Int32
+    private typealias IallreduceFn = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, OpaquePointer?,
+                                                      OpaquePointer?, OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    // MPI_Test(request, flag, status) and MPI_Wait(request, status); MPI_STATUS_IGNORE is a null pointer in Open MPI.
+    fileprivate typealias TestFn = @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<Int32>,
+                                                   UnsafeMutableRawPointer?) -> Int32
+    fileprivate typealias WaitFn = @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutableRawPointer?) -> Int32
     private typealias AbortFn = @convention(c) (OpaquePointer?, Int32) -> Int32
     private typealias FinalizeFn = @convention(c) () -> Int32
 
@@ -29,7 +37,8 @@ final class OpenMPI: DataParallelGroup {
 
     let rank: Int, size: Int
     private let world: OpaquePointer, float: OpaquePointer, double: OpaquePointer, sumOp: OpaquePointer, maxOp: OpaquePointer
-    private let allreduce: AllreduceFn, abortFn: AbortFn, finalizeFn: FinalizeFn
+    private let allreduce: AllreduceFn, iallreduce: IallreduceFn, abortFn: AbortFn, finalizeFn: FinalizeFn
+    fileprivate let testFn: TestFn, waitFn: WaitFn
     private static var inPlace: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: 1) } // Open MPI's MPI_IN_PLACE
 
     /// Starts MPI when this process runs under Open MPI's mpirun; nil when it does not.
@@ -62,6 +71,9 @@ final class OpenMPI: DataParallelGroup {
         sumOp = OpaquePointer(try symbol("ompi_mpi_op_sum"))
         maxOp = OpaquePointer(try symbol("ompi_mpi_op_max"))
         allreduce = unsafeBitCast(try symbol("MPI_Allreduce"), to: AllreduceFn.self)
+        iallreduce = unsafeBitCast(try symbol("MPI_Iallreduce"), to: IallreduceFn.self)
+        testFn = unsafeBitCast(try symbol("MPI_Test"), to: TestFn.self)
+        waitFn = unsafeBitCast(try symbol("MPI_Wait"), to: WaitFn.self)
         abortFn = unsafeBitCast(try symbol("MPI_Abort"), to: AbortFn.self)
         finalizeFn = unsafeBitCast(try symbol("MPI_Finalize"), to: FinalizeFn.self)
         let commRank = unsafeBitCast(try symbol("MPI_Comm_rank"), to: RankFn.self)
@@ -75,6 +87,35 @@ final class OpenMPI: DataParallelGroup {
 
     func sum(_ values: UnsafeMutableBufferPointer<Float>) {
         check(allreduce(Self.inPlace, values.baseAddress, Int32(values.count), float, sumOp, world), "MPI_Allreduce")
+    }
+
+    func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingSum {
+        let pending = Request(self)
+        check(iallreduce(Self.inPlace, values.baseAddress, Int32(values.count), float, sumOp, world, &pending.handle), "MPI_Iallreduce")
+        return pending
+    }
+
+    /// An MPI_Request of a non-blocking sum (Open MPI sets it to MPI_REQUEST_NULL when complete).
+    private final class Request: PendingSum {
+        let mpi: OpenMPI
+        var handle: OpaquePointer?
+        var done = false
+
+        init(_ mpi: OpenMPI) { self.mpi = mpi }
+
+        func test() -> Bool {
+            guard !done else { return true }
+            var flag: Int32 = 0
+            mpi.check(mpi.testFn(&handle, &flag, nil), "MPI_Test")
+            done = flag != 0
+            return done
+        }
+
+        func wait() {
+            guard !done else { return }
+            mpi.check(mpi.waitFn(&handle, nil), "MPI_Wait")
+            done = true
+        }
     }
 
     func sum(_ values: inout [Double]) {
@@ -95,7 +136,7 @@ final class OpenMPI: DataParallelGroup {
 
     func finalize() { _ = finalizeFn() }
 
-    private func check(_ result: Int32, _ call: String) {
+    fileprivate func check(_ result: Int32, _ call: String) {
         guard result != 0 else { return }
         printError("Error: \(call) failed with code \(result) on rank \(rank)")
         abort(1)
