@@ -264,9 +264,27 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
                                      "train_loss": summary.evaluations.last?.trainLoss ?? summary.trainLoss,
                                      "running_train_loss": summary.trainLoss, "tokens_per_second": summary.tokensPerSecond, "output": output]
         object["val_loss"] = summary.validationLoss ?? NSNull()
+        object["median_step_seconds"] = summary.medianStepSeconds
+        object["peak_rss_gb"] = peakResidentGigabytes()
+        if let group {
+            object["processes"] = group.size
+            object["communication_wait_seconds"] = trainer.communicationWaitSeconds
+        }
         print(try jsonLine(object))
     }
     return summary
+}
+
+/// This process's peak resident memory so far (getrusage; Linux reports kilobytes, macOS bytes).
+func peakResidentGigabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1_048_576
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_073_741_824
+    #endif
 }
 
 func assignValues(_ dst: Tensor, _ src: Tensor) {

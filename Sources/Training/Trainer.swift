@@ -61,6 +61,8 @@ public struct TrainingSummary: Codable, Sendable {
     public var seconds: Double
     public var trainCurve: [[Float]] // [tokens seen, loss] per step
     public var evaluations: [EvaluationRecord]
+    /// The median of this run's steps' wall times (forward, backward, gradient sums, update; no evaluations).
+    public var medianStepSeconds: Double
 }
 
 /// What the trainer reports while it runs.
@@ -194,7 +196,9 @@ public final class Trainer {
         let perEpoch = max(train.count / options.gradientAccumulation, 1)
         var lastLoss: Float = .nan
         var epochBatches: [TokenBatch] = [], epochIndex = -1
+        var stepSeconds: [Double] = []
         while step < min(totalSteps, stop ?? Int.max) {
+            let stepStart = Date()
             let epoch = step / perEpoch
             if epoch != epochIndex { epochBatches = train.batches(epoch: epoch); epochIndex = epoch }
             let lr = learningRate(at: step + 1)
@@ -233,6 +237,7 @@ public final class Trainer {
             }
             if let clip = options.gradientClip { optimizer.clipGradients(maxNorm: clip) }
             optimizer.update()
+            stepSeconds.append(Date().timeIntervalSince(stepStart))
             step += 1
             lastLoss = stepLoss
             history.append([Float(tokensSeen), stepLoss])
@@ -258,7 +263,8 @@ public final class Trainer {
         let seconds = Date().timeIntervalSince(start)
         return TrainingSummary(steps: step, tokens: tokensSeen, trainLoss: lastLoss,
                                validationLoss: evaluations.last?.validationLoss, tokensPerSecond: seconds > 0 ? Double(tokensSeen - startTokens) / seconds : 0,
-                               seconds: seconds, trainCurve: history, evaluations: evaluations)
+                               seconds: seconds, trainCurve: history, evaluations: evaluations,
+                               medianStepSeconds: stepSeconds.isEmpty ? 0 : stepSeconds.sorted()[stepSeconds.count / 2])
     }
 
     /// A short greedy continuation of the sample prompt, to watch the model learn.
