@@ -9,8 +9,9 @@
 #      under 7e-5, while the 20 losses agree within 1e-7: the same masks, rounding amplified where dropout leaves
 #      an entry's gradient a sum of a few nearly cancelling terms);
 #      the 3-process runs sum gradients in 0.02 MB buckets during the backward pass, the 2-process runs after it;
+#      the same with --zero 1 (AdamW's moments sharded over the processes);
 #   2. a 2-process run stopped at step 10 and resumed, with 2 processes and with 1, ends where the uninterrupted
-#      run ends;
+#      run ends; the same for a --zero 1 run (its checkpoints gather the whole optimizer state);
 #   3. one process killed (SIGKILL) brings the whole job down within seconds, its last checkpoint intact.
 # Usage: scripts/mpi_test.sh [path to llm]   (default .build/release/llm)
 set -euo pipefail
@@ -42,6 +43,15 @@ for dropout in 0 0.1; do
     done
   done
 done
+# ZeRO-1 (optimizer state sharded over the processes): the same numbers as without it.
+for run in 2-1-0.1 3-2-0.1; do
+  n=${run%%-*}; accumulation=$(echo $run | cut -d- -f2)
+  "${mpi[@]}" -np $n "$llm" "${common[@]}" --dropout 0.1 --batch-size 4 --grad-accumulation $accumulation --zero 1 --bucket-mb 0.02 \
+    --output "$work/zero-$run" > /dev/null 2> "$work/zero.log" || { cat "$work/zero.log"; fail "mpirun -np $n --zero 1 failed"; }
+  echo "$n processes --zero 1 x batch 4 against 1 x $((4 * n)), gradient accumulation $accumulation, dropout 0.1:"
+  compare "$work/one-$run" "$work/zero-$run" 5e-4 "$n processes with --zero 1 differ from one"
+done
+grep -q "optimizer state sharded (ZeRO-1)" "$work/zero.log" || { cat "$work/zero.log"; fail "the log does not state the sharding"; }
 grep -q "data-parallel over 3 processes (Open MPI): 3 × 4 = 12 windows per step, gradients averaged during each backward pass in buckets of 0.02 MB" \
   "$work/mpi.log" || { cat "$work/mpi.log"; fail "the log does not state the global batch and the buckets"; }
 
@@ -53,6 +63,16 @@ cp -r "$work/resumed-2" "$work/resumed-1"
 echo "stopped at step 10, resumed with 2 processes and with 1, against the uninterrupted 2-process run:"
 compare "$work/mpi-2-1-0.1" "$work/resumed-2" 1e-4 "the resumed 2-process run differs"
 compare "$work/mpi-2-1-0.1" "$work/resumed-1" 1e-4 "the run resumed with 1 process differs"
+# The same from a --zero 1 run: its checkpoints hold the whole optimizer state, gathered from the shards.
+"${mpi[@]}" -np 2 "$llm" "${common[@]}" --dropout 0.1 --batch-size 4 --zero 1 --max-steps 10 --output "$work/zero-resumed-2" > /dev/null 2>&1 \
+  || fail "the first half with --zero 1 failed"
+cp -r "$work/zero-resumed-2" "$work/zero-resumed-1"
+"${mpi[@]}" -np 2 "$llm" "${common[@]}" --dropout 0.1 --batch-size 4 --zero 1 --output "$work/zero-resumed-2" --resume > /dev/null 2>&1 \
+  || fail "resuming with 2 and --zero 1 failed"
+"$llm" "${common[@]}" --dropout 0.1 --batch-size 8 --output "$work/zero-resumed-1" --resume > /dev/null 2>&1 || fail "resuming a --zero 1 run with 1 failed"
+echo "a --zero 1 run stopped at step 10, resumed with 2 processes (--zero 1) and with 1, against the uninterrupted 2-process run:"
+compare "$work/mpi-2-1-0.1" "$work/zero-resumed-2" 1e-4 "the resumed --zero 1 run differs"
+compare "$work/mpi-2-1-0.1" "$work/zero-resumed-1" 1e-4 "the --zero 1 run resumed with 1 process differs"
 
 # One process killed: the job ends, the last complete checkpoint loads.
 "${mpi[@]}" -np 2 "$llm" train --config "$work/tiny.json" --epochs 1000 --max-steps 100000 --eval-every 20 --batch-size 4 \

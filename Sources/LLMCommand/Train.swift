@@ -54,6 +54,8 @@ struct Train: ParsableCommand {
     var overlapCommunication = true
     @Option(help: "Under mpirun: megabytes of gradients per sum over the processes (PyTorch DDP's bucket_cap_mb).")
     var bucketMb: Double = 25
+    @Option(help: "Under mpirun: 1 shards AdamW's moments over the processes (ZeRO stage 1: each keeps 1/N of them); 0 keeps them whole in each.")
+    var zero = 0
 
     func validate() throws {
         guard [preset, config, `init`].compactMap({ $0 }).count <= 1 else {
@@ -71,6 +73,7 @@ struct Train: ParsableCommand {
         }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
         guard bucketMb > 0 && bucketMb <= 4096 else { throw ValidationError("--bucket-mb must be in (0, 4096]") }
+        guard zero == 0 || zero == 1 else { throw ValidationError("--zero must be 0 or 1 (optimizer state sharding, ZeRO stage 1)") }
     }
 
     func run() throws {
@@ -145,7 +148,7 @@ struct Train: ParsableCommand {
         if let dir = `init`, (mpi?.rank ?? 0) == 0 { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
         try runTraining(model: model, split: split, options: options, output: output, encoding: encoding, group: mpi,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,
-                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576))
+                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1)
     }
 }
 
@@ -186,7 +189,7 @@ func copyTokenizerFiles(from directory: String, to output: String) throws {
 func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
                  encoding: Encoding? = nil, group: DataParallelGroup? = nil, resume: Bool, json: Bool, title: String,
                  saveEvery: Int? = nil, keep: Int = 2, settings: RunSettings = RunSettings(),
-                 overlapCommunication: Bool = true, bucketBytes: Int = 25 << 20) throws -> TrainingSummary {
+                 overlapCommunication: Bool = true, bucketBytes: Int = 25 << 20, zeroRedundancy: Bool = false) throws -> TrainingSummary {
     let writes = (group?.rank ?? 0) == 0
     func printError(_ message: String) { if writes { LLMCommand.printError(message) } }
     let encoding = try encoding ?? Encoding.named("gpt2")
@@ -198,6 +201,7 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
                               group: group)
     trainer.overlapCommunication = overlapCommunication
     trainer.bucketBytes = bucketBytes
+    trainer.zeroRedundancy = zeroRedundancy && group != nil
     let run = ResumableRun(output: output, settings: settings, keep: keep)
     if resume {
         // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
@@ -224,13 +228,18 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
                    (overlapCommunication ? "during each backward pass" : "after each backward pass") +
                    String(format: " in buckets of %.3g MB", Double(bucketBytes) / 1_048_576))
     }
+    if trainer.zeroRedundancy {
+        printError(String(format: "optimizer state sharded (ZeRO-1): %.0f MB per process instead of %.0f MB",
+                          Double(2 * model.parameterCount * 4) / Double(group!.size) / 1_048_576, Double(2 * model.parameterCount * 4) / 1_048_576))
+    }
     if trainer.step == 0, let v = trainer.validationLoss() {
         printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, encoding.vocabularySize,
                           Foundation.log(Double(encoding.vocabularySize))))
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training", enabled: writes)
     var lastStatus = ""
-    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil || !writes ? nil : { t in try run.save(step: t.step, t.save) },
+    // Every process passes the save (ZeRO-1 gathers the optimizer state from all); the first one writes.
+    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in if writes { try run.save(step: t.step, t.save) } },
                                   stopRequested: { run.stopRequested }) { event in
         switch event {
         case let .step(step, _, loss, lr, tps):

@@ -18,8 +18,10 @@ public final class AdamW {
     public var weightDecay: Float
     public internal(set) var step = 0
     let parameters: [Tensor]
-    var firstMoments: [[Float]]
-    var secondMoments: [[Float]]
+    // Allocated by the first update or restore: an optimizer that never updates (a data-parallel process whose
+    // moments are sharded, ZeroRedundancy.swift) holds none.
+    var firstMoments: [[Float]] = []
+    var secondMoments: [[Float]] = []
 
     public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 eps: Float = 1e-8, weightDecay: Float = 0.01) {
@@ -29,12 +31,17 @@ public final class AdamW {
         self.beta2 = beta2
         self.eps = eps
         self.weightDecay = weightDecay
+    }
+
+    private func allocateMoments() {
+        guard firstMoments.isEmpty else { return }
         firstMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
         secondMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
     }
 
     /// Applies one update from the parameters' accumulated gradients (parameters without one are skipped).
     public func update() {
+        allocateMoments()
         step += 1
         let correction1 = 1 - Float(Foundation.pow(Double(beta1), Double(step)))
         let correction2 = 1 - Float(Foundation.pow(Double(beta2), Double(step)))
@@ -56,7 +63,10 @@ public final class AdamW {
     }
 
     /// The optimizer's state for a checkpoint: the step and both moment vectors of every parameter.
-    public var state: (step: Int, first: [[Float]], second: [[Float]]) { (step, firstMoments, secondMoments) }
+    public var state: (step: Int, first: [[Float]], second: [[Float]]) {
+        allocateMoments()
+        return (step, firstMoments, secondMoments)
+    }
 
     /// Restores a state saved from an optimizer over parameters of the same shapes.
     public func restore(step: Int, first: [[Float]], second: [[Float]]) throws {

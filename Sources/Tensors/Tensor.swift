@@ -185,6 +185,13 @@ public final class Tensor {
         Tensor(shape: shape, storage: Storage(borrowing: pointer, count: shapeCount(shape), owner: owner))
     }
 
+    /// Elements `range` of this tensor's storage as a 1-D tensor sharing its memory: writes to either show in both
+    /// (a data-parallel process's shard of a parameter, updated in place by its optimizer).
+    public func flatView(_ range: Range<Int>) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "flatView \(range) outside \(count) elements")
+        return .borrowing(storage.pointer + range.lowerBound, shape: [range.count], owner: storage)
+    }
+
     /// Makes this tensor hold `source`'s values by sharing its storage (same shape): how a checkpoint
     /// loader hands memory-mapped weights to the parameters of a freshly built model.
     public func shareStorage(with source: Tensor) {

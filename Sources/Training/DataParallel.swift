@@ -21,6 +21,12 @@ public protocol DataParallelGroup: AnyObject {
     /// (GradientAveraging.swift; the default sums before returning).
     func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingSum
     func sum(_ values: inout [Double])
+    /// Starts summing `values` (size × n floats) over the ranks into `shard` (n floats): rank r receives the sum
+    /// of block r alone (MPI_Reduce_scatter_block; ZeroRedundancy.swift).
+    func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, into shard: UnsafeMutableBufferPointer<Float>) -> PendingSum
+    /// Replaces `values` (size × n floats) on every rank by the concatenation of every rank's block (rank r's own
+    /// block r of its `values`).
+    func allGather(_ values: UnsafeMutableBufferPointer<Float>)
     /// Replaces `values` on every rank by their largest value over the ranks.
     func maximum(_ values: inout [Double])
 }

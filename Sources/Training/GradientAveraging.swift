@@ -11,6 +11,10 @@
 // thread running the backward pass, rather than starting a communication thread: each process here has one core's
 // worth of threads, which a polling thread would take from the kernels, and a single calling thread keeps Open MPI
 // at MPI_THREAD_SINGLE. Buckets start in the same order on every process, as MPI requires of collectives.
+//
+// Sharded (ZeRO stage 1, ZeroRedundancy.swift): each bucket is padded to N equal blocks and reduce-scattered instead
+// of summed everywhere: process r receives the sum of block r alone, the gradients of the parameter elements it
+// updates (`shardViews`, views into the parameters); after the update the blocks are all-gathered back.
 
 import Foundation
 import Tensors
@@ -41,26 +45,44 @@ final class GradientAverager {
     private struct Bucket {
         var members: [Int] // indices into parameters
         let count: Int
+        /// The members' values side by side; sharded, `block` × the group's size (the end is padding).
         let buffer: UnsafeMutablePointer<Float>
+        let block: Int
+        /// Sharded: this process's block of the reduce-scattered sum.
+        let shard: UnsafeMutablePointer<Float>?
         var pending = 0 // members whose gradients are not complete yet
         var sum: PendingSum?
     }
 
+    /// A run of one parameter's elements inside this process's block of a bucket.
+    struct Segment {
+        let bucket: Int, parameter: Int, start: Int, count: Int
+        let offset: Int // in the block
+    }
+
     private let parameters: [Tensor]
     private let group: DataParallelGroup
+    let sharded: Bool
     private var buckets: [Bucket] = []
     private var bucketOf: [ObjectIdentifier: Int] = [:]
     private var nextToStart = 0, oldestRunning = 0
+    /// Sharded: the parameter elements this process updates, and views of them (sharing the parameters' memory)
+    /// whose gradients receive the averages.
+    private(set) var segments: [Segment] = []
+    private(set) var shardViews: [Tensor] = []
     /// Seconds spent after backward passes waiting for sums (the communication that did not overlap), in all.
     private(set) var waitSeconds: Double = 0
 
-    init(parameters: [Tensor], group: DataParallelGroup, bucketBytes: Int = 25 << 20) {
+    init(parameters: [Tensor], group: DataParallelGroup, bucketBytes: Int = 25 << 20, sharded: Bool = false) {
         self.parameters = parameters
         self.group = group
+        self.sharded = sharded
         var members: [Int] = [], filled = 0
         func close() {
             guard !members.isEmpty else { return }
-            buckets.append(Bucket(members: members, count: filled, buffer: .allocate(capacity: filled)))
+            let block = sharded ? (filled + group.size - 1) / group.size : filled
+            buckets.append(Bucket(members: members, count: filled, buffer: .allocate(capacity: sharded ? block * group.size : filled),
+                                  block: block, shard: sharded ? .allocate(capacity: block) : nil))
             members = []
             filled = 0
         }
@@ -72,10 +94,28 @@ final class GradientAverager {
         close()
         for (b, bucket) in buckets.enumerated() {
             for k in bucket.members { bucketOf[ObjectIdentifier(parameters[k])] = b }
+            guard sharded else { continue }
+            // This process's block [rank·block, rank·block + block) of the bucket, cut at parameter boundaries.
+            let mine = (group.rank * bucket.block)..<min((group.rank + 1) * bucket.block, bucket.count)
+            var offset = 0
+            for k in bucket.members {
+                let here = offset..<(offset + parameters[k].count), overlap = here.clamped(to: mine)
+                if !overlap.isEmpty {
+                    segments.append(Segment(bucket: b, parameter: k, start: overlap.lowerBound - offset, count: overlap.count,
+                                            offset: overlap.lowerBound - mine.lowerBound))
+                    shardViews.append(parameters[k].flatView((overlap.lowerBound - offset)..<(overlap.upperBound - offset)))
+                }
+                offset += parameters[k].count
+            }
         }
     }
 
-    deinit { buckets.forEach { $0.buffer.deallocate() } }
+    deinit {
+        for bucket in buckets {
+            bucket.buffer.deallocate()
+            bucket.shard?.deallocate()
+        }
+    }
 
     /// Before the backward pass whose gradients are averaged.
     func begin() {
@@ -96,12 +136,14 @@ final class GradientAverager {
 
     /// After the backward pass (also without `begin`/`leafDone`: then every sum starts here, none overlaps):
     /// starts what has not started, waits for all, and writes each gradient's average over the processes.
+    /// Sharded, the averages go to `shardViews`' gradients; the parameters' own gradients are left as they were.
     func finish() {
         let started = Date()
         while nextToStart < buckets.count { start(nextToStart) }
         let scale = 1 / Float(group.size)
         for bucket in buckets {
             bucket.sum!.wait()
+            guard !sharded else { continue }
             var offset = 0
             for k in bucket.members {
                 parameters[k].withUnsafeMutableGradient { g in
@@ -109,6 +151,10 @@ final class GradientAverager {
                 }
                 offset += parameters[k].count
             }
+        }
+        for (segment, view) in zip(segments, shardViews) {
+            let shard = buckets[segment.bucket].shard! + segment.offset
+            view.withUnsafeMutableGradient { g in for i in 0..<g.count { g[i] = shard[i] * scale } }
         }
         waitSeconds += Date().timeIntervalSince(started)
         for b in buckets.indices { buckets[b].sum = nil }
@@ -121,7 +167,54 @@ final class GradientAverager {
             parameters[k].withUnsafeMutableGradient { g in (buckets[b].buffer + offset).update(from: g.baseAddress!, count: g.count) }
             offset += parameters[k].count
         }
-        buckets[b].sum = group.startSum(UnsafeMutableBufferPointer(start: buckets[b].buffer, count: buckets[b].count))
+        let bucket = buckets[b]
+        if let shard = bucket.shard {
+            (bucket.buffer + bucket.count).update(repeating: 0, count: bucket.block * group.size - bucket.count)
+            buckets[b].sum = group.startReduceScatter(UnsafeMutableBufferPointer(start: bucket.buffer, count: bucket.block * group.size),
+                                                      into: UnsafeMutableBufferPointer(start: shard, count: bucket.block))
+        } else {
+            buckets[b].sum = group.startSum(UnsafeMutableBufferPointer(start: bucket.buffer, count: bucket.count))
+        }
         nextToStart = b + 1
+    }
+
+    // MARK: Sharded (ZeRO-1)
+
+    /// Gives every process every parameter again after each updated its segments: each bucket's blocks are
+    /// all-gathered and copied into the parameters.
+    func gatherParameters() {
+        for bucket in buckets {
+            gather(bucket, from: { view in view.withUnsafeBufferPointer { Array($0) } })
+            var offset = 0
+            for k in bucket.members {
+                parameters[k].withUnsafeMutableBufferPointer { p in p.baseAddress!.update(from: bucket.buffer + offset, count: p.count) }
+                offset += parameters[k].count
+            }
+        }
+    }
+
+    /// Per-segment values (one array per segment, as `segments`) from every process → per-parameter arrays,
+    /// everywhere (the optimizer's moments, gathered for a checkpoint).
+    func gatherSegments(_ values: [[Float]]) -> [[Float]] {
+        var whole = parameters.map { [Float](repeating: 0, count: $0.count) }
+        let byView = Dictionary(uniqueKeysWithValues: zip(shardViews.map(ObjectIdentifier.init), values))
+        for bucket in buckets {
+            gather(bucket, from: { byView[ObjectIdentifier($0)]! })
+            var offset = 0
+            for k in bucket.members {
+                whole[k].withUnsafeMutableBufferPointer { w in w.baseAddress!.update(from: bucket.buffer + offset, count: w.count) }
+                offset += parameters[k].count
+            }
+        }
+        return whole
+    }
+
+    /// Fills this process's block of `bucket`'s buffer with `values(view)` for its segments, then all-gathers the blocks.
+    private func gather(_ bucket: Bucket, from values: (Tensor) -> [Float]) {
+        let mine = bucket.buffer + group.rank * bucket.block
+        for (segment, view) in zip(segments, shardViews) where buckets[segment.bucket].buffer == bucket.buffer {
+            values(view).withUnsafeBufferPointer { (mine + segment.offset).update(from: $0.baseAddress!, count: $0.count) }
+        }
+        group.allGather(UnsafeMutableBufferPointer(start: bucket.buffer, count: bucket.block * group.size))
     }
 }

@@ -90,7 +90,17 @@ public final class Trainer {
     public var overlapCommunication = true
     /// With a group: the size of the gradient buckets summed together (DDP's bucket_cap_mb), read by the first `run`.
     public var bucketBytes = 25 << 20
+    /// With a group: shard AdamW's moments over the processes (ZeRO stage 1, ZeroRedundancy.swift); read by the
+    /// first `run` (and by `resume`, which must come after setting it).
+    public var zeroRedundancy = false
     private var averager: GradientAverager?
+    private var optimizerShard: OptimizerShard?
+    /// Sharded: a resumed optimizer state waiting for the shard (made by the first `run`), and the state gathered
+    /// for the checkpoint being written.
+    private var resumedState: (step: Int, first: [[Float]], second: [[Float]])?
+    private var gatheredState: (step: Int, first: [[Float]], second: [[Float]])?
+    /// Floats of AdamW state this process holds (ZeRO-1: its share).
+    public var optimizerStateFloats: Int { optimizerShard?.stateFloats ?? 2 * model.parameterCount }
     /// With a group: seconds the steps spent waiting for gradient sums after their backward passes.
     public var communicationWaitSeconds: Double { averager?.waitSeconds ?? 0 }
 
@@ -186,11 +196,21 @@ public final class Trainer {
 
     /// Trains until `totalSteps` (or until step `stop`, to pause a run), reporting through `onEvent`.
     /// `save` is called every `saveEvery` steps (after that step's evaluation, if any), at the last step, and
-    /// when `stopRequested` (checked after each step: Ctrl-C) ends the run early.
+    /// when `stopRequested` (checked after each step: Ctrl-C) ends the run early. In a group every process must pass
+    /// a `save` (one that writes nothing on all but one): with ZeRO-1 they gather the optimizer state together.
     public func run(until stop: Int? = nil, saveEvery: Int? = nil, save: ((Trainer) throws -> Void)? = nil,
                     stopRequested: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
         stoppedEarly = false
-        if let group, averager == nil { averager = GradientAverager(parameters: model.parameters, group: group, bucketBytes: bucketBytes) }
+        if let group, averager == nil {
+            let averager = GradientAverager(parameters: model.parameters, group: group, bucketBytes: bucketBytes, sharded: zeroRedundancy)
+            self.averager = averager
+            if zeroRedundancy {
+                let shard = OptimizerShard(averager: averager, group: group, like: optimizer)
+                if let saved = resumedState { try shard.restore(step: saved.step, first: saved.first, second: saved.second) }
+                resumedState = nil
+                optimizerShard = shard
+            }
+        }
         model.train()
         let start = Date(), startTokens = tokensSeen
         let perEpoch = max(train.count / options.gradientAccumulation, 1)
@@ -235,8 +255,12 @@ public final class Trainer {
             guard stepLoss.isFinite else {
                 throw DatasetError(description: "the loss became \(stepLoss) at step \(step + 1); lower the learning rate (--lr)")
             }
-            if let clip = options.gradientClip { optimizer.clipGradients(maxNorm: clip) }
-            optimizer.update()
+            if let optimizerShard {
+                optimizerShard.update(learningRate: lr, clip: options.gradientClip)
+            } else {
+                if let clip = options.gradientClip { optimizer.clipGradients(maxNorm: clip) }
+                optimizer.update()
+            }
             stepSeconds.append(Date().timeIntervalSince(stepStart))
             step += 1
             lastLoss = stepLoss
@@ -254,7 +278,11 @@ public final class Trainer {
                 onEvent(.evaluation(record))
             }
             let stopping = stopAsked && step < totalSteps
-            if let save, stopping || step == totalSteps || saveEvery.map({ step % $0 == 0 }) == true { try save(self) }
+            if let save, stopping || step == totalSteps || saveEvery.map({ step % $0 == 0 }) == true {
+                gatheredState = optimizerShard?.gatheredState() // every process takes part; `save` writes on one
+                try save(self)
+                gatheredState = nil
+            }
             if stopping {
                 stoppedEarly = true
                 break
@@ -285,7 +313,7 @@ public final class Trainer {
     public func save(to directory: String) throws {
         try Checkpoint.save(model, to: directory, metadata: ["step": "\(step)"])
         let names = model.namedParameters.map(\.0)
-        let state = optimizer.state
+        let state = gatheredState ?? optimizer.state
         var tensors: [(String, Tensor)] = []
         for (i, name) in names.enumerated() {
             let shape = model.parameters[i].shape
@@ -314,7 +342,12 @@ public final class Trainer {
             first.append(try file.tensor("m." + name).scalars)
             second.append(try file.tensor("v." + name).scalars)
         }
-        try optimizer.restore(step: Int(file.metadata["step"] ?? "") ?? saved.step, first: first, second: second)
+        let optimizerStep = Int(file.metadata["step"] ?? "") ?? saved.step
+        if zeroRedundancy && group != nil {
+            resumedState = (optimizerStep, first, second) // this process's share is taken when the shard is made
+        } else {
+            try optimizer.restore(step: optimizerStep, first: first, second: second)
+        }
         step = saved.step
         tokensSeen = saved.tokensSeen
         history = saved.history

@@ -5,7 +5,8 @@
 // are the addresses of global objects (MPI_COMM_WORLD is &ompi_mpi_comm_world, MPI_FLOAT &ompi_mpi_float, ...).
 // MPICH's handles are integers instead, so it is refused by name.
 //
-// Gradient sums are non-blocking MPI_Iallreduce calls, one per ~25 MB bucket, started during the backward pass and
+// Gradient sums are non-blocking MPI_Iallreduce calls (MPI_Ireduce_scatter_block with --zero 1, then MPI_Allgather
+// of the updated weights), one per ~25 MB bucket, started during the backward pass and
 // advanced by MPI_Test from it (Training/GradientAveraging.swift says why polling); the few small sums (losses,
 // the stop flag, the parameter digest) are blocking MPI_Allreduce. A failing rank calls MPI_Abort, which brings the
 // whole job down instead of leaving the others waiting in a collective.
@@ -25,6 +26,10 @@ final class OpenMPI: DataParallelGroup {
                                                      OpaquePointer?, OpaquePointer?) -> Int32
     private typealias IallreduceFn = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, OpaquePointer?,
                                                       OpaquePointer?, OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    private typealias IreduceScatterFn = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, OpaquePointer?,
+                                                          OpaquePointer?, OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    private typealias AllgatherFn = @convention(c) (UnsafeRawPointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?, Int32,
+                                                    OpaquePointer?, OpaquePointer?) -> Int32
     // MPI_Test(request, flag, status) and MPI_Wait(request, status); MPI_STATUS_IGNORE is a null pointer in Open MPI.
     fileprivate typealias TestFn = @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<Int32>,
                                                    UnsafeMutableRawPointer?) -> Int32
@@ -38,6 +43,7 @@ final class OpenMPI: DataParallelGroup {
     let rank: Int, size: Int
     private let world: OpaquePointer, float: OpaquePointer, double: OpaquePointer, sumOp: OpaquePointer, maxOp: OpaquePointer
     private let allreduce: AllreduceFn, iallreduce: IallreduceFn, abortFn: AbortFn, finalizeFn: FinalizeFn
+    private let ireduceScatter: IreduceScatterFn, allgather: AllgatherFn
     fileprivate let testFn: TestFn, waitFn: WaitFn
     private static var inPlace: UnsafeRawPointer? { UnsafeRawPointer(bitPattern: 1) } // Open MPI's MPI_IN_PLACE
 
@@ -73,6 +79,8 @@ final class OpenMPI: DataParallelGroup {
         allreduce = unsafeBitCast(try symbol("MPI_Allreduce"), to: AllreduceFn.self)
         iallreduce = unsafeBitCast(try symbol("MPI_Iallreduce"), to: IallreduceFn.self)
         testFn = unsafeBitCast(try symbol("MPI_Test"), to: TestFn.self)
+        ireduceScatter = unsafeBitCast(try symbol("MPI_Ireduce_scatter_block"), to: IreduceScatterFn.self)
+        allgather = unsafeBitCast(try symbol("MPI_Allgather"), to: AllgatherFn.self)
         waitFn = unsafeBitCast(try symbol("MPI_Wait"), to: WaitFn.self)
         abortFn = unsafeBitCast(try symbol("MPI_Abort"), to: AbortFn.self)
         finalizeFn = unsafeBitCast(try symbol("MPI_Finalize"), to: FinalizeFn.self)
@@ -93,6 +101,17 @@ final class OpenMPI: DataParallelGroup {
         let pending = Request(self)
         check(iallreduce(Self.inPlace, values.baseAddress, Int32(values.count), float, sumOp, world, &pending.handle), "MPI_Iallreduce")
         return pending
+    }
+
+    func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, into shard: UnsafeMutableBufferPointer<Float>) -> PendingSum {
+        let pending = Request(self)
+        check(ireduceScatter(values.baseAddress, shard.baseAddress, Int32(shard.count), float, sumOp, world, &pending.handle),
+              "MPI_Ireduce_scatter_block")
+        return pending
+    }
+
+    func allGather(_ values: UnsafeMutableBufferPointer<Float>) {
+        check(allgather(Self.inPlace, 0, float, values.baseAddress, Int32(values.count / size), float, world), "MPI_Allgather")
     }
 
     /// An MPI_Request of a non-blocking sum (Open MPI sets it to MPI_REQUEST_NULL when complete).
