@@ -237,12 +237,13 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
                           Foundation.log(Double(encoding.vocabularySize))))
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training", enabled: writes)
-    var lastStatus = ""
+    var lastStatus = "", stepsPeakMemory: Double?
     // Every process passes the save (ZeRO-1 gathers the optimizer state from all); the first one writes.
     let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in if writes { try run.save(step: t.step, t.save) } },
                                   stopRequested: { run.stopRequested }) { event in
         switch event {
-        case let .step(step, _, loss, lr, tps):
+        case let .step(step, total, loss, lr, tps):
+            if step == total { stepsPeakMemory = peakResidentGigabytes() } // before the last evaluation and save
             lastStatus = String(format: "loss %.3f lr %.1e %.0f tok/s", loss, lr, tps)
             bar.update(step, lastStatus)
         case let .evaluation(record):
@@ -275,6 +276,7 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
         object["val_loss"] = summary.validationLoss ?? NSNull()
         object["median_step_seconds"] = summary.medianStepSeconds
         object["peak_rss_gb"] = peakResidentGigabytes()
+        object["peak_rss_gb_steps"] = stepsPeakMemory ?? NSNull() // the training steps alone (no evaluation, no save)
         if let group {
             object["processes"] = group.size
             object["communication_wait_seconds"] = trainer.communicationWaitSeconds

@@ -193,20 +193,22 @@ final class GradientAverager {
         }
     }
 
-    /// Per-segment values (one array per segment, as `segments`) from every process → per-parameter arrays,
-    /// everywhere (the optimizer's moments, gathered for a checkpoint).
-    func gatherSegments(_ values: [[Float]]) -> [[Float]] {
-        var whole = parameters.map { [Float](repeating: 0, count: $0.count) }
+    /// Per-segment values (one array per segment, as `segments`) from every process → per-parameter arrays
+    /// (the optimizer's moments, gathered for a checkpoint). Every process takes part; only one that `keeps` the
+    /// result allocates it (the others get nil).
+    func gatherSegments(_ values: [[Float]], keep: Bool) -> [[Float]]? {
+        var whole = keep ? parameters.map { [Float](repeating: 0, count: $0.count) } : []
         let byView = Dictionary(uniqueKeysWithValues: zip(shardViews.map(ObjectIdentifier.init), values))
         for bucket in buckets {
             gather(bucket, from: { byView[ObjectIdentifier($0)]! })
+            guard keep else { continue }
             var offset = 0
             for k in bucket.members {
                 whole[k].withUnsafeMutableBufferPointer { w in w.baseAddress!.update(from: bucket.buffer + offset, count: w.count) }
                 offset += parameters[k].count
             }
         }
-        return whole
+        return keep ? whole : nil
     }
 
     /// Fills this process's block of `bucket`'s buffer with `values(view)` for its segments, then all-gathers the blocks.

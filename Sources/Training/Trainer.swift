@@ -279,7 +279,8 @@ public final class Trainer {
             }
             let stopping = stopAsked && step < totalSteps
             if let save, stopping || step == totalSteps || saveEvery.map({ step % $0 == 0 }) == true {
-                gatheredState = optimizerShard?.gatheredState() // every process takes part; `save` writes on one
+                // Every process takes part; the first one, which writes, keeps the state.
+                gatheredState = optimizerShard?.gatheredState(keep: group?.rank == 0)
                 try save(self)
                 gatheredState = nil
             }

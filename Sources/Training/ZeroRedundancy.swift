@@ -47,10 +47,13 @@ final class OptimizerShard {
         averager.gatherParameters()
     }
 
-    /// The whole optimizer state, per parameter, gathered from every process (all must call it together).
-    func gatheredState() -> (step: Int, first: [[Float]], second: [[Float]]) {
+    /// The whole optimizer state, per parameter, gathered from every process (all must call it together); nil on
+    /// all but the one that `keeps` it (the one writing the checkpoint).
+    func gatheredState(keep: Bool) -> (step: Int, first: [[Float]], second: [[Float]])? {
         let state = adam.state
-        return (state.step, averager.gatherSegments(state.first), averager.gatherSegments(state.second))
+        let first = averager.gatherSegments(state.first, keep: keep), second = averager.gatherSegments(state.second, keep: keep)
+        guard let first, let second else { return nil }
+        return (state.step, first, second)
     }
 
     /// Takes this process's segments of a whole optimizer state (per parameter, as a checkpoint holds it).
