@@ -99,8 +99,6 @@ public final class Trainer {
     /// for the checkpoint being written.
     private var resumedState: (step: Int, first: [[Float]], second: [[Float]])?
     private var gatheredState: (step: Int, first: [[Float]], second: [[Float]])?
-    /// Floats of AdamW state this process holds (ZeRO-1: its share).
-    public var optimizerStateFloats: Int { optimizerShard?.stateFloats ?? 2 * model.parameterCount }
     /// With a group: seconds the steps spent waiting for gradient sums after their backward passes.
     public var communicationWaitSeconds: Double { averager?.waitSeconds ?? 0 }
 

@@ -28,9 +28,6 @@ final class OptimizerShard {
                      eps: full.eps, weightDecay: full.weightDecay)
     }
 
-    /// Floats of optimizer state this process holds (both moments of its segments).
-    var stateFloats: Int { 2 * averager.shardViews.reduce(0) { $0 + $1.count } }
-
     /// One AdamW step of this process's segments from their averaged gradients (clipped to `maxNorm` by the norm of
     /// the whole gradient, summed over the processes), then every process gets every updated weight.
     func update(learningRate: Float, clip maxNorm: Float?) {
