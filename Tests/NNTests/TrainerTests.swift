@@ -16,7 +16,7 @@ struct TrainerTests {
         return try! Encoding.named("gpt2").encodeOrdinary(String(contentsOf: url, encoding: .utf8))
     }()
 
-    func makeTrainer(maxSteps: Int) throws -> Trainer {
+    func makeTrainer(maxSteps: Int, group: DataParallelGroup? = nil, clip: Float? = nil) throws -> Trainer {
         let config = GPTConfig(contextLength: 32, embeddingSize: 32, layers: 2, heads: 2, dropout: 0.1)
         var options = TrainingOptions()
         options.contextLength = 32
@@ -28,10 +28,10 @@ struct TrainerTests {
         options.evalEvery = 5
         options.evalBatches = 2
         options.sampleTokens = 3
-        options.gradientClip = nil // also checks that a run without clipping saves and resumes
+        options.gradientClip = clip // nil: also checks that a run without clipping saves and resumes
         let split = ids.count * 9 / 10
-        return try Trainer(model: GPTModel(config, seed: 7), encoding: Encoding.named("gpt2"),
-                           trainTokens: Array(ids[..<split]), validationTokens: Array(ids[split...]), options: options)
+        return try Trainer(model: GPTModel(config, seed: 7), encoding: Encoding.named("gpt2"), train: TokenStore(Array(ids[..<split])),
+                           validation: TokenStore(Array(ids[split...])), options: options, group: group)
     }
 
     @Test func resumedRunEqualsUninterruptedRun() throws {
@@ -118,5 +118,42 @@ struct TrainerTests {
         let misplaced = Autograd.withNoGrad { model(Array(ids[(2 * t)..<(4 * t)]), batch: 2) }.scalars
         let place = Array(whole[(2 * perRow)..<(4 * perRow)])
         #expect(zip(misplaced, place).map { abs($0 - $1) }.max()! > 1e-2, "\(preset): dropout changes the output")
+    }
+
+    /// A group of one process, whose collectives are the identity: the data-parallel machinery (buckets summed from
+    /// within the backward pass, ZeRO-1's optimizer shards, the state gathered for a checkpoint) must then give
+    /// exactly what one process without it gives. Checks the plumbing without MPI (scripts/mpi_test.sh checks N > 1).
+    final class SoleProcess: DataParallelGroup {
+        final class Done: PendingSum {
+            func test() -> Bool { true }
+            func wait() {}
+        }
+        let rank = 0, size = 1
+        func sum(_ values: UnsafeMutableBufferPointer<Float>) {}
+        func sum(_ values: inout [Double]) {}
+        func maximum(_ values: inout [Double]) {}
+        func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, into shard: UnsafeMutableBufferPointer<Float>) -> PendingSum {
+            shard.baseAddress!.update(from: values.baseAddress!, count: shard.count)
+            return Done()
+        }
+        func allGather(_ values: UnsafeMutableBufferPointer<Float>) {}
+    }
+
+    @Test(arguments: [false, true])
+    func aGroupOfOneTrainsExactlyAsOneProcess(zero: Bool) throws {
+        let alone = try makeTrainer(maxSteps: 6, clip: 1.0)
+        let grouped = try makeTrainer(maxSteps: 6, group: SoleProcess(), clip: 1.0)
+        grouped.bucketBytes = 16 << 10 // many buckets, started from within the backward pass
+        grouped.zeroRedundancy = zero
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llm-group-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = try alone.run(save: { try $0.save(to: dir + "/alone") })
+        let b = try grouped.run(save: { try $0.save(to: dir + "/grouped") })
+        #expect(a.trainCurve.map { $0[1] } == b.trainCurve.map { $0[1] }, "losses")
+        for (p, q) in zip(alone.model.parameters, grouped.model.parameters) { #expect(p.scalars == q.scalars, "parameters") }
+        let saved = try Safetensors.read(dir + "/alone/optimizer.safetensors"), gathered = try Safetensors.read(dir + "/grouped/optimizer.safetensors")
+        for (name, _) in alone.model.namedParameters {
+            for moment in ["m.", "v."] { #expect(try saved.tensor(moment + name).scalars == gathered.tensor(moment + name).scalars, "\(moment)\(name)") }
+        }
     }
 }
