@@ -1,9 +1,6 @@
 // Text generation: feed the prompt, then repeatedly pick the next token from the logits of the last
 // position and feed it back. With the KV cache each step costs one position of work.
-//
-// Picking the next token: greedy (temperature 0) takes the largest logit; otherwise the logits are
-// divided by the temperature, optionally cut to the k largest (top-k) and to the smallest set whose
-// probabilities add up to p (top-p, nucleus), and a token is drawn with a seeded generator.
+// How the next token is picked from the logits is in Sampling.swift.
 
 import Foundation
 import Tensors
@@ -41,49 +38,6 @@ public struct GenerationResult: Sendable {
     /// Prompt tokens dropped from the left because the prompt was longer than the context.
     public let croppedPromptTokens: Int
     public let tokensPerSecond: Double
-}
-
-/// Picks the next token from one position's logits.
-public func sampleToken(_ logits: [Float], options: SamplingOptions, generator: inout SeededGenerator) -> Int {
-    if options.temperature == 0 { return logits.indices.max { logits[$0] < logits[$1] }! }
-    if options.topK == nil && (options.topP ?? 1) >= 1 {
-        // Plain temperature: draw straight from the unsorted distribution (one pass over the vocabulary).
-        // Sorting 50,257 logits per token, as the cut-offs below need, cost a few milliseconds per token —
-        // most of a decoding step when eight streams are served together.
-        let inverse = 1 / options.temperature, top = logits.max()! * inverse
-        var weights = [Float](repeating: 0, count: logits.count), total: Float = 0
-        for i in logits.indices {
-            weights[i] = Foundation.exp(logits[i] * inverse - top)
-            total += weights[i]
-        }
-        var r = generator.nextUniform() * total
-        for i in weights.indices {
-            r -= weights[i]
-            if r < 0 { return i }
-        }
-        return weights.lastIndex { $0 > 0 }!
-    }
-    var candidates = logits.indices.map { ($0, logits[$0] / options.temperature) }
-    candidates.sort { $0.1 > $1.1 }
-    if let k = options.topK, k > 0, k < candidates.count { candidates.removeLast(candidates.count - k) }
-    let top = candidates[0].1
-    var weights = candidates.map { Foundation.exp($0.1 - top) }
-    let total = weights.reduce(0, +)
-    if let p = options.topP, p < 1 {
-        var cumulative: Float = 0, keep = 0
-        while keep < weights.count {
-            cumulative += weights[keep] / total
-            keep += 1
-            if cumulative >= p { break }
-        }
-        weights.removeLast(weights.count - keep)
-    }
-    var r = generator.nextUniform() * weights.reduce(0, +)
-    for (i, w) in weights.enumerated() {
-        r -= w
-        if r < 0 { return candidates[i].0 }
-    }
-    return candidates[weights.count - 1].0
 }
 
 extension GPTModel {

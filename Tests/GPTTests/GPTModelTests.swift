@@ -110,6 +110,58 @@ struct GPTModelTests {
         #expect(abs(Double(counts[1]) / 4000 - 0.6439) < 0.03, "draws follow softmax: \(counts)")
     }
 
+    /// The cut-offs sort only the tokens they can keep; what they keep must be what sorting the whole
+    /// vocabulary gives: the same tokens in the same order (ties to the smaller id), the same weights.
+    @Test func samplingCutOffsEqualSortingTheWholeVocabulary() {
+        func reference(_ logits: [Float], k: Int?, p: Float?, temperature: Float) -> [(token: Int, weight: Float)] {
+            var order = logits.indices.map { ($0, logits[$0] / temperature) }
+            order.sort { $0.1 > $1.1 } // stable
+            if let k { order = Array(order.prefix(k)) }
+            let top = order[0].1
+            var weights = order.map { Foundation.exp($0.1 - top) }
+            if let p {
+                // The normaliser summed in the order the implementation sums it (vocabulary order without
+                // top-k), so the comparison can be exact; another order moves only its last bits.
+                let total = k == nil ? logits.reduce(Float(0)) { $0 + Foundation.exp($1 / temperature - top) } : weights.reduce(0, +)
+                var cumulative: Float = 0, keep = 0
+                while keep < weights.count {
+                    cumulative += weights[keep] / total
+                    keep += 1
+                    if cumulative >= p { break }
+                }
+                order = Array(order.prefix(keep))
+                weights = Array(weights.prefix(keep))
+            }
+            return zip(order, weights).map { ($0.0, $1) }
+        }
+        var g = SeededGenerator(seed: 11)
+        for trial in 0..<40 {
+            let vocabulary = [2, 7, 300, 5000][trial % 4]
+            // Peaked (a trained model), flat (a random one) and coarse logits (many ties).
+            let spread: Float = [8, 0.05, 3][trial % 3]
+            var logits = (0..<vocabulary).map { _ in g.nextNormal() * spread }
+            if trial % 5 == 0 { logits = logits.map { ($0 * 2).rounded() / 2 } }
+            for (k, p) in [(1, nil), (2, nil), (40, nil), (vocabulary - 1, nil), (nil, 0.01), (nil, 0.5), (nil, 0.9),
+                           (nil, 0.999), (40, 0.9), (3, 0.3)] as [(Int?, Float?)] {
+                let temperature: Float = [1, 0.7, 1.6][trial % 3]
+                let options = SamplingOptions(temperature: temperature, topK: k, topP: p)
+                let kept = samplingCandidates(logits, options: options)
+                let expected = reference(logits, k: k.flatMap { $0 < vocabulary ? $0 : nil }, p: p, temperature: temperature)
+                #expect(kept.map(\.token) == expected.map(\.token), "V \(vocabulary), k \(String(describing: k)), p \(String(describing: p))")
+                #expect(kept.map(\.weight) == expected.map(\.weight))
+            }
+        }
+        // A broken model's logits (NaN, infinities) still give a token, never a trap.
+        for logits: [Float] in [[.nan, .nan, .nan], [1, .infinity, 2], [-.infinity, -.infinity], [.nan, 3, -.infinity]] {
+            for options in [SamplingOptions(temperature: 1), SamplingOptions(temperature: 0.5, topK: 1),
+                            SamplingOptions(temperature: 1, topP: 0.5), SamplingOptions(temperature: 0)] {
+                let token = sampleToken(logits, options: options, generator: &g)
+                #expect(logits.indices.contains(token))
+            }
+        }
+        #expect(sampleToken([1, .infinity, 2], options: SamplingOptions(temperature: 1, topP: 0.9), generator: &g) == 1)
+    }
+
     @Test func checkpointRoundTrip() throws {
         let config = GPTConfig(vocabSize: 100, contextLength: 16, embeddingSize: 16, layers: 1, heads: 2, tieWordEmbeddings: false)
         let model = try GPTModel(config, seed: 9)

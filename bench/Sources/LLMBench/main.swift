@@ -65,7 +65,8 @@ case "generate": benchGenerate(Array(args.dropFirst()))
 case "finetune": benchFinetune(Array(args.dropFirst()))
 case "decode-batch": benchDecodeBatch(Array(args.dropFirst()))
 case "llama": benchLlama(Array(args.dropFirst()))
+case "sample": benchSample(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama|sample\n".data(using: .utf8)!)
     exit(2)
 }
