@@ -44,6 +44,7 @@ extension DataParallelGroup {
 final class GradientAverager {
     private struct Bucket {
         var members: [Int] // indices into parameters
+        let offsets: [Int] // where each member's elements start in the buffer
         let count: Int
         /// The members' values side by side; sharded, `block` × the group's size (the end is padding).
         let buffer: UnsafeMutablePointer<Float>
@@ -77,18 +78,20 @@ final class GradientAverager {
         self.parameters = parameters
         self.group = group
         self.sharded = sharded
-        var members: [Int] = [], filled = 0
+        var members: [Int] = [], offsets: [Int] = [], filled = 0
         func close() {
             guard !members.isEmpty else { return }
             let block = sharded ? (filled + group.size - 1) / group.size : filled
-            buckets.append(Bucket(members: members, count: filled, buffer: .allocate(capacity: sharded ? block * group.size : filled),
+            buckets.append(Bucket(members: members, offsets: offsets, count: filled, buffer: .allocate(capacity: sharded ? block * group.size : filled),
                                   block: block, shard: sharded ? .allocate(capacity: block) : nil))
             members = []
+            offsets = []
             filled = 0
         }
         for k in parameters.indices.reversed() {
             if filled > 0 && (filled + parameters[k].count) * 4 > bucketBytes { close() }
             members.append(k)
+            offsets.append(filled)
             filled += parameters[k].count
         }
         close()
@@ -97,15 +100,13 @@ final class GradientAverager {
             guard sharded else { continue }
             // This process's block [rank·block, rank·block + block) of the bucket, cut at parameter boundaries.
             let mine = (group.rank * bucket.block)..<min((group.rank + 1) * bucket.block, bucket.count)
-            var offset = 0
-            for k in bucket.members {
+            for (k, offset) in zip(bucket.members, bucket.offsets) {
                 let here = offset..<(offset + parameters[k].count), overlap = here.clamped(to: mine)
                 if !overlap.isEmpty {
                     segments.append(Segment(bucket: b, parameter: k, start: overlap.lowerBound - offset, count: overlap.count,
                                             offset: overlap.lowerBound - mine.lowerBound))
                     shardViews.append(parameters[k].flatView((overlap.lowerBound - offset)..<(overlap.upperBound - offset)))
                 }
-                offset += parameters[k].count
             }
         }
     }
@@ -144,12 +145,10 @@ final class GradientAverager {
         for bucket in buckets {
             bucket.sum!.wait()
             guard !sharded else { continue }
-            var offset = 0
-            for k in bucket.members {
+            for (k, offset) in zip(bucket.members, bucket.offsets) {
                 parameters[k].withUnsafeMutableGradient { g in
                     for i in 0..<g.count { g[i] = bucket.buffer[offset + i] * scale }
                 }
-                offset += parameters[k].count
             }
         }
         for (segment, view) in zip(segments, shardViews) {
@@ -162,12 +161,10 @@ final class GradientAverager {
     }
 
     private func start(_ b: Int) {
-        var offset = 0
-        for k in buckets[b].members {
-            parameters[k].withUnsafeMutableGradient { g in (buckets[b].buffer + offset).update(from: g.baseAddress!, count: g.count) }
-            offset += parameters[k].count
-        }
         let bucket = buckets[b]
+        for (k, offset) in zip(bucket.members, bucket.offsets) {
+            parameters[k].withUnsafeMutableGradient { g in (bucket.buffer + offset).update(from: g.baseAddress!, count: g.count) }
+        }
         if let shard = bucket.shard {
             (bucket.buffer + bucket.count).update(repeating: 0, count: bucket.block * group.size - bucket.count)
             buckets[b].sum = group.startReduceScatter(UnsafeMutableBufferPointer(start: bucket.buffer, count: bucket.block * group.size),
@@ -183,12 +180,10 @@ final class GradientAverager {
     /// Gives every process every parameter again after each updated its segments: each bucket's blocks are
     /// all-gathered and copied into the parameters.
     func gatherParameters() {
-        for bucket in buckets {
-            gather(bucket, from: { view in view.withUnsafeBufferPointer { Array($0) } })
-            var offset = 0
-            for k in bucket.members {
+        for (b, bucket) in buckets.enumerated() {
+            gather(b, from: { view in view.withUnsafeBufferPointer { Array($0) } })
+            for (k, offset) in zip(bucket.members, bucket.offsets) {
                 parameters[k].withUnsafeMutableBufferPointer { p in p.baseAddress!.update(from: bucket.buffer + offset, count: p.count) }
-                offset += parameters[k].count
             }
         }
     }
@@ -199,22 +194,20 @@ final class GradientAverager {
     func gatherSegments(_ values: [[Float]], keep: Bool) -> [[Float]]? {
         var whole = keep ? parameters.map { [Float](repeating: 0, count: $0.count) } : []
         let byView = Dictionary(uniqueKeysWithValues: zip(shardViews.map(ObjectIdentifier.init), values))
-        for bucket in buckets {
-            gather(bucket, from: { byView[ObjectIdentifier($0)]! })
+        for (b, bucket) in buckets.enumerated() {
+            gather(b, from: { byView[ObjectIdentifier($0)]! })
             guard keep else { continue }
-            var offset = 0
-            for k in bucket.members {
+            for (k, offset) in zip(bucket.members, bucket.offsets) {
                 whole[k].withUnsafeMutableBufferPointer { w in w.baseAddress!.update(from: bucket.buffer + offset, count: w.count) }
-                offset += parameters[k].count
             }
         }
         return keep ? whole : nil
     }
 
-    /// Fills this process's block of `bucket`'s buffer with `values(view)` for its segments, then all-gathers the blocks.
-    private func gather(_ bucket: Bucket, from values: (Tensor) -> [Float]) {
-        let mine = bucket.buffer + group.rank * bucket.block
-        for (segment, view) in zip(segments, shardViews) where buckets[segment.bucket].buffer == bucket.buffer {
+    /// Fills this process's block of bucket `b`'s buffer with `values(view)` for its segments, then all-gathers the blocks.
+    private func gather(_ b: Int, from values: (Tensor) -> [Float]) {
+        let bucket = buckets[b], mine = bucket.buffer + group.rank * bucket.block
+        for (segment, view) in zip(segments, shardViews) where segment.bucket == b {
             values(view).withUnsafeBufferPointer { (mine + segment.offset).update(from: $0.baseAddress!, count: $0.count) }
         }
         group.allGather(UnsafeMutableBufferPointer(start: bucket.buffer, count: bucket.block * group.size))
