@@ -77,9 +77,10 @@ printf 'label,text\nham,"Ok lar... ""joking"" wif u oni"\nspam,"WINNER!!, claim"
 printf '[{"instruction": "Rewrite the sentence.", "input": "The car is fast.", "output": "The car is quick."}]' | seed instructions array
 printf '{"instruction": "Name a colour.", "input": "", "output": "Blue."}\n{"instruction": "Add 2 and 3.", "input": "", "output": "5"}\n' | seed instructions jsonl
 { printf '{"r": 2, "lora_alpha": 4}\0'; head -c 3000 "$res/tiny-gpt2-tied/model.safetensors"; } | seed adapter config
-# HTTP: the first byte picks the endpoint (0 completions, 1 chat, 2 tokenize, 3 detokenize), then the body.
+# HTTP: the first byte picks the endpoint (0 completions, 1 chat, 2 tokenize, 3 detokenize), then the body
+# (the fuzzed server's model has a 292-token vocabulary: prompt ids below that).
 printf '\0{"model":"tiny","prompt":"Every effort moves you","max_tokens":5,"temperature":0.7,"top_k":40,"top_p":0.9,"seed":1,"stop":["."],"logprobs":2,"echo":true}' | seed http completion
-printf '\0{"prompt":[464,3290],"max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}' | seed http completion-ids
+printf '\0{"prompt":[46,32],"max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}' | seed http completion-ids
 printf '\1{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_completion_tokens":4,"logprobs":true,"top_logprobs":3}' | seed http chat
 printf '\1{"messages":[{"role":"user","content":"Hi"}],"stream":true,"stop":"\\n","n":1,"user":"u"}' | seed http chat-stream
 printf '\2{"text":"Hello <|endoftext|> world","encoding":"cl100k_base"}' | seed http tokenize
