@@ -1,11 +1,30 @@
 // swift-tools-version:6.0
-// The package: a GPT toolkit built from first principles.
+// The package: a large-language-model toolkit built from first principles. One concept per file, one home per
+// concept; the targets, bottom to top (A ← B: B imports A):
 //
-// Dependency direction (see DESIGN.md): CKernels ← Tensors ← (NN ← GPT ← Training) ← LLMCommand;
-// GPT ← Inference ← Server ← LLMCommand; Tokenizers ← Hub ← LLMCommand. Only Server, Hub, the executable and their
-// tests use HTTP packages.
-// No target passes unsafe compiler flags, so the package stays usable as a dependency: the SIMD kernels in
-// CKernels select their instruction set per function (`__attribute__((target(...)))`) at run time.
+//   CKernels ← Tensors ← NN ← Models ← Inference ← Formats ← Training ← LLMCommand (the `llm` executable)
+//   Tokenizers (imports none of ours) ← Models, Inference, Formats, Training, Hub, Server
+//   Inference ← Server (HTTP) ← LLMCommand;   Hub (HTTP) ← LLMCommand
+//
+//   CKernels    C hot loops: GEMM micro-kernels (run-time ISA dispatch), fused row kernels, low-precision weight
+//               kernels, the attention kernel, the thread pool
+//   Tensors     fp32 tensors with reverse-mode autograd, the seeded generator
+//   Tokenizers  text to tokens and back: the book's regex tokenizers, tiktoken-exact BPE, tokenizer.json, training
+//   NN          building blocks: layers, positions, the attention family of chapter 3, GQA, SwiGLU, LoRA, AdamW
+//   Models      the model families, one folder each (GPT/ for GPT-2 and the shared decoder, Llama/ for Llama 3 and
+//               Qwen3), LoRA on whole models, PCA for pictures of embeddings
+//   Inference   the generation path: weights in low precision, KV slots, the inference forward pass, sampling,
+//               generation, streaming text, the continuous-batching engine (no HTTP)
+//   Formats     every file a model is read from or written to: safetensors, Hugging Face directories (models,
+//               classifiers, LoRA adapters, low-precision), GGUF, TensorFlow checkpoints and OpenAI's GPT-2 files
+//   Training    datasets and loaders, token files, the trainer and its checkpoints, fine-tuning, data parallelism
+//   Server      the OpenAI-compatible HTTP API and the playground in front of an Inference engine
+//   Hub         model repositories from the Hugging Face Hub into its cache
+//
+// Only Server, Hub, the executable and their tests use HTTP packages. No target passes unsafe compiler flags, so the
+// package stays usable as a dependency: the SIMD kernels in CKernels select their instruction set per function
+// (`__attribute__((target(...)))`) at run time. Each library target has a test target of the same name + Tests;
+// EndToEndTests runs the built `llm` as a user does.
 import PackageDescription
 
 let package = Package(
@@ -15,7 +34,8 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
-        .library(name: "GPT", targets: ["GPT"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Server", targets: ["Server"]),
@@ -43,16 +63,19 @@ let package = Package(
         .target(name: "Tokenizers", resources: [.copy("Resources")]),
         // Neural-network building blocks and optimizers.
         .target(name: "NN", dependencies: ["Tensors"]),
-        // The GPT model, generation, checkpoints (safetensors, Hugging Face GPT-2 layout).
-        .target(name: "GPT", dependencies: ["CKernels", "Tensors", "NN", "Tokenizers"]),
-        // The serving engine without HTTP: continuous batching over preallocated KV slots, streaming text
-        // deltas (UTF-8 and stop-string safe), cancellation. Embeddable by any Swift program.
-        .target(name: "Inference", dependencies: ["GPT", "Tensors", "Tokenizers"]),
+        // The model families: GPT-2 (and the decoder the Llama 3 / Qwen3 family shares), Llama 3 / Qwen3 configuration.
+        .target(name: "Models", dependencies: ["Tensors", "NN"]),
+        // The generation path without autograd: low-precision weights, KV slots, sampling, streaming text, the
+        // serving engine (continuous batching, cancellation). Embeddable by any Swift program.
+        .target(name: "Inference", dependencies: ["CKernels", "Tensors", "NN", "Models", "Tokenizers"]),
+        // File formats: safetensors, Hugging Face directories, GGUF, TensorFlow checkpoints, OpenAI's GPT-2 files.
+        .target(name: "Formats", dependencies: ["Tensors", "NN", "Models", "Inference", "Tokenizers"]),
         // HTTP only: the OpenAI-compatible API, server-sent events, metrics, in front of an Inference engine.
         .target(
             name: "Server",
             dependencies: [
                 "Inference",
+                "Models",
                 "Tokenizers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,7 +85,7 @@ let package = Package(
             ]
         ),
         // Datasets and loaders, the trainer, schedules, fine-tuning tasks.
-        .target(name: "Training", dependencies: ["Tensors", "NN", "GPT", "Tokenizers"]),
+        .target(name: "Training", dependencies: ["Tensors", "NN", "Models", "Inference", "Formats", "Tokenizers"]),
         // The `llm` command line.
         .executableTarget(
             name: "LLMCommand",
@@ -71,8 +94,9 @@ let package = Package(
                 "NN",
                 "Tokenizers",
                 "Training",
-                "GPT",
+                "Models",
                 "Inference",
+                "Formats",
                 "Server",
                 "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,6 +113,36 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Tests mirror the sources: one target per library target. Model fixtures shared by several of them are in
+        // Tests/Fixtures (read from the source tree), each target's own data in its Resources.
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "Tensors"], resources: [.copy("Resources")]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Resources")]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Resources")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors"], resources: [.copy("Resources")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Inference", "NN", "Tensors", "Tokenizers"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Models", "NN", "Tensors", "Tokenizers"]),
+        .testTarget(
+            name: "FormatsTests",
+            dependencies: ["Formats", "Models", "Inference", "NN", "Tensors", "Tokenizers", "Training"],
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Models", "Formats", "Inference", "NN", "Tensors", "Tokenizers"],
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Inference", "Models", "Tokenizers",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The built `llm` run as a subprocess, as a user runs it: --help, bad input, exit codes, files left behind.
+        .testTarget(name: "EndToEndTests"),
         .testTarget(
             name: "HubTests",
             dependencies: [
@@ -97,40 +151,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
-        ),
-        .testTarget(
-            name: "TensorsTests",
-            dependencies: ["Tensors", "CKernels"],
-            resources: [.copy("Resources/tensor-goldens.json"), .copy("Resources/q8_0-blocks.json")]
-        ),
-        .testTarget(
-            name: "NNTests",
-            dependencies: ["NN", "Tensors", "Training", "Tokenizers", "GPT"],
-            resources: [.copy("Resources")]
-        ),
-        .testTarget(
-            name: "TokenizersTests",
-            dependencies: ["Tokenizers"],
-            resources: [.copy("Resources")]
-        ),
-        .testTarget(
-            name: "ServerTests",
-            dependencies: [
-                "Server", "Inference", "GPT", "Tokenizers",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        .testTarget(
-            name: "InferenceTests",
-            dependencies: ["Inference", "GPT", "Tensors", "Tokenizers"]
-        ),
-        .testTarget(
-            name: "GPTTests",
-            dependencies: ["GPT", "NN", "Tensors", "Tokenizers"],
-            resources: [.copy("Resources")]
         ),
     ]
 )

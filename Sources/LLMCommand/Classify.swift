@@ -2,8 +2,9 @@
 // GPT2ForSequenceClassification directory), optionally as a base model plus a LoRA adapter.
 
 import ArgumentParser
+import Formats
 import Foundation
-import GPT
+import Models
 import Tokenizers
 
 struct Classify: ParsableCommand {

@@ -4,8 +4,8 @@
 // command, `transformers` and our server read. (Every command also reads OpenAI's directory directly.)
 
 import ArgumentParser
+import Formats
 import Foundation
-import GPT
 import Tokenizers
 
 struct Convert: ParsableCommand {

@@ -8,7 +8,8 @@
 
 import ArgumentParser
 import Foundation
-import GPT
+import Inference
+import Models
 import NN
 import Tensors
 import Tokenizers

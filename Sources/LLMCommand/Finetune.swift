@@ -4,10 +4,11 @@
 // metrics file into --output.
 
 import ArgumentParser
+import Formats
 import Foundation
-import GPT
-import Server
+import Models
 import NN
+import Server
 import Tensors
 import Tokenizers
 import Training

@@ -2,7 +2,8 @@
 
 import ArgumentParser
 import Foundation
-import GPT
+import Inference
+import Models
 import Server
 import Tensors
 import Tokenizers

@@ -2,8 +2,9 @@
 // safetensors, which `transformers` loads) or a GGUF file (f32/f16/bf16/q8_0) that llama.cpp runs.
 
 import ArgumentParser
+import Formats
 import Foundation
-import GPT
+import Inference
 import Tokenizers
 
 struct Quantize: ParsableCommand {

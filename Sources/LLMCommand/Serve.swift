@@ -2,7 +2,6 @@
 
 import ArgumentParser
 import Foundation
-import GPT
 import Inference
 import Logging
 import Server

@@ -2,8 +2,9 @@
 // a loss plot, checkpoints and a JSON summary. `llm demo` runs the same loop on the embedded text.
 
 import ArgumentParser
+import Formats
 import Foundation
-import GPT
+import Models
 import NN
 import Tensors
 import Tokenizers

@@ -4,7 +4,8 @@
 
 import ArgumentParser
 import Foundation
-import GPT
+import Inference
+import Models
 import Tensors
 import Tokenizers
 

@@ -7,8 +7,9 @@
 //   POST /playground/embeddings   {"words": [...]} → 2-D PCA coordinates, as `llm embeddings`
 
 import Foundation
-import GPT
 import Hummingbird
+import Inference
+import Models
 import Tokenizers
 
 enum PlaygroundLimits {

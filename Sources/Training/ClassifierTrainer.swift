@@ -11,7 +11,7 @@
 // after it); only the float rounding of batched GEMMs may differ in the last bits.
 
 import Foundation
-import GPT
+import Models
 import NN
 import Tensors
 

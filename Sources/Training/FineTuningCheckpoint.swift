@@ -7,8 +7,8 @@
 // Resuming rebuilds the model exactly as the run began (same --model, same seed for the new weights)
 // and puts these values back. RunCheckpoints makes each set appear whole or not at all.
 
+import Formats
 import Foundation
-import GPT
 import NN
 import Tensors
 

@@ -3,7 +3,8 @@
 // every `evalEvery` steps; afterwards, greedy answers for held-out instructions.
 
 import Foundation
-import GPT
+import Inference
+import Models
 import NN
 import Tensors
 import Tokenizers

@@ -6,8 +6,10 @@
 // number, so a run resumed from a checkpoint computes the same losses as one that never stopped; dropout masks are
 // a function of each element's place in the global batch, so data-parallel processes drop what one process would.
 
+import Formats
 import Foundation
-import GPT
+import Inference
+import Models
 import NN
 import Tensors
 import Tokenizers

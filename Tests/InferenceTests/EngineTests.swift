@@ -3,10 +3,10 @@
 // against an offline forward pass, and the text stream's UTF-8 and stop-string hold-back.
 
 import Foundation
-import GPT
 import Inference
-import Testing
+import Models
 import Tensors
+import Testing
 import Tokenizers
 
 /// A small random GPT over GPT-2's vocabulary, so text round-trips through the real tokenizer.

@@ -1,7 +1,6 @@
 // Shared helpers for the NN tests.
 
 import Foundation
-import GPT
 import NN
 import Testing
 import Tensors
@@ -32,10 +31,4 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, atol: Double = 1e-5, rtol
 func assign(_ parameter: Tensor, _ values: Tensor) {
     precondition(parameter.shape == values.shape, "assign \(values.shape) to \(parameter.shape)")
     values.withUnsafeBufferPointer { src in parameter.withUnsafeMutableBufferPointer { dst in _ = dst.initialize(from: src) } }
-}
-
-extension TransformerBlock {
-    /// GPT-2's pieces of a GPT-2-family block (tests reach into them).
-    var gpt2FeedForward: FeedForward { mlp as! FeedForward }
-    var gpt2Attention: MultiHeadAttention { attention as! MultiHeadAttention }
 }

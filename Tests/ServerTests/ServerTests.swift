@@ -5,10 +5,10 @@
 
 import AsyncHTTPClient
 import Foundation
-import GPT
 import Hummingbird
 import Inference
 import Logging
+import Models
 import NIOCore
 import Server
 import ServiceLifecycle

@@ -1,9 +1,11 @@
 // Loading a model directory and its tokenizer for the commands that take --model.
 
 import ArgumentParser
+import Formats
 import Foundation
-import GPT
 import Hub
+import Inference
+import Models
 import Server
 import Tokenizers
 

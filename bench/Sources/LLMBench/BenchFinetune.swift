@@ -5,7 +5,7 @@
 // (bench/.cache/sms-train.tsv, written by reference/prepare_finetune.py).
 
 import Foundation
-import GPT
+import Models
 import NN
 import Tensors
 import Tokenizers

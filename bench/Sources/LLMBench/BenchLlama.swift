@@ -6,7 +6,8 @@
 // sharing 2 key/value heads, SwiGLU 704, GPT-2's vocabulary) at batch 8 x 256, on random tokens.
 
 import Foundation
-import GPT
+import Inference
+import Models
 import NN
 import Tensors
 import Tokenizers

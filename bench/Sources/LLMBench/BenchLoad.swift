@@ -1,7 +1,7 @@
 // `LLMBench load`: loading the GPT-2 124M checkpoint that bench/reference/prepare_load.py writes.
 
+import Formats
 import Foundation
-import GPT
 
 func benchLoad(_ args: [String]) {
     let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -4,8 +4,10 @@
 // generate: GPT-2 124M / medium / xl in f32, f16, bf16, q8_0 GGUF files: 128 new tokens greedy at batch 1, and a
 // 512-token prefill, on 1 and 2 threads (see benchGenerate).
 
+import Formats
 import Foundation
-import GPT
+import Inference
+import Models
 import NN
 import Tensors
 import Tokenizers

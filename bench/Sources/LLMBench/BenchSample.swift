@@ -3,7 +3,7 @@
 // trained model's peaked prediction and a random model's flat one). Throughput in tokens drawn per second.
 
 import Foundation
-import GPT
+import Inference
 import Tensors
 
 func benchSample(_ args: [String]) {

@@ -2,8 +2,10 @@
 // (the test fixtures are 100 KB to 3 MB; these are a few KB), one per weight type, with a byte-level
 // vocabulary of 256 tokens and <|endoftext|>.
 
+import Formats
 import Foundation
-import GPT
+import Inference
+import Models
 import NN
 import Tokenizers
 

@@ -5,9 +5,11 @@
 // Inputs made of several files (encoder.json + vocab.bpe, an adapter's config + weights, a .tiktoken
 // file + its sidecar) are split at the first NUL byte (`halves`).
 
+import Formats
 import Foundation
 import FuzzSupport
-import GPT
+import Inference
+import Models
 import Tensors
 import Tokenizers
 import Training

@@ -5,11 +5,11 @@
 
 import Foundation
 import FuzzSupport
-import GPT
 import Hummingbird
 import HummingbirdTesting
 import Inference
 import Logging
+import Models
 import Server
 import Tokenizers
 
