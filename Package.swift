@@ -3,7 +3,7 @@
 // concept; the targets, bottom to top (A ← B: B imports A):
 //
 //   CKernels ← Tensors ← NN ← Models ← Inference ← Formats ← Training ← LLMCommand (the `llm` executable)
-//   Tokenizers (imports none of ours) ← Models, Inference, Formats, Training, Hub, Server
+//   Tokenizers (imports none of ours) ← Inference, Formats, Training, Server, Hub
 //   Inference ← Server (HTTP) ← LLMCommand;   Hub (HTTP) ← LLMCommand
 //
 //   CKernels    C hot loops: GEMM micro-kernels (run-time ISA dispatch), fused row kernels, low-precision weight
@@ -82,6 +82,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // The playground page's own files, compiled into the binary (a copied `llm` still serves its page).
+            resources: [
+                .embedInCode("Resources/playground/index.html"),
+                .embedInCode("Resources/playground/playground.css"),
+                .embedInCode("Resources/playground/playground.js"),
             ]
         ),
         // Datasets and loaders, the trainer, schedules, fine-tuning tasks.

@@ -18,7 +18,9 @@ let package = Package(
                 .product(name: "Tensors", package: root),
                 .product(name: "NN", package: root),
                 .product(name: "Tokenizers", package: root),
-                .product(name: "GPT", package: root),
+                .product(name: "Models", package: root),
+                .product(name: "Inference", package: root),
+                .product(name: "Formats", package: root),
                 .product(name: "Training", package: root),
             ]
         ),

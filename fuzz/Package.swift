@@ -24,7 +24,8 @@ let package = Package(
             name: "LLMFuzz",
             dependencies: [
                 "FuzzSupport",
-                .product(name: "GPT", package: llm), .product(name: "NN", package: llm), .product(name: "Tokenizers", package: llm),
+                .product(name: "Models", package: llm), .product(name: "Inference", package: llm), .product(name: "Formats", package: llm),
+                .product(name: "NN", package: llm), .product(name: "Tokenizers", package: llm),
                 .product(name: "Training", package: llm), .product(name: "Tensors", package: llm),
             ]
         ),
@@ -33,8 +34,9 @@ let package = Package(
             name: "LLMFuzzHTTP",
             dependencies: [
                 "FuzzSupport",
-                .product(name: "GPT", package: llm), .product(name: "NN", package: llm), .product(name: "Tokenizers", package: llm),
-                .product(name: "Inference", package: llm), .product(name: "Server", package: llm),
+                .product(name: "Models", package: llm), .product(name: "Inference", package: llm), .product(name: "Formats", package: llm),
+                .product(name: "NN", package: llm), .product(name: "Tokenizers", package: llm),
+                .product(name: "Server", package: llm),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -2,9 +2,9 @@
 """Loads model directories written by our trainer with Hugging Face `transformers` and records their logits for
 a prompt in reference.json beside each. The Swift tests check that our model computes the same logits from the
 same directory, so a checkpoint we write is one `transformers` reads as we do. The directories:
-  Tests/GPTTests/Resources/ours-micro         llm train --config scripts/micro-config.json ...
-  Tests/GPTTests/Resources/ours-micro-llama   llm train --config scripts/micro-llama-config.json ...
-  Tests/GPTTests/Resources/ours-micro-qwen3   llm train --config scripts/micro-qwen3-config.json ...
+  Tests/Fixtures/ours-micro         llm train --config scripts/micro-config.json ...
+  Tests/Fixtures/ours-micro-llama   llm train --config scripts/micro-llama-config.json ...
+  Tests/Fixtures/ours-micro-qwen3   llm train --config scripts/micro-qwen3-config.json ...
 each with `--max-steps 4 --batch-size 4 --lr 1e-2 --output DIR`, then everything but config.json and
 model.safetensors removed.
 
@@ -16,7 +16,7 @@ import os
 import torch
 from transformers import AutoModelForCausalLM
 
-resources = os.path.join(os.path.dirname(__file__), "..", "Tests", "GPTTests", "Resources")
+resources = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures")
 prompt = [464, 5895, 286, 262, 1110, 13]
 for name in ["ours-micro", "ours-micro-llama", "ours-micro-qwen3"]:
     directory = os.path.join(resources, name)

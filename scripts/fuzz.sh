@@ -7,7 +7,7 @@
 #   FUZZ_SKIP_BUILD=1 scripts/fuzz.sh ...     the harness as last built (long runs while the tree is being edited)
 # Builds fuzz/ with libFuzzer and AddressSanitizer, seeds each target's corpus from our real files (model
 # directories, GGUF files, encodings, data), runs it, and prints executions and coverage per target. A crash
-# keeps its input in fuzz/crashes/TARGET/ and fails the script: add the input to Tests/NNTests/Resources/fuzz/
+# keeps its input in fuzz/crashes/TARGET/ and fails the script: add the input to Tests/FormatsTests/Resources/fuzz/
 # (a regression case the normal test suite replays) and fix the reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ binary() { if [ "$1" = http ]; then echo "$fuzz/.build/release/LLMFuzzHTTP"; els
 corpus="$fuzz/.corpus/run-$$"
 rm -rf "$corpus"
 seed() { mkdir -p "$corpus/$1"; cat > "$corpus/$1/$2"; }
-res="$repo/Tests/GPTTests/Resources"
+res="$repo/Tests/Fixtures"
 for d in tiny-gpt2-tied tiny-gpt2-untied tiny-gpt2-classifier ours-micro tiny-llama3 tiny-qwen3 ours-micro-llama; do seed config "$d" < "$res/$d/config.json"; done
 # Model files are hundreds of KB (slow to mutate): a small file of the same format, every dtype, plus one real model.
 header='{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]},"c":{"dtype":"BF16","shape":[1,1],"data_offsets":[22,24]},"__metadata__":{"format":"pt"}}'

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a small GPT2ForSequenceClassification with random weights made by Hugging Face `transformers`
-into Tests/GPTTests/Resources/tiny-gpt2-classifier/, with reference class logits for a padded batch
+into Tests/Fixtures/tiny-gpt2-classifier/, with reference class logits for a padded batch
 (transformers reads each row at its last non-padding token) and for each text alone.
 
 Run by hand (CI needs no Python):  pip install torch transformers safetensors && python3 scripts/make_classifier_goldens.py
@@ -11,7 +11,7 @@ import os
 import torch
 from transformers import GPT2Config, GPT2ForSequenceClassification
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "GPTTests", "Resources", "tiny-gpt2-classifier")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "tiny-gpt2-classifier")
 torch.manual_seed(1)
 
 PAD = 999

@@ -1,11 +1,11 @@
 """GGUF fixtures written by the reference `gguf` package (llama.cpp's own Python library), for
-Tests/GPTTests/Resources/gguf/:
+Tests/Fixtures/gguf/:
 
   tiny-{f32,f16,bf16,q8_0}.gguf  the tiny-gpt2-untied checkpoint (transformers' weights) with llama.cpp's
                                  GPT-2 tensor names, written by gguf.GGUFWriter; matrices quantized by
                                  gguf.quants.quantize (ggml's reference quantizer), the rest F32 — the way
                                  llama.cpp's convert_hf_to_gguf.py lays out a GPT-2
-  TensorsTests/Resources/q8_0-blocks.json  the first q8_0 blocks of one matrix as bytes (scale + quants), and the
+  ../CKernelsTests/Resources/q8_0-blocks.json  the first q8_0 blocks of one matrix as bytes (scale + quants), and the
                                  dequantized values, to compare our quantizer with ggml's bit for bit
 
 Our tests load these with our reader and check every matrix against our own conversion of the same
@@ -21,8 +21,8 @@ from gguf.quants import dequantize, quantize
 from safetensors.numpy import load_file
 
 here = os.path.dirname(os.path.abspath(__file__))
-source = os.path.join(here, "..", "Tests", "GPTTests", "Resources", "tiny-gpt2-untied")
-target = os.path.join(here, "..", "Tests", "GPTTests", "Resources", "gguf")
+source = os.path.join(here, "..", "Tests", "Fixtures", "tiny-gpt2-untied")
+target = os.path.join(here, "..", "Tests", "Fixtures", "gguf")
 os.makedirs(target, exist_ok=True)
 
 config = json.load(open(os.path.join(source, "config.json")))
@@ -91,5 +91,5 @@ blocks = quantize(qkv, GGMLQuantizationType.Q8_0)
 json.dump({"source": qkv.flatten().tolist(), "rows": 4, "cols": int(qkv.shape[1]),
            "bytes": blocks.flatten().tolist(),
            "dequantized": dequantize(blocks, GGMLQuantizationType.Q8_0).flatten().tolist()},
-          open(os.path.join(here, "..", "Tests", "TensorsTests", "Resources", "q8_0-blocks.json"), "w"))
+          open(os.path.join(here, "..", "Tests", "CKernelsTests", "Resources", "q8_0-blocks.json"), "w"))
 print("wrote q8_0-blocks.json")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes small GPT-2 models with random weights made by Hugging Face `transformers`
-(GPT2LMHeadModel(GPT2Config(...)).save_pretrained) into Tests/GPTTests/Resources/, one with the output
+(GPT2LMHeadModel(GPT2Config(...)).save_pretrained) into Tests/Fixtures/, one with the output
 head tied to the token embeddings and one untied, each with reference outputs from `transformers`:
 logits for two prompts, the mean next-token loss on a sequence, and 20 greedy tokens.
 
@@ -12,7 +12,7 @@ import os
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "GPTTests", "Resources")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures")
 torch.manual_seed(0)
 
 prompts = [[15, 7, 300, 42, 999, 0, 5], [1, 2, 3]]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tiny Llama 3 and Qwen3 models with random weights made by Hugging Face `transformers`
-(LlamaForCausalLM / Qwen3ForCausalLM(...).save_pretrained) into Tests/GPTTests/Resources/, each with
+(LlamaForCausalLM / Qwen3ForCausalLM(...).save_pretrained) into Tests/Fixtures/, each with
 reference outputs from `transformers`: logits for two prompts, the mean next-token loss on a sequence,
 the gradients of that loss for a few parameters, and 20 greedy tokens.
 
@@ -21,7 +21,7 @@ import os
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "GPTTests", "Resources")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures")
 torch.manual_seed(0)
 
 prompts = [[15, 7, 300, 42, 999, 0, 5], [1, 2, 3]]

@@ -1,5 +1,5 @@
 """A GGUF written by llama.cpp's own converter, and what llama.cpp computes from it, for
-Tests/GPTTests/Resources/gguf/llamacpp-gpt2-q8_0.gguf and llamacpp-reference.json:
+Tests/Fixtures/gguf/llamacpp-gpt2-q8_0.gguf and llamacpp-reference.json:
 
   - a small random GPT-2 (transformers, vocab 50257, 2 layers of 32) with GPT-2's tokenizer files,
     converted by llama.cpp's convert_hf_to_gguf.py --outtype q8_0;
@@ -24,7 +24,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 llama_cpp_dir, llama_python = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.join(here, "..")
-target = os.path.join(root, "Tests", "GPTTests", "Resources", "gguf")
+target = os.path.join(root, "Tests", "Fixtures", "gguf")
 model_dir = tempfile.mkdtemp()
 torch.manual_seed(0)
 config = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=50257)

@@ -1,5 +1,5 @@
 """GGUF files of the Llama 3 and Qwen3 families written by llama.cpp's own converter, and what llama.cpp computes from
-them, for Tests/GPTTests/Resources/gguf/llamacpp-{llama3-q8_0,qwen3-f16}.gguf and llamacpp-llama-family.json:
+them, for Tests/Fixtures/gguf/llamacpp-{llama3-q8_0,qwen3-f16}.gguf and llamacpp-llama-family.json:
 
   - small random LlamaForCausalLM (grouped-query attention, Llama 3 rope scaling: rope_freqs) and Qwen3ForCausalLM
     (one key/value head, head_dim != hidden / heads, q/k norms) from transformers, with the Llama-3-style and
@@ -27,7 +27,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCau
 llama_cpp_dir, llama_python = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.join(here, "..")
-target = os.path.join(root, "Tests", "GPTTests", "Resources", "gguf")
+target = os.path.join(root, "Tests", "Fixtures", "gguf")
 tokenizers = os.path.join(root, "Tests", "TokenizersTests", "Resources")
 torch.manual_seed(0)
 

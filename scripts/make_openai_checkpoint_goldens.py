@@ -1,6 +1,6 @@
 """Fixtures for reading OpenAI's original GPT-2 checkpoints (TensorFlow), made by TensorFlow itself.
 
-Writes Tests/GPTTests/Resources/openai-tiny/ laid out exactly as the book's `gpt_download.py` leaves a model
+Writes Tests/Fixtures/openai-tiny/ laid out exactly as the book's `gpt_download.py` leaves a model
 directory: checkpoint, hparams.json, encoder.json, vocab.bpe, model.ckpt.index, model.ckpt.data-00000-of-00001
 (the .meta graph is not needed and not written) — a tiny GPT-2 (vocabulary 300: GPT-2's 256 byte tokens, its
 first 43 merges and <|endoftext|>) with seeded random weights, saved by `tf.compat.v1.train.Saver` as OpenAI's
@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-TARGET = os.path.join(ROOT, "Tests", "GPTTests", "Resources", "openai-tiny")
+TARGET = os.path.join(ROOT, "Tests", "Fixtures", "openai-tiny")
 DATA = os.path.join(ROOT, "..", "shared", "data")
 PARAMS = "/tmp/openai-tiny-params.npz"
 HPARAMS = {"n_vocab": 300, "n_ctx": 32, "n_embd": 16, "n_head": 2, "n_layer": 2}

@@ -25,6 +25,7 @@ struct LLM: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            OutputDirectory.removeCreatedIfEmpty()
             let domain = (error as NSError).domain
             let error = domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain ? CommandError(FileProblem.describe(error)) : error
             if let mpi = OpenMPI.current { // one rank failed: the whole job ends now, not at the next collective

@@ -71,8 +71,9 @@ struct Quantize: ParsableCommand {
 func requireWritableParent(of path: String) throws {
     let parent = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) else {
         throw CommandError("\(path): the folder \(parent) does not exist")
     }
+    guard isDirectory.boolValue else { throw CommandError("\(path): \(parent) is a file, not a folder") }
     guard FileManager.default.isWritableFile(atPath: parent) else { throw CommandError("\(path): cannot write in \(parent)") }
 }

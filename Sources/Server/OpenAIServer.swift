@@ -382,7 +382,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         metrics.httpRequest()
         // The health check and the playground page itself (static, no data) need no key; the page's requests do.
-        let open = request.uri.path == "/health" || (request.method == .get && request.uri.path == "/")
+        let open = request.uri.path == "/health" || (request.method == .get && PlaygroundPage.files[request.uri.path] != nil)
         guard !keys.isEmpty, !open, request.method != .options else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let given = Array((header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : "").utf8)

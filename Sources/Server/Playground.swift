@@ -1,5 +1,5 @@
-// The playground: one page at `/` (PlaygroundPage.swift, embedded in the binary: no build step, no
-// network) where a learner types a sentence and sees what the model sees — tokens, attention, embeddings
+// The playground: one page at `/` (Resources/playground: index.html, playground.css, playground.js, compiled
+// into the binary as SwiftPM resources: no build step, no files to install, no network) where a learner types a sentence and sees what the model sees — tokens, attention, embeddings
 // — and a practitioner tries the model (streamed generation with sampling controls). The page uses the
 // OpenAI endpoints and /tokenize like any client, plus three small JSON endpoints of its own:
 //   GET  /playground/info         the model's shape, chat template, encodings
@@ -18,11 +18,22 @@ enum PlaygroundLimits {
     static let embeddingWords = 3...64
 }
 
+/// The page's files by the path they are served at; they hold no data, so they need no API key.
+enum PlaygroundPage {
+    static let files: [String: (contentType: String, bytes: [UInt8])] = [
+        "/": ("text/html; charset=utf-8", PackageResources.index_html),
+        "/playground.css": ("text/css; charset=utf-8", PackageResources.playground_css),
+        "/playground.js": ("text/javascript; charset=utf-8", PackageResources.playground_js),
+    ]
+}
+
 extension OpenAIServer {
     func addPlayground(to router: Router<some RequestContext>) {
-        router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                     body: .init(byteBuffer: ByteBuffer(string: PlaygroundPage.html)))
+        for (path, file) in PlaygroundPage.files {
+            router.get(RouterPath(path)) { _, _ in
+                Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+            }
         }
         router.get("/playground/info") { _, _ in
             let config = self.engine.model.config

@@ -276,6 +276,14 @@ struct ServerTests {
         #expect(try await s.send("GET", "/v1/models").status == 401)
         #expect(try await s.send("GET", "/v1/models", headers: [("authorization", "Bearer wrong")]).status == 401)
         #expect(try await s.send("GET", "/v1/models", headers: [("authorization", "Bearer sekret")]).status == 200)
+        // The playground's files are static and need no key; what the page asks the server does.
+        let page = try await s.send("GET", "/")
+        #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true)
+        #expect(page.body.contains("<link rel=\"stylesheet\" href=\"/playground.css\">") && page.body.contains("<script src=\"/playground.js\">"))
+        let css = try await s.send("GET", "/playground.css"), js = try await s.send("GET", "/playground.js")
+        #expect(css.status == 200 && css.header("content-type")?.hasPrefix("text/css") == true && css.body.contains("--accent"))
+        #expect(js.status == 200 && js.header("content-type")?.hasPrefix("text/javascript") == true && js.body.contains("/playground/info"))
+        #expect(try await s.send("GET", "/playground/info").status == 401)
         let auth = [("authorization", "Bearer other")]
         let preflight = try await s.send("OPTIONS", "/v1/completions", headers: [("origin", "http://app.example")])
         #expect(preflight.status == 204 && preflight.header("access-control-allow-origin") == "http://app.example")

@@ -11,7 +11,7 @@
 // Reading maps the file (read-only) and checks every count, length, offset and size against the file
 // before anything is used, so a truncated or damaged file is one error naming the file and the item —
 // never a crash. Writing streams tensors to a temporary file in the destination's folder and renames it,
-// so a GGUF never appears half-written. What the tensors mean (GPT-2's names) is GGUFModel.swift's job.
+// so a GGUF never appears half-written. What the tensors mean is GGUFGPT2.swift's and GGUFLlama.swift's job.
 
 import Foundation
 

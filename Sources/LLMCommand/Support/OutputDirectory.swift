@@ -6,6 +6,18 @@ import Foundation
 import Training
 
 enum OutputDirectory {
+    /// Directories `prepare` created, deepest first: a command that fails removes those still empty, so a bad
+    /// input leaves nothing behind.
+    nonisolated(unsafe) private static var createdDirectories: [String] = []
+
+    /// Removes the directories `prepare` created that are still empty (after a failed command).
+    static func removeCreatedIfEmpty() {
+        let fm = FileManager.default
+        for directory in createdDirectories where (try? fm.contentsOfDirectory(atPath: directory))?.isEmpty == true {
+            try? fm.removeItem(atPath: directory)
+        }
+    }
+
     /// Creates `path` if needed and proves it writable; `inputs` are the paths the command reads.
     static func prepare(_ path: String, inputs: [String] = []) throws {
         let fm = FileManager.default
@@ -26,7 +38,10 @@ enum OutputDirectory {
             throw CommandError("--output \(path): \(existing.path) is a file, not a directory")
         }
         do {
+            var created: [String] = [], missing = URL(fileURLWithPath: path).standardizedFileURL
+            while !fm.fileExists(atPath: missing.path) && missing.path != "/" { created.append(missing.path); missing.deleteLastPathComponent() }
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+            createdDirectories += created
             let probe = (path as NSString).appendingPathComponent(".llm-write-test-\(getpid())")
             try Data("ok".utf8).write(to: URL(fileURLWithPath: probe))
             try fm.removeItem(atPath: probe)

@@ -1,0 +1,120 @@
+// The built `llm` run as a user runs it: every subcommand's help, a dozen bad inputs across commands (each one
+// clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
+// tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
+
+import Foundation
+import XCTest
+
+final class EndToEndTests: XCTestCase {
+    /// Subcommand names listed under SUBCOMMANDS in a help text.
+    private func subcommands(in help: String) -> [String] {
+        guard let start = help.range(of: "SUBCOMMANDS:\n") else { return [] }
+        return help[start.upperBound...].split(separator: "\n").compactMap { line in
+            // "  name   abstract": two spaces, then the name; continuation lines are indented further.
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.dropFirst(2).split(separator: " ").first else { return nil }
+            return name == "See" ? nil : String(name)
+        }
+    }
+
+    func testEverySubcommandHasHelp() throws {
+        let root = try LLMProcess.run(["--help"])
+        XCTAssertEqual(root.status, 0)
+        var pending = subcommands(in: root.stdout).map { [$0] }
+        XCTAssertGreaterThanOrEqual(pending.count, 15, "llm --help lists its subcommands")
+        var seen = 0
+        while let path = pending.popLast() {
+            let run = try LLMProcess.run(path + ["--help"])
+            XCTAssertEqual(run.status, 0, "llm \(path.joined(separator: " ")) --help")
+            XCTAssertTrue(run.stdout.contains("USAGE: llm \(path.joined(separator: " "))"), "llm \(path.joined(separator: " ")) --help shows its usage")
+            XCTAssertTrue(run.stderr.isEmpty, "llm \(path.joined(separator: " ")) --help writes nothing to standard error")
+            pending += subcommands(in: run.stdout).map { path + [$0] }
+            seen += 1
+        }
+        XCTAssertGreaterThanOrEqual(seen, 17, "finetune's own subcommands are visited too")
+    }
+
+    /// One bad input: the arguments (run in a scratch directory prepared by `setup`) and a phrase the error must
+    /// contain.
+    private struct BadInput {
+        let arguments: [String]
+        let expected: String
+        var setup: (String) throws -> Void = { _ in }
+    }
+
+    func testBadInputsFailWithOneLineAndLeaveNothingBehind() throws {
+        let untied = LLMProcess.fixture("tiny-gpt2-untied")
+        func copyTruncated(_ source: String, to name: String, bytes: Int) -> (String) throws -> Void {
+            { dir in
+                let data = try Data(contentsOf: URL(fileURLWithPath: source))
+                try data.prefix(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+            }
+        }
+        let damagedModel: (String) throws -> Void = { dir in
+            try FileManager.default.createDirectory(atPath: dir + "/damaged", withIntermediateDirectories: false)
+            try FileManager.default.copyItem(atPath: untied + "/config.json", toPath: dir + "/damaged/config.json")
+            try copyTruncated(untied + "/model.safetensors", to: "damaged/model.safetensors", bytes: 1000)(dir)
+        }
+        let aFile: (String) throws -> Void = { dir in try Data("not a directory\n".utf8).write(to: URL(fileURLWithPath: dir + "/file")) }
+        let cases: [BadInput] = [
+            BadInput(arguments: ["generate", "--model", "nothere", "--prompt", "hi"], expected: "no such directory"),
+            BadInput(arguments: ["generate", "--model", "damaged", "--prompt", "hi"], expected: "runs past the end", setup: damagedModel),
+            BadInput(arguments: ["tokenize", "-e", "nope", "-"], expected: "unknown encoding \"nope\""),
+            BadInput(arguments: ["generate", "--model", untied, "--prompt", "hi", "--temperature", "abc"], expected: "'abc' is invalid"),
+            BadInput(arguments: ["train", "--preset", "nope", "--output", "run", "--max-steps", "1"], expected: "unknown preset \"nope\""),
+            BadInput(arguments: ["quantize", "--model", untied, "--type", "q9", "--output", "q.gguf"], expected: "'q9' is invalid"),
+            BadInput(arguments: ["quantize", "--model", untied, "--type", "f16", "--output", "file/model"], expected: "is a file, not a folder",
+                     setup: aFile),
+            BadInput(arguments: ["train", "--output", "file/run", "--max-steps", "1"], expected: "is a file, not a directory", setup: aFile),
+            BadInput(arguments: ["detokenize", "ids.txt"], expected: "token id 99999999 is not in the vocabulary",
+                     setup: { try Data("1 2 99999999\n".utf8).write(to: URL(fileURLWithPath: $0 + "/ids.txt")) }),
+            BadInput(arguments: ["convert", LLMProcess.fixture("openai-tiny-damaged"), "--output", "converted"], expected: "CRC-32C"),
+            BadInput(arguments: ["prepare", "--output", "p.tokens", "missing.txt"], expected: "missing.txt: no such file"),
+            BadInput(arguments: ["train", "--data", "missing.tokens", "--output", "run", "--max-steps", "1"], expected: "missing.tokens"),
+            BadInput(arguments: ["generate", "--model", "cut.gguf", "--prompt", "hi"], expected: "cut.gguf",
+                     setup: copyTruncated(LLMProcess.fixture("gguf/tiny-f32.gguf"), to: "cut.gguf", bytes: 2000)),
+            BadInput(arguments: ["serve", "--model", untied, "--port", "99999999"], expected: "--port must be from 0 to 65535"),
+        ]
+        for bad in cases {
+            let dir = try LLMProcess.scratch()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try bad.setup(dir)
+            let before = LLMProcess.contents(dir)
+            let run = try LLMProcess.run(bad.arguments, in: dir)
+            let command = "llm " + bad.arguments.joined(separator: " ")
+            XCTAssertNotEqual(run.status, 0, "\(command) fails")
+            XCTAssertTrue(run.stdout.isEmpty, "\(command) prints nothing on standard output: \(run.stdout)")
+            let lines = run.errorLines
+            XCTAssertTrue(lines.first?.hasPrefix("Error: ") == true, "\(command): the first line is the error: \(run.stderr)")
+            XCTAssertTrue(lines.first?.contains(bad.expected) == true, "\(command): \(lines.first ?? "") should say \"\(bad.expected)\"")
+            // Our own errors are one line (exit 1). A value the argument parser rejects (exit 64) is followed by
+            // its usage lines, which is swift-argument-parser's convention; still a single "Error:" line.
+            if run.status == 64 {
+                XCTAssertEqual(lines.filter { $0.hasPrefix("Error") }.count, 1, "\(command): \(run.stderr)")
+                XCTAssertTrue(lines.dropFirst().allSatisfy { $0.hasPrefix("Help:") || $0.hasPrefix("Usage:") || $0.hasPrefix(" ") },
+                              "\(command): only usage follows the error: \(run.stderr)")
+            } else {
+                XCTAssertEqual(run.status, 1, "\(command)")
+                XCTAssertEqual(lines.count, 1, "\(command) writes one line: \(run.stderr)")
+            }
+            XCTAssertEqual(LLMProcess.contents(dir), before, "\(command) leaves no file or directory behind")
+        }
+    }
+
+    func testDemoWritesItsModelPlotAndSample() throws {
+        let dir = try LLMProcess.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try LLMProcess.run(["demo", "--steps", "2", "--length", "5", "--output", "out", "--json"], in: dir)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let files = LLMProcess.contents(dir + "/out")
+        for name in ["config.json", "model.safetensors", "loss.svg", "sample.txt"] {
+            XCTAssertTrue(files.contains { $0.hasSuffix(name) }, "the demo writes \(name): \(files)")
+        }
+        XCTAssertFalse(files.contains { $0.hasSuffix(".partial") || $0.contains(".tmp") }, "no half-written files: \(files)")
+        // --json: the last line of standard output is one JSON object.
+        let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let summary = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+        XCTAssertNotNil(summary, "--json ends with a JSON object: \(last)")
+        let svg = try String(contentsOfFile: dir + "/out/" + files.first { $0.hasSuffix("loss.svg") }!, encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "loss.svg is an SVG")
+    }
+}
