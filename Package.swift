@@ -12,7 +12,7 @@
 //   Tokenizers  text to tokens and back: the book's regex tokenizers, tiktoken-exact BPE, tokenizer.json, training
 //   NN          building blocks: layers, positions, the attention family of chapter 3, GQA, SwiGLU, LoRA, AdamW
 //   Models      the model families, one folder each (GPT/ for GPT-2 and the shared decoder, Llama/ for Llama 3 and
-//               Qwen3), LoRA on whole models, PCA for pictures of embeddings
+//               Qwen3, Word2Vec/ for skip-gram and CBOW), LoRA on whole models, word vectors and PCA (Embeddings/)
 //   Inference   the generation path: weights in low precision, KV slots, the inference forward pass, sampling,
 //               generation, streaming text, the continuous-batching engine (no HTTP)
 //   Formats     every file a model is read from or written to: safetensors, Hugging Face directories (models,
@@ -63,8 +63,9 @@ let package = Package(
         .target(name: "Tokenizers", resources: [.copy("Resources")]),
         // Neural-network building blocks and optimizers.
         .target(name: "NN", dependencies: ["Tensors"]),
-        // The model families: GPT-2 (and the decoder the Llama 3 / Qwen3 family shares), Llama 3 / Qwen3 configuration.
-        .target(name: "Models", dependencies: ["Tensors", "NN"]),
+        // The model families: GPT-2 (and the decoder the Llama 3 / Qwen3 family shares), Llama 3 / Qwen3 configuration,
+        // word2vec (its training loop is a CKernels kernel).
+        .target(name: "Models", dependencies: ["CKernels", "Tensors", "NN"]),
         // The generation path without autograd: low-precision weights, KV slots, sampling, streaming text, the
         // serving engine (continuous batching, cancellation). Embeddable by any Swift program.
         .target(name: "Inference", dependencies: ["CKernels", "Tensors", "NN", "Models", "Tokenizers"]),

@@ -188,6 +188,28 @@ float llm_fp16_to_fp32(uint16_t h);
 uint16_t llm_fp32_to_fp16(float f);
 uint16_t llm_fp32_to_bf16(float f);
 
+// ---- word2vec (word2vec.c) ------------------------------------------------------------------------
+
+/// The weights and tables of a word2vec model trained with negative sampling.
+typedef struct {
+    float *input;               ///< (vocab x dim) word vectors ("syn0"), updated in place
+    float *output;              ///< (vocab x dim) output vectors ("syn1neg"), updated in place
+    long dim;
+    const uint32_t *cum_table;  ///< (vocab) cumulative noise counts, last = 2^31 - 1
+    long vocab;
+    const uint32_t *keep;       ///< (vocab) subsampling: keep a word when keep[w] >= 32 random bits; NULL keeps all
+    int window, negative;
+    int cbow;                   ///< 0: skip-gram; 1: CBOW with the mean of the context
+    int shrink_windows;         ///< 1: each position's window shrinks by a random amount in [0, window)
+} llm_word2vec_model;
+
+/// Trains on one job: `sentences` sentences of vocabulary indices in `words`, sentence s ending before
+/// sentence_ends[s]; learning rate `alpha`; `random` is gensim's 48-bit generator state, advanced. Scratch:
+/// kept (words), kept_ends (sentences), reduced (words), scratch (2 x dim). Returns the words kept by
+/// subsampling. Runs on the calling thread; callers run jobs on several threads at once (lock-free).
+long llm_word2vec_train(const llm_word2vec_model *model, const int32_t *words, const long *sentence_ends, long sentences, float alpha,
+                        uint64_t *random, int32_t *kept, long *kept_ends, int32_t *reduced, float *scratch);
+
 #ifdef __cplusplus
 }
 #endif
