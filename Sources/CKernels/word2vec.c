@@ -10,6 +10,7 @@
 // The random state is gensim's 48-bit linear congruential generator, drawn in gensim's order (subsampling,
 // then the reduced windows of the job, then negatives), so one thread on one job reproduces the twin.
 #include "ckernels.h"
+#include "kernel_helpers.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -22,14 +23,27 @@ static inline __attribute__((always_inline)) uint32_t w2v_random32(uint64_t *sta
     return value;
 }
 
-// The first word whose cumulative noise count reaches `value` (gensim's bisect_left over cum_table).
-static inline __attribute__((always_inline)) long w2v_noise_word(const uint32_t *cum, long n, uint32_t value) {
-    long lo = 0, hi = n;
+// The first word whose cumulative noise count reaches `value` (gensim's bisect_left over cum_table). The
+// bucket index narrows the search to the few words whose counts straddle value's bucket: the same answer
+// as a bisection over the whole table, without its cache misses and mispredicted branches.
+static inline __attribute__((always_inline)) long w2v_noise_word(const llm_word2vec_model *m, uint32_t value) {
+    const uint32_t *cum = m->cum_table;
+    long lo = m->noise_buckets[value >> LLM_W2V_BUCKET_SHIFT], hi = m->noise_buckets[(value >> LLM_W2V_BUCKET_SHIFT) + 1];
+    if (hi > m->vocab - 1) hi = m->vocab - 1;
     while (lo < hi) {
         long mid = (lo + hi) >> 1;
         if (cum[mid] < value) lo = mid + 1; else hi = mid;
     }
     return lo;
+}
+
+void llm_word2vec_noise_buckets(const uint32_t *cum_table, long vocab, int32_t *buckets) {
+    long word = 0;
+    for (long b = 0; b <= LLM_W2V_BUCKETS; b++) {
+        uint64_t start = (uint64_t)b << LLM_W2V_BUCKET_SHIFT;
+        while (word < vocab && cum_table[word] < start) word++;
+        buckets[b] = (int32_t)word;
+    }
 }
 
 static inline __attribute__((always_inline)) float w2v_dot(const float *a, const float *b, long n) {
@@ -45,26 +59,28 @@ static inline __attribute__((always_inline)) void w2v_axpy(float g, const float 
     for (long i = 0; i < n; i++) y[i] += g * x[i];
 }
 
-// One target word against its noise words: input `l1` (D), the error for l1 accumulated in `work`.
+// One target word against its noise words: input `l1` (D), the error for l1 accumulated in `work`. The
+// noise words are drawn first (the draws do not depend on the vectors, so the order of the random numbers
+// is gensim's) and their rows prefetched while the target's is worked on.
 static inline __attribute__((always_inline)) void w2v_negative(const llm_word2vec_model *m, const float *l1, long word, float alpha,
                                                                float *work, uint64_t *random) {
     const long d = m->dim;
-    for (int n = 0; n <= m->negative; n++) {
-        long target;
-        float label;
-        if (n == 0) {
-            target = word;
-            label = 1;
-        } else {
-            target = w2v_noise_word(m->cum_table, m->vocab, (uint32_t)((*random >> 16) % m->cum_table[m->vocab - 1]));
-            *random = (*random * 25214903917ULL + 11) & 281474976710655ULL;
-            if (target == word) continue;
-            label = 0;
-        }
-        float *l2 = m->output + target * d;
+    long targets[LLM_W2V_MAX_NEGATIVE + 1];
+    int n = 0;
+    targets[n++] = word;
+    for (int k = 0; k < m->negative; k++) {
+        long target = w2v_noise_word(m, (uint32_t)((*random >> 16) % m->cum_table[m->vocab - 1]));
+        *random = (*random * 25214903917ULL + 11) & 281474976710655ULL;
+        if (target == word) continue;
+        targets[n++] = target;
+        __builtin_prefetch(m->output + target * d);
+        __builtin_prefetch(m->output + target * d + 16);
+    }
+    for (int k = 0; k < n; k++) {
+        float *l2 = m->output + targets[k] * d;
         float f = w2v_dot(l1, l2, d);
         if (f <= -W2V_MAX_EXP || f >= W2V_MAX_EXP) continue; // saturated: gensim skips it
-        float g = (label - 1.0f / (1.0f + expf(-f))) * alpha;
+        float g = ((k == 0 ? 1.0f : 0.0f) - 1.0f / (1.0f + fast_expf(-f))) * alpha;
         w2v_axpy(g, l2, work, d);
         w2v_axpy(g, l1, l2, d);
     }

@@ -52,7 +52,7 @@ struct Word2VecTrain: ParsableCommand {
         guard vectorSize >= 1 && vectorSize <= 10_000 else { throw ValidationError("--vector-size must be from 1 to 10000") }
         guard window >= 1 else { throw ValidationError("--window must be at least 1") }
         guard minCount >= 1 else { throw ValidationError("--min-count must be at least 1") }
-        guard negative >= 1 else { throw ValidationError("--negative must be at least 1 (negative sampling is the training objective)") }
+        guard negative >= 1 && negative <= 64 else { throw ValidationError("--negative must be from 1 to 64 (negative sampling is the training objective)") }
         guard sample >= 0 else { throw ValidationError("--sample must be >= 0") }
         guard alpha > 0 && minAlpha >= 0 && minAlpha <= alpha else { throw ValidationError("--alpha must be > 0 and --min-alpha in [0, alpha]") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }

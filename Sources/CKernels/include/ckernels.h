@@ -190,15 +190,22 @@ uint16_t llm_fp32_to_bf16(float f);
 
 // ---- word2vec (word2vec.c) ------------------------------------------------------------------------
 
+/// The noise table's bucket index: LLM_W2V_BUCKETS + 1 entries, built by llm_word2vec_noise_buckets.
+#define LLM_W2V_BUCKET_SHIFT 15
+#define LLM_W2V_BUCKETS 65536 // (2^31 - 1 >> LLM_W2V_BUCKET_SHIFT) + 1: buckets covering the noise table's range
+/// Most noise words per target.
+#define LLM_W2V_MAX_NEGATIVE 64
+
 /// The weights and tables of a word2vec model trained with negative sampling.
 typedef struct {
     float *input;               ///< (vocab x dim) word vectors ("syn0"), updated in place
     float *output;              ///< (vocab x dim) output vectors ("syn1neg"), updated in place
     long dim;
     const uint32_t *cum_table;  ///< (vocab) cumulative noise counts, last = 2^31 - 1
+    const int32_t *noise_buckets; ///< (LLM_W2V_BUCKETS + 1) first word whose cumulative count reaches each bucket
     long vocab;
     const uint32_t *keep;       ///< (vocab) subsampling: keep a word when keep[w] >= 32 random bits; NULL keeps all
-    int window, negative;
+    int window, negative;       ///< negative at most LLM_W2V_MAX_NEGATIVE
     int cbow;                   ///< 0: skip-gram; 1: CBOW with the mean of the context
     int shrink_windows;         ///< 1: each position's window shrinks by a random amount in [0, window)
 } llm_word2vec_model;
@@ -207,6 +214,9 @@ typedef struct {
 /// sentence_ends[s]; learning rate `alpha`; `random` is gensim's 48-bit generator state, advanced. Scratch:
 /// kept (words), kept_ends (sentences), reduced (words), scratch (2 x dim). Returns the words kept by
 /// subsampling. Runs on the calling thread; callers run jobs on several threads at once (lock-free).
+/// Fills `buckets` (LLM_W2V_BUCKETS + 1 entries): bucket b's first word whose cumulative count reaches b << shift.
+void llm_word2vec_noise_buckets(const uint32_t *cum_table, long vocab, int32_t *buckets);
+
 long llm_word2vec_train(const llm_word2vec_model *model, const int32_t *words, const long *sentence_ends, long sentences, float alpha,
                         uint64_t *random, int32_t *kept, long *kept_ends, int32_t *reduced, float *scratch);
 

@@ -106,12 +106,16 @@ public enum Word2VecFormat {
     /// The file's bytes in `layout`.
     public static func encode(_ vectors: WordVectors, layout: Layout) -> [UInt8] {
         var out = Array("\(vectors.words.count) \(vectors.dimension)\n".utf8)
+        out.reserveCapacity(vectors.words.count * (layout == .binary ? 4 * vectors.dimension + 16 : 12 * vectors.dimension + 16))
         let d = vectors.dimension
         for (i, word) in vectors.words.enumerated() {
-            out += Array(word.utf8)
+            out.append(contentsOf: word.utf8)
             switch layout {
             case .text:
-                for k in 0..<d { out += Array(" \(vectors.values[i * d + k])".utf8) }
+                for k in 0..<d {
+                    out.append(0x20)
+                    out.append(contentsOf: vectors.values[i * d + k].description.utf8) // the shortest decimal that reads back the float
+                }
             case .binary:
                 out.append(0x20)
                 for k in 0..<d { withUnsafeBytes(of: vectors.values[i * d + k].bitPattern.littleEndian) { out += $0 } }

@@ -77,6 +77,7 @@ public enum Word2VecTrainer {
         guard options.window >= 1, options.negative >= 1, options.vectorSize >= 1, options.epochs >= 1 else {
             throw Word2VecError("window, negative, vector size and epochs must be at least 1")
         }
+        guard options.negative <= Int(LLM_W2V_MAX_NEGATIVE) else { throw Word2VecError("negative must be at most \(LLM_W2V_MAX_NEGATIVE)") }
         // The corpus as vocabulary indices, words outside the vocabulary left out (which widens the window
         // over them, as in gensim), and the jobs: consecutive sentences of at most 10,000 raw words.
         let position = Dictionary(uniqueKeysWithValues: vocabulary.words.enumerated().map { ($1, Int32($0)) })
@@ -159,6 +160,7 @@ final class SharedState: @unchecked Sendable {
     let dimension: Int, vocabularySize: Int
     let input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
     let noise: UnsafeMutablePointer<UInt32>, keep: UnsafeMutablePointer<UInt32>?
+    let noiseBuckets: UnsafeMutablePointer<Int32>
     let words: UnsafeMutablePointer<Int32>, ends: UnsafeMutablePointer<Int>, endCount: Int
     let model: llm_word2vec_model
     private let lock = NSLock()
@@ -176,17 +178,19 @@ final class SharedState: @unchecked Sendable {
         input = copy(weights.input)
         output = copy(weights.output)
         self.noise = copy(noise)
+        noiseBuckets = .allocate(capacity: Int(LLM_W2V_BUCKETS) + 1)
+        llm_word2vec_noise_buckets(self.noise, noise.count, noiseBuckets)
         self.keep = keep.map(copy)
         self.words = copy(words)
         self.ends = copy(ends)
         endCount = ends.count
-        model = llm_word2vec_model(input: input, output: output, dim: weights.dimension, cum_table: self.noise, vocab: noise.count,
+        model = llm_word2vec_model(input: input, output: output, dim: weights.dimension, cum_table: self.noise, noise_buckets: noiseBuckets, vocab: noise.count,
                                    keep: self.keep, window: Int32(options.window), negative: Int32(options.negative),
                                    cbow: options.skipGram ? 0 : 1, shrink_windows: options.shrinkWindows ? 1 : 0)
     }
 
     deinit {
-        input.deallocate(); output.deallocate(); noise.deallocate(); keep?.deallocate(); words.deallocate(); ends.deallocate()
+        input.deallocate(); output.deallocate(); noise.deallocate(); noiseBuckets.deallocate(); keep?.deallocate(); words.deallocate(); ends.deallocate()
     }
 
     /// The next job number, or nil when all `count` are taken.
