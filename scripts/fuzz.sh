@@ -15,7 +15,7 @@ seconds="${1:-60}"
 shift || true
 repo="$(pwd)"
 fuzz="$repo/fuzz"
-readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow)
+readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow word2vec)
 requested=("$@")
 [ $# -gt 0 ] || requested=(readers http)
 targets=()
@@ -85,6 +85,11 @@ printf '\1{"messages":[{"role":"system","content":"Be brief."},{"role":"user","c
 printf '\1{"messages":[{"role":"user","content":"Hi"}],"stream":true,"stop":"\\n","n":1,"user":"u"}' | seed http chat-stream
 printf '\2{"text":"Hello <|endoftext|> world","encoding":"cl100k_base"}' | seed http tokenize
 printf '\3{"tokens":[15496,995,50256],"encoding":"gpt2"}' | seed http detokenize
+
+# word2vec vectors: gensim's text and binary files (the first rows), and a tiny file of each layout.
+head -c 3000 "$res/word2vec/gensim-vectors.txt" | seed word2vec gensim-text
+head -c 2000 "$res/word2vec/gensim-vectors.bin" | seed word2vec gensim-binary
+printf '2 3\nking 0.1 -0.2 3e-05\nqueen 1 2 3\n' | seed word2vec small-text
 
 mkdir -p "$fuzz/crashes"
 printf '%-18s %12s %10s %8s %8s\n' target executions exec/s cov ft

@@ -70,9 +70,11 @@ struct Embeddings: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Words to place (a word of several tokens uses their mean).") var words: [String]
     @Option(help: "Model directory (default: llm-demo-output if present).") var model: String?
     @Option(help: "SVG file to write.") var output = "embeddings.svg"
+    @Option(help: "Also print each word's K nearest tokens by cosine similarity of the token embeddings.") var nearest: Int?
 
     func validate() throws {
         guard words.count >= 3 else { throw ValidationError("give at least 3 --words to project") }
+        if let k = nearest, k < 1 { throw ValidationError("--nearest must be at least 1") }
     }
 
     func run() throws {
@@ -85,6 +87,18 @@ struct Embeddings: ParsableCommand {
         }
         let points = PCA.project(vectors, dimensions: c)
         for (w, p) in zip(words, points) { print(String(format: "%@\t%.4f\t%.4f", w, p.0, p.1)) }
+        if let k = nearest {
+            // The whole table as word vectors, a token's text standing for it (GPT-2's leading space shown as "_").
+            let tokens = try (0..<gpt.config.vocabSize).map { id in
+                id < encoding.vocabularySize ? try encoding.decode([id]).replacingOccurrences(of: " ", with: "_") : "<\(id)>"
+            }
+            let table = WordVectors(words: tokens, dimension: c, values: gpt.tokenEmbedding.weight.scalars)
+            for (word, vector) in zip(words, vectors) {
+                let own = Set(encoding.encodeOrdinary(" " + word))
+                let neighbours = table.nearest(vector, count: k, excluding: own)
+                print(word + ": " + neighbours.map { String(format: "%@ %.3f", $0.word, $0.similarity) }.joined(separator: ", "))
+            }
+        }
         try ScatterPlot(title: "\(name): token embeddings, first two principal components", points: points, labels: words).svg()
             .data(using: .utf8)!.write(to: URL(fileURLWithPath: output), options: .atomic)
         printError("wrote \(output)")

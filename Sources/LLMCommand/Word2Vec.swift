@@ -72,6 +72,9 @@ struct Word2VecTrain: ParsableCommand {
         (options.sample, options.alpha, options.minAlpha, options.epochs, options.seed) = (sample, alpha, minAlpha, epochs, seed)
         options.threads = threads
         let vocabulary = Word2VecVocabulary(corpus, minCount: minCount)
+        guard !vocabulary.words.isEmpty else {
+            throw CommandError("no word occurs at least \(minCount) times (--min-count) in the \(corpus.wordCount.formatted()) words of \(data.joined(separator: ", "))")
+        }
         printError("word2vec (\(options.skipGram ? "skip-gram" : "CBOW"), negative sampling): \(corpus.wordCount.formatted()) words, " +
                    "\(corpus.words.count.formatted()) distinct, \(vocabulary.words.count.formatted()) seen at least \(minCount) times; " +
                    "\(vectorSize) dimensions, \(epochs) epochs, \(threads ?? Threads.count) threads, \(Word2VecTrainer.kernelName) kernel")

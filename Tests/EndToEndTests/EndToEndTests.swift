@@ -1,4 +1,4 @@
-// The built `llm` run as a user runs it: every subcommand's help, a dozen bad inputs across commands (each one
+// The built `llm` run as a user runs it: every subcommand's help, eighteen bad inputs across commands (each one
 // clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
 // tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
 
@@ -73,6 +73,14 @@ final class EndToEndTests: XCTestCase {
             BadInput(arguments: ["generate", "--model", "cut.gguf", "--prompt", "hi"], expected: "cut.gguf",
                      setup: copyTruncated(LLMProcess.fixture("gguf/tiny-f32.gguf"), to: "cut.gguf", bytes: 2000)),
             BadInput(arguments: ["serve", "--model", untied, "--port", "99999999"], expected: "--port must be from 0 to 65535"),
+            BadInput(arguments: ["word2vec", "--data", "few.txt", "--output", "vectors"], expected: "no word occurs at least 5 times",
+                     setup: { try Data("a b c\nb c\n".utf8).write(to: URL(fileURLWithPath: $0 + "/few.txt")) }),
+            BadInput(arguments: ["word2vec", "--data", "latin1.txt", "--output", "vectors"], expected: "latin1.txt:2: the text is not UTF-8",
+                     setup: { try Data([0x61, 0x0A, 0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: $0 + "/latin1.txt")) }),
+            BadInput(arguments: ["word2vec", "similar", "--vectors", "short.txt", "a"], expected: "the file ends after 1 of the 3 words",
+                     setup: { try Data("3 2\na 0.5 1\n".utf8).write(to: URL(fileURLWithPath: $0 + "/short.txt")) }),
+            BadInput(arguments: ["word2vec", "analogy", "--vectors", LLMProcess.fixture("word2vec/gensim-vectors.txt"), "he", "him", "zebra"],
+                     expected: "\"zebra\" is not in the vocabulary"),
         ]
         for bad in cases {
             let dir = try LLMProcess.scratch()

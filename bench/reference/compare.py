@@ -5,7 +5,8 @@ import json
 import sys
 from collections import OrderedDict
 
-METRICS = {"gflops": "GFLOP/s", "mb_per_s": "MB/s", "tokens_per_s": "tokens/s", "examples_per_s": "examples/s"}
+METRICS = {"gflops": "GFLOP/s", "mb_per_s": "MB/s", "tokens_per_s": "tokens/s", "examples_per_s": "examples/s",
+           "words_per_s": "words/s"}
 OURS = "llm (Swift+C)"
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 as_json = "--json" in sys.argv
@@ -37,6 +38,9 @@ for (shape, variant), impls in groups.items():
     for key in ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms", "weight_gb_per_s"):
         if key in ours:
             row.setdefault("ours_detail", {})[key] = round(ours[key], 2)
+    # Quality beside speed (bench word2vec: analogy accuracy, WordSim-353 rho), for ours and every reference.
+    if "quality" in ours:
+        row["quality"] = {name: r["quality"] for name, r in [("ours", ours)] + list(refs.items()) if "quality" in r}
     table.append(row)
 
 if as_json:
@@ -44,7 +48,7 @@ if as_json:
 else:
     ref_names = sorted({k for row in table for k in row
                         if k not in ("bench", "shape", "variant", "metric", "ours", "ours_threads", "strongest_reference", "ratio",
-                                     "peak_rss_gb", "ours_detail")})
+                                     "peak_rss_gb", "ours_detail", "quality")})
     header = ["shape", "variant", "unit", "ours"] + ref_names + ["ratio"]
     lines = [header] + [[r["shape"], r["variant"], METRICS[r["metric"]], f'{r["ours"]:.1f}']
                         + [f'{r[n]:.1f}' if n in r else "-" for n in ref_names] + [f'{r["ratio"]:.2f}']
@@ -57,6 +61,9 @@ else:
     for r in table:
         if "ours_detail" in r:
             print(f"ours, {r['shape']} {r['variant']}: " + ", ".join(f"{k} {v}" for k, v in r["ours_detail"].items()))
+    for r in table:
+        if "quality" in r:
+            print(f"quality, {r['shape']} {r['variant']}: " + "; ".join(f"{k} {v}" for k, v in r["quality"].items()))
     for r in table:
         if "peak_rss_gb" in r:
             ours_gb, (ref, ref_gb) = r["peak_rss_gb"]["ours"], [(k, v) for k, v in r["peak_rss_gb"].items() if k != "ours"][0]

@@ -53,15 +53,20 @@ public struct WordVectors: Sendable {
         for (i, weight) in positive.map({ ($0, Float(1)) }) + negative.map({ ($0, Float(-1)) }) {
             for k in 0..<d { query[k] += weight * unitValues[i * d + k] }
         }
-        let n = Float(positive.count + negative.count)
+        return nearest(query, count: count, restrictTo: restrictTo, excluding: Set(positive + negative))
+    }
+
+    /// The `count` words whose vectors have the largest cosine similarity with `query`.
+    public func nearest(_ query: [Float], count: Int = 10, restrictTo: Int? = nil, excluding: Set<Int> = []) -> [(word: String, similarity: Float)] {
+        let d = dimension
         var norm: Float = 0
-        for k in 0..<d { query[k] /= n; norm += query[k] * query[k] }
-        if norm > 0 { for k in 0..<d { query[k] /= norm.squareRoot() } }
-        let limit = min(restrictTo ?? words.count, words.count), excluded = Set(positive + negative)
+        for k in 0..<d { norm += query[k] * query[k] }
+        let unit = norm > 0 ? query.map { $0 / norm.squareRoot() } : query
+        let limit = min(restrictTo ?? words.count, words.count)
         var best: [(Int, Float)] = []
-        for r in 0..<limit where !excluded.contains(r) {
+        for r in 0..<limit where !excluding.contains(r) {
             var s: Float = 0
-            for k in 0..<d { s += query[k] * unitValues[r * d + k] }
+            for k in 0..<d { s += unit[k] * unitValues[r * d + k] }
             if best.count < count || s > best[best.count - 1].1 {
                 let at = best.firstIndex { s > $0.1 } ?? best.count
                 best.insert((r, s), at: at)

@@ -113,7 +113,7 @@ public enum Word2VecTrainer {
                                 words: words, ends: ends, options: options)
         let threads = max(1, min(options.threads ?? Threads.count, schedule.count))
         let jobsInOrder = schedule
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        let worker: @Sendable () -> Void = {
             var scratch = JobScratch(dimension: options.vectorSize)
             while let n = state.take(jobsInOrder.count) {
                 let item = jobsInOrder[n]
@@ -122,6 +122,16 @@ public enum Word2VecTrainer {
                 state.finished(rawWords: item.job.rawWords, kept: kept, total: total, progress: progress)
             }
         }
+        // Threads of our own, not Dispatch's pool: concurrentPerform may run its iterations one after another
+        // when the pool is busy, which halved the speed of some runs.
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 1..<threads {
+            let thread = Thread { worker(); finished.signal() }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        worker()
+        for _ in 1..<threads { finished.wait() }
         let summary = Word2VecSummary(rawWords: total, effectiveWords: state.effectiveWords, seconds: Date().timeIntervalSince(start),
                                       kernel: Word2VecTrainer.kernelName)
         return (Word2VecModel(vocabulary: vocabulary, weights: state.weights()), summary)

@@ -92,4 +92,10 @@ let targets: [String: (Data) -> Void] = [
         _ = file("model.ckpt.data-00000-of-00001", bytes[(4 + length)...])
         _ = try? TensorFlowCheckpoint.read(prefix: scratch + "/model.ckpt")
     },
+    "word2vec": { data in
+        // A vectors file, text or binary (the reader tells them apart), then what `llm word2vec similar` does with it.
+        guard let vectors = try? Word2VecFormat.read([UInt8](data), name: "fuzz.txt"), !vectors.words.isEmpty else { return }
+        _ = vectors.mostSimilar(positive: [0], count: 3)
+        _ = Word2VecFormat.encode(vectors, layout: .binary)
+    },
 ]
