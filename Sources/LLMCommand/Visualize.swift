@@ -22,9 +22,11 @@ func modelForPictures(_ path: String?) throws -> (GPTModel, Encoding, String) {
 }
 
 extension ModelOptions {
+    /// Options for `model` alone. Every property is set: a property wrapper left undecoded traps when read.
     init(model: String) {
         self.init()
         self.model = model
+        self.adapter = nil
     }
 }
 

@@ -108,6 +108,19 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    func testPicturesOfAModelDirectory() throws {
+        let dir = try LLMProcess.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = LLMProcess.fixture("ours-micro") // GPT-2's vocabulary, which these commands tokenize with
+        let embeddings = try LLMProcess.run(["embeddings", "--model", model, "--words", "king", "queen", "man", "--nearest", "3",
+                                             "--output", "e.svg"], in: dir)
+        XCTAssertEqual(embeddings.status, 0, embeddings.stderr)
+        XCTAssertEqual(embeddings.stdout.split(separator: "\n").filter { $0.hasPrefix("king: ") }.count, 1, embeddings.stdout)
+        let attention = try LLMProcess.run(["attention", "--model", model, "--text", "Every effort moves", "--output", "a.svg"], in: dir)
+        XCTAssertEqual(attention.status, 0, attention.stderr)
+        XCTAssertEqual(LLMProcess.contents(dir), ["a.svg", "e.svg"])
+    }
+
     func testDemoWritesItsModelPlotAndSample() throws {
         let dir = try LLMProcess.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,9 +1,7 @@
 """bench/run word2vec: `llm word2vec` against gensim 4 on the same corpus and settings, 2 threads.
 
-The corpus is what gensim's own wheel ships as test data (no network needed): head500.noblanks.cor (the first
-500 articles of an English Wikipedia dump, one article a line), the Lee background corpus, and the text of
-the shortened Wikipedia dump enwiki-latest-pages-articles1 (tokenised by gensim's WikiCorpus) — about one
-million words, Wikipedia text under CC BY-SA (read here, not shipped). Five epochs, gensim's defaults
+The corpus is prepare_word2vec.py's (0.84 million words of Wikipedia text that gensim's wheel ships as test
+data). Five epochs, gensim's defaults
 otherwise (100 dimensions, window 5, min_count 5, negative 5, sample 1e-3). For each of skip-gram and CBOW
 and each of 3 seeds:
   ours      the whole `llm word2vec train` process (reading, vocabulary, training, writing both files);
@@ -22,27 +20,15 @@ import sys
 import tempfile
 import time
 
-from gensim.corpora.wikicorpus import WikiCorpus
 from gensim.models import KeyedVectors, Word2Vec
 from gensim.models.word2vec import LineSentence
 from gensim.test.utils import datapath
 
 llm = sys.argv[1]
 EPOCHS, SEEDS, THREADS = 5, [1, 2, 3], 2
-cache = os.path.join(os.path.dirname(__file__), "..", ".cache")
-os.makedirs(cache, exist_ok=True)
-corpus = os.path.join(cache, "word2vec-corpus.txt")
+corpus = os.path.join(os.path.dirname(__file__), "..", ".cache", "word2vec-corpus.txt")
 if not os.path.exists(corpus):
-    print("preparing the corpus...", file=sys.stderr)
-    with open(corpus + ".partial", "w", encoding="utf-8") as out:
-        for name in ["head500.noblanks.cor", "lee_background.cor"]:
-            for line in open(datapath(name), encoding="utf-8"):
-                if line.strip():
-                    out.write(" ".join(line.split()) + "\n")
-        wiki = WikiCorpus(datapath("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"), dictionary={}, processes=1)
-        for tokens in wiki.get_texts():
-            out.write(" ".join(tokens) + "\n")
-    os.rename(corpus + ".partial", corpus)
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "prepare_word2vec.py")], check=True)
 words = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
 print(f"corpus: {words:,} words", file=sys.stderr)
 
