@@ -70,7 +70,7 @@ let package = Package(
         // serving engine (continuous batching, cancellation). Embeddable by any Swift program.
         .target(name: "Inference", dependencies: ["CKernels", "Tensors", "NN", "Models", "Tokenizers"]),
         // File formats: safetensors, Hugging Face directories, GGUF, TensorFlow checkpoints, OpenAI's GPT-2 files.
-        .target(name: "Formats", dependencies: ["Tensors", "NN", "Models", "Inference", "Tokenizers"]),
+        .target(name: "Formats", dependencies: ["CKernels", "Tensors", "NN", "Models", "Inference", "Tokenizers"]),
         // HTTP only: the OpenAI-compatible API, server-sent events, metrics, in front of an Inference engine.
         .target(
             name: "Server",

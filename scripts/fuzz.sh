@@ -53,6 +53,7 @@ seed safetensors tiny-gpt2-classifier < "$res/tiny-gpt2-classifier/model.safeten
 # GGUF: a few-KB model of each weight type from our writer, and one file from the gguf Python writer.
 [ ! -x "$fuzz/.build/release/LLMFuzz" ] || LLM_FUZZ_SEEDS="$corpus/gguf" "$fuzz/.build/release/LLMFuzz"
 seed gguf tiny-q8_0 < "$res/gguf/tiny-q8_0.gguf"
+seed gguf tiny-mixed < "$res/gguf/tiny-mixed.gguf" # Q4_0, Q4_1, Q5_0 and Q5_1 matrices
 # TensorFlow: the u32 length of the index, the index, the data (a tiny GPT-2 written by TensorFlow).
 tf="$res/openai-tiny/model.ckpt"
 n="$(wc -c < "$tf.index")"

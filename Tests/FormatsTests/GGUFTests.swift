@@ -179,6 +179,38 @@ struct GGUFTests {
         #expect(zip(a, logits(back, prompt)).map { abs($0 - $1) }.max()! < 1e-4)
     }
 
+    @Test("a file mixing Q4_0, Q4_1, Q5_0 and Q5_1 matrices loads to gguf-py's dequantised weights, logits bit for bit")
+    func mixedBlockTypes() throws {
+        let (mixed, _) = try InferenceModel.load(gguf: fixtureDirectory("gguf") + "/tiny-mixed.gguf")
+        let (twin, _) = try InferenceModel.load(gguf: fixtureDirectory("gguf") + "/tiny-mixed-dequantized.gguf")
+        let file = try GGUF.read(fixtureDirectory("gguf") + "/tiny-mixed.gguf")
+        #expect(Set(file.tensors.map(\.type)).isSuperset(of: [2, 3, 6, 7]), "the fixture mixes the four types")
+        for prompt in [[1, 2, 3], [17, 400, 999, 5, 6, 7, 8]] {
+            #expect(logits(mixed, prompt) == logits(twin, prompt))
+        }
+        // Near the unquantised model: 4 and 5 bits per weight leave an error of a few percent of the logits' spread.
+        let (full, _) = try InferenceModel.load(gguf: fixtureDirectory("gguf") + "/tiny-f32.gguf")
+        let a = logits(mixed, [1, 2, 3]), b = logits(full, [1, 2, 3])
+        func rms(_ x: [Float]) -> Float { (x.map { $0 * $0 }.reduce(0, +) / Float(x.count)).squareRoot() }
+        let relative = rms(zip(a, b).map { $0 - $1 }) / rms(b)
+        #expect(relative < 0.15, "relative RMS error \(relative)")
+    }
+
+    @Test("a removed repacked type and an unknown type are refused by name")
+    func refusedTypes() throws {
+        let path = fixtureDirectory("gguf") + "/tiny-q8_0.gguf"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let at = bytes.firstRange(of: Data("token_embd.weight".utf8))!.upperBound + 4 + 2 * 8
+        func error(_ type: UInt8) -> String {
+            var patched = bytes
+            patched[at] = type
+            do { _ = try GGUF.parse(patched, path: "x.gguf"); return "" } catch { return "\(error)" }
+        }
+        #expect(error(31) == "x.gguf: tensor token_embd.weight: Q4_0_4_4 (31) is a repacked type that ggml has removed (re-quantize the model from its F16 or F32 GGUF)")
+        #expect(error(16).hasPrefix("x.gguf: tensor token_embd.weight: IQ2_XXS (16) is not a type this reader handles"))
+        #expect(error(12) == "x.gguf: tensor token_embd.weight: Q4_K (12) rows of 32 values are not whole 256-value blocks")
+    }
+
     @Test("damaged files are one clear error, never a crash")
     func damagedFiles() throws {
         let path = fixtureDirectory("gguf") + "/tiny-q8_0.gguf"

@@ -188,6 +188,17 @@ float llm_fp16_to_fp32(uint16_t h);
 uint16_t llm_fp32_to_fp16(float f);
 uint16_t llm_fp32_to_bf16(float f);
 
+// ---- ggml's block types (ggml_blocks.c) -----------------------------------------------------------
+
+/// Values per block of ggml type `type` (GGUF's type ids: F32 0, F16 1, Q4_0 2, Q4_1 3, Q5_0 6, Q5_1 7,
+/// Q8_0 8, Q2_K 10, Q3_K 11, Q4_K 12, Q5_K 13, Q6_K 14, IQ4_NL 20, IQ4_XS 23, BF16 30) and, in `bytes`, the bytes
+/// of one block; 0 for a type this library does not read.
+long llm_ggml_block(uint32_t type, long *bytes);
+
+/// `count` values of `type` (a whole number of blocks) → fp32, bit-exact with gguf-py's dequantisers.
+/// Returns 0, or -1 for an unknown type or a count that is not whole blocks.
+int llm_ggml_dequantize(uint32_t type, const void *source, float *out, long count);
+
 // ---- word2vec (word2vec.c) ------------------------------------------------------------------------
 
 /// The noise table's bucket index: LLM_W2V_BUCKETS + 1 entries, built by llm_word2vec_noise_buckets.

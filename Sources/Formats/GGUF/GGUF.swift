@@ -13,6 +13,7 @@
 // never a crash. Writing streams tensors to a temporary file in the destination's folder and renames it,
 // so a GGUF never appears half-written. What the tensors mean is GGUFGPT2.swift's and GGUFLlama.swift's job.
 
+import CKernels
 import Foundation
 
 public struct GGUFError: Error, CustomStringConvertible, LocalizedError {
@@ -84,7 +85,10 @@ public enum GGUF {
     static func typeName(_ type: UInt32) -> String {
         let names: [UInt32: String] = [0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
                                        10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 16: "IQ2_XXS",
-                                       24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 30: "BF16"]
+                                       17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
+                                       24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 30: "BF16",
+                                       31: "Q4_0_4_4", 32: "Q4_0_4_8", 33: "Q4_0_8_8", 34: "TQ1_0", 35: "TQ2_0",
+                                       36: "IQ4_NL_4_4", 37: "IQ4_NL_4_8", 38: "IQ4_NL_8_8", 39: "MXFP4"]
         return names[type].map { "\($0) (\(type))" } ?? "type \(type)"
     }
 
@@ -219,13 +223,28 @@ public enum GGUF {
     }
 
     /// Bytes of `count` elements of ggml type `type`, or nil for a type this reader does not handle.
+    /// Values per block and bytes per block of the ggml types this reader takes (CKernels' ggml_blocks.c).
+    public static func block(_ type: UInt32) -> (values: Int, bytes: Int)? {
+        var bytes = 0
+        let values = llm_ggml_block(type, &bytes)
+        return values == 0 ? nil : (values, bytes)
+    }
+
+    /// The bytes of a tensor of `type`, nil when its rows are not whole blocks or the type is not read here.
     static func byteCount(type: UInt32, elements: Int, rowLength: Int) -> Int? {
-        switch type {
-        case 0: elements * 4
-        case 1, 30: elements * 2
-        case 8: rowLength % 32 == 0 ? elements / 32 * 34 : nil
-        default: nil
+        guard let (values, bytes) = block(type), rowLength % values == 0 else { return nil }
+        return elements / values * bytes
+    }
+
+    /// Why a tensor of `type` with rows of `rowLength` values cannot be read, in one line.
+    static func refusal(type: UInt32, rowLength: Int) -> String {
+        if let (values, _) = block(type) {
+            return "\(typeName(type)) rows of \(rowLength) values are not whole \(values)-value blocks"
         }
+        if (31...33).contains(type) || (36...38).contains(type) {
+            return "\(typeName(type)) is a repacked type that ggml has removed (re-quantize the model from its F16 or F32 GGUF)"
+        }
+        return "\(typeName(type)) is not a type this reader handles (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS are)"
     }
 
     static func parse(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, path: String) throws -> File {
@@ -273,8 +292,7 @@ public enum GGUF {
             let type = try c.take(UInt32.self, "the type of \(name)")
             let offset = try c.take(UInt64.self, "the offset of \(name)")
             guard let size = byteCount(type: type, elements: elements, rowLength: dims[0]) else {
-                if type == 8 { throw c.fail("tensor \(name): Q8_0 rows of \(dims[0]) values are not whole 32-value blocks") }
-                throw c.fail("tensor \(name) is stored as \(typeName(type)), which this reader does not handle (F32, F16, BF16 and Q8_0 are)")
+                throw c.fail("tensor \(name): \(refusal(type: type, rowLength: dims[0]))")
             }
             guard offset % UInt64(alignment) == 0, offset < UInt64(bytes.count) else {
                 throw c.fail("tensor \(name): offset \(offset) is not \(alignment)-byte aligned or lies past the end of the file")

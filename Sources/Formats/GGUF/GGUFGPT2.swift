@@ -14,6 +14,7 @@
 // attention.head_count, attention.layer_norm_epsilon}; the tokenizer: tokenizer.ggml.{model = "gpt2",
 // pre = "gpt-2", tokens, token_type, merges, bos_token_id, eos_token_id}.
 
+import CKernels
 import Foundation
 import Inference
 import Models
@@ -222,17 +223,27 @@ struct GGUFTensors {
         return t
     }
 
-    /// An (n, k) matrix: GGUF dimensions [k, n].
+    /// An (n, k) matrix: GGUF dimensions [k, n]. F32, F16, BF16 and Q8_0 are used in place; the other block types
+    /// (Q4_0 … Q6_K, IQ4_NL, IQ4_XS) are dequantised to fp32 once, exactly as gguf-py dequantises them.
     func matrix(_ name: String, outputs n: Int, inputs k: Int) throws -> WeightMatrix {
         let t = try info(name, [k, n])
-        guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not a weight type here") }
-        return WeightMatrix(stored: file.data(t), type: type, outputs: n, inputs: k, owner: file)
+        if let type = WeightType(ggmlType: t.type) { return WeightMatrix(stored: file.data(t), type: type, outputs: n, inputs: k, owner: file) }
+        let storage = RawStorage(byteCount: 4 * n * k)
+        try dequantize(t, into: storage.pointer.assumingMemoryBound(to: Float.self))
+        return WeightMatrix(stored: UnsafeRawPointer(storage.pointer), type: .f32, outputs: n, inputs: k, owner: storage)
     }
 
     func floats(_ name: String, _ dims: [Int]) throws -> [Float] {
         let t = try info(name, dims)
-        guard let type = WeightType(ggmlType: t.type) else { throw fail("tensor \(name): \(GGUF.typeName(t.type)) is not supported") }
-        return WeightMatrix(stored: file.data(t), type: type, outputs: t.elementCount / dims[0], inputs: dims[0], owner: file).dequantized()
+        var values = [Float](repeating: 0, count: t.elementCount)
+        try values.withUnsafeMutableBufferPointer { try dequantize(t, into: $0.baseAddress!) }
+        return values
+    }
+
+    private func dequantize(_ t: GGUF.TensorInfo, into out: UnsafeMutablePointer<Float>) throws {
+        guard llm_ggml_dequantize(t.type, file.data(t), out, t.elementCount) == 0 else {
+            throw fail("tensor \(t.name): \(GGUF.refusal(type: t.type, rowLength: t.dimensions[0]))")
+        }
     }
 
     /// The tensor if the file has it.
