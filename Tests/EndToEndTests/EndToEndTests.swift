@@ -77,7 +77,7 @@ final class EndToEndTests: XCTestCase {
                      setup: { try Data("a b c\nb c\n".utf8).write(to: URL(fileURLWithPath: $0 + "/few.txt")) }),
             BadInput(arguments: ["word2vec", "--data", "latin1.txt", "--output", "vectors"], expected: "latin1.txt:2: the text is not UTF-8",
                      setup: { try Data([0x61, 0x0A, 0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: $0 + "/latin1.txt")) }),
-            BadInput(arguments: ["word2vec", "similar", "--vectors", "short.txt", "a"], expected: "the file ends after 1 of the 3 words",
+            BadInput(arguments: ["word2vec", "similar", "--vectors", "short.txt", "a"], expected: "the header announces 3 words of 2 values",
                      setup: { try Data("3 2\na 0.5 1\n".utf8).write(to: URL(fileURLWithPath: $0 + "/short.txt")) }),
             BadInput(arguments: ["word2vec", "analogy", "--vectors", LLMProcess.fixture("word2vec/gensim-vectors.txt"), "he", "him", "zebra"],
                      expected: "\"zebra\" is not in the vocabulary"),

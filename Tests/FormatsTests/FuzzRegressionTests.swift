@@ -47,6 +47,8 @@ struct FuzzRegressionTests {
             _ = try? LabeledTextFile.read(path)
         case "instructions":
             _ = try? InstructionFile.read(path)
+        case "word2vec":
+            #expect(throws: Word2VecError.self) { try Word2VecFormat.read([UInt8](data), name: path) }
         case let other:
             Issue.record("no replay for target \(other): add one here")
         }

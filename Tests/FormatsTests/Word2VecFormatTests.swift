@@ -73,8 +73,9 @@ struct Word2VecFormatTests {
     }
 
     @Test("damaged files are one clear error", arguments: [
-        ("3 2\na 1 2\nb 1\nc 1 2\n", "line 3 has 1 values; the header says 2"),
-        ("3 2\na 1 2\nb 1 2\n", "the file ends after 2 of the 3 words its header announces"),
+        ("3 2\na 1.5 2.5\nb 1\nc 1.5 2.5\n", "line 3 has 1 values; the header says 2"),
+        ("3 2\na 1.5 2.5\nb 1.5 2.5\n", "the file ends after 2 of the 3 words its header announces"),
+        ("1000000 100\na 1\n", "the header announces 1000000 words of 100 values, more than the file's 16 bytes can hold"),
         ("1 2\na 1 2\nb 1 2\n", "more rows follow the 1 words its header announces"),
         ("two 2\na 1 2\n", "the first line is not a word2vec header ('COUNT DIMENSION')"),
         ("1 2\na 1 x\n", "line 2: \"x\" is not a number"),

@@ -28,6 +28,12 @@ public enum Word2VecFormat {
             throw fail("the first line is not a word2vec header ('COUNT DIMENSION')")
         }
         let body = headerEnd + 1
+        // Every row takes at least 2 bytes a value (text: a digit and a space) and 2 more: checked before anything
+        // is allocated, so a damaged header cannot ask for gigabytes.
+        let (needed, overflow) = count.multipliedReportingOverflow(by: 2 * dimension + 2)
+        guard !overflow, needed <= bytes.count - body else {
+            throw fail("the header announces \(count) words of \(dimension) values, more than the file's \(bytes.count) bytes can hold")
+        }
         return try isText(bytes, from: body, dimension: dimension)
             ? readText(bytes, from: body, count: count, dimension: dimension, fail: fail)
             : readBinary(bytes, from: body, count: count, dimension: dimension, fail: fail)
