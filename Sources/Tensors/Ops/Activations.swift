@@ -1,6 +1,7 @@
 // GELU (fused kernel) and dropout.
 
 import CKernels
+import Foundation
 
 extension Tensor {
     /// GELU in GPT-2's tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -10,6 +11,14 @@ extension Tensor {
         return out.recording("gelu", [self]) { output in
             self.writeGrad { dx, add in llm_gelu_backward(self.pointer, output.gradPointer(), dx, self.count, add ? 1 : 0) }
         }
+    }
+
+    /// GELU exactly, x Φ(x) = 0.5 x (1 + erf(x / √2)): BERT's "gelu" (PyTorch's default nn.GELU), which the tanh
+    /// form above only approximates.
+    public func exactGELU() -> Tensor {
+        unary("exact_gelu", { x in 0.5 * x * (1 + Foundation.erf(x * 0.70710678118654752)) }, derivative: { x, _ in
+            0.5 * (1 + Foundation.erf(x * 0.70710678118654752)) + x * Foundation.exp(-0.5 * x * x) * 0.39894228040143268
+        })
     }
 
     /// Zeroes each element with probability `p` and scales the survivors by 1 / (1 - p), so the

@@ -1,0 +1,74 @@
+// BERT, the encoder: a tiny random BertModel saved by transformers (scripts/make_bert_goldens.py) loads here and
+// computes transformers' last hidden states and pooled outputs for a padded batch and a sentence pair, with the
+// inputs our WordPiece tokenizer makes; the same encoder inside BertForMaskedLM ("bert." names) loads the same.
+
+import Foundation
+import Formats
+import Models
+import Tensors
+import Testing
+import Tokenizers
+
+@Suite("BERT")
+struct BERTTests {
+    struct Case: Decodable {
+        let input_ids: [[Int]], token_type_ids: [[Int]], attention_mask: [[Int]]
+        let last_hidden_state: [[[Double]]], pooler_output: [[Double]]
+    }
+    struct Reference: Decodable { let cases: [Case] }
+
+    static let directory = fixtureDirectory("tiny-bert")
+
+    @Test("hidden states and pooled outputs equal transformers' (padding masked, token types)")
+    func equalsTransformers() throws {
+        let model = try BERTCheckpoint.load(Self.directory)
+        #expect(model.config.hiddenSize == 32 && model.layers.count == 2 && model.pooler != nil)
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: Self.directory + "/reference.json")))
+        for c in reference.cases {
+            let batch = c.input_ids.count
+            let (hidden, pooled) = Autograd.withNoGrad {
+                model(c.input_ids.flatMap { $0 }, typeIds: c.token_type_ids.flatMap { $0 }, attentionMask: c.attention_mask.flatMap { $0 }, batch: batch)
+            }
+            // Padded positions' states are computed but meaningless (transformers' too); compare the tokens.
+            let t = c.input_ids[0].count, width = model.config.hiddenSize, ours = hidden.scalars
+            var worst = 0.0
+            for b in 0..<batch {
+                for i in 0..<t where c.attention_mask[b][i] == 1 {
+                    for k in 0..<width { worst = max(worst, abs(Double(ours[(b * t + i) * width + k]) - c.last_hidden_state[b][i][k])) }
+                }
+            }
+            #expect(worst < 2e-5, "last hidden states: largest difference \(worst)")
+            let pooledWorst = zip(pooled!.scalars.map(Double.init), c.pooler_output.flatMap { $0 }).map { abs($0 - $1) }.max()!
+            #expect(pooledWorst < 2e-5, "pooled: largest difference \(pooledWorst)")
+        }
+    }
+
+    @Test("our WordPiece tokenizer makes transformers' inputs")
+    func tokenizerMakesTheInputs() throws {
+        let tokenizer = try WordPieceTokenizer(vocabTxt: Self.directory + "/vocab.txt", lowercase: false)
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: Self.directory + "/reference.json")))
+        let texts = ["The cat sat on the mat.", "A longer second sentence, with more words in it than the first!"]
+        for (i, text) in texts.enumerated() {
+            let row = reference.cases[0].input_ids[i], mask = reference.cases[0].attention_mask[i]
+            #expect(tokenizer.encode(text).ids == Array(row.prefix(mask.reduce(0, +))))
+        }
+        let pair = tokenizer.encode("Is this the question?", pair: "And this, the answer.")
+        #expect(pair.ids == reference.cases[1].input_ids[0] && pair.typeIds == reference.cases[1].token_type_ids[0])
+    }
+
+    @Test("BertForMaskedLM's \"bert.\" names load the same encoder")
+    func prefixedNames() throws {
+        let plain = try BERTCheckpoint.load(Self.directory), prefixed = try BERTCheckpoint.load(fixtureDirectory("tiny-bert-mlm"))
+        let ids = [2, 100, 200, 300, 3]
+        let a = Autograd.withNoGrad { plain(ids).hidden.scalars }, b = Autograd.withNoGrad { prefixed(ids).hidden.scalars }
+        #expect(a == b)
+    }
+
+    @Test("a configuration whose heads do not divide the width is one clear error")
+    func badConfig() {
+        var c = BERTConfig(vocabSize: 10, hiddenSize: 30, layers: 1, heads: 4, intermediateSize: 8, maxPositions: 8)
+        #expect(c.problem == "num_attention_heads (4) does not divide hidden_size (30)")
+        c.heads = 3
+        #expect(c.problem == nil)
+    }
+}

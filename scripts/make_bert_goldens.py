@@ -1,0 +1,44 @@
+"""A tiny random BERT saved by `transformers` (pip install torch transformers safetensors), for Tests/Fixtures/:
+
+  tiny-bert/          BertModel(BertConfig(vocab 3,000, 32 wide, 2 layers, 4 heads), seed 0).save_pretrained: unprefixed
+                      names, with the cased WordPiece vocabulary of the tokenizer tests as vocab.txt, and
+                      reference.json: a padded batch of two texts and a sentence pair (ids, token types, mask as
+                      BertTokenizerFast makes them) with transformers' last hidden states and pooled outputs
+  tiny-bert-mlm/      the same encoder inside BertForMaskedLM ("bert." prefix, and the MLM head)
+Run from the repository root: python3 scripts/make_bert_goldens.py
+"""
+import json
+import os
+import shutil
+
+import torch
+from transformers import BertConfig, BertForMaskedLM, BertModel, BertTokenizerFast
+
+root = os.path.join(os.path.dirname(__file__), "..")
+vocab = os.path.join(root, "Tests", "TokenizersTests", "Resources", "wordpiece-cased-vocab.txt")
+out = os.path.join(root, "Tests", "Fixtures", "tiny-bert")
+mlm_out = os.path.join(root, "Tests", "Fixtures", "tiny-bert-mlm")
+torch.manual_seed(0)
+config = BertConfig(vocab_size=3000, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                    max_position_embeddings=64, hidden_act="gelu")
+model = BertModel(config).eval()
+model.save_pretrained(out, safe_serialization=True)
+shutil.copy(vocab, os.path.join(out, "vocab.txt"))
+mlm = BertForMaskedLM(config).eval()
+mlm.bert.load_state_dict(model.state_dict(), strict=False)
+mlm.save_pretrained(mlm_out, safe_serialization=True)
+shutil.copy(vocab, os.path.join(mlm_out, "vocab.txt"))
+
+tokenizer = BertTokenizerFast(vocab, do_lower_case=False)
+cases = []
+batch = tokenizer(["The cat sat on the mat.", "A longer second sentence, with more words in it than the first!"],
+                  padding=True, return_tensors="pt")
+pair = tokenizer(["Is this the question?"], ["And this, the answer."], return_tensors="pt")
+with torch.no_grad():
+    for enc in [batch, pair]:
+        o = model(**enc)
+        cases.append({"input_ids": enc["input_ids"].tolist(), "token_type_ids": enc["token_type_ids"].tolist(),
+                      "attention_mask": enc["attention_mask"].tolist(),
+                      "last_hidden_state": o.last_hidden_state.tolist(), "pooler_output": o.pooler_output.tolist()})
+json.dump({"cases": cases}, open(os.path.join(out, "reference.json"), "w"))
+print("wrote", out, mlm_out)
