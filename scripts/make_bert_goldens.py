@@ -4,7 +4,8 @@
                       names, with the cased WordPiece vocabulary of the tokenizer tests as vocab.txt, and
                       reference.json: a padded batch of two texts and a sentence pair (ids, token types, mask as
                       BertTokenizerFast makes them) with transformers' last hidden states and pooled outputs
-  tiny-bert-mlm/      the same encoder inside BertForMaskedLM ("bert." prefix, and the MLM head)
+  tiny-bert-mlm/      the same encoder inside BertForMaskedLM ("bert." prefix, and the MLM head), with reference.json:
+                      the logits of a text with two [MASK]s and the loss over its two labelled positions
 Run from the repository root: python3 scripts/make_bert_goldens.py
 """
 import json
@@ -41,4 +42,15 @@ with torch.no_grad():
                       "attention_mask": enc["attention_mask"].tolist(),
                       "last_hidden_state": o.last_hidden_state.tolist(), "pooler_output": o.pooler_output.tolist()})
 json.dump({"cases": cases}, open(os.path.join(out, "reference.json"), "w"))
+
+# The masked-LM head: logits for a text with two [MASK]s, and the loss over labelled positions only (-100 elsewhere).
+masked = tokenizer(["The [MASK] sat on the [MASK]."], return_tensors="pt")
+labels = torch.full_like(masked["input_ids"], -100)
+positions = (masked["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten().tolist()
+for p, word in zip(positions, ["cat", "mat"]):
+    labels[0, p] = tokenizer.convert_tokens_to_ids(word)
+with torch.no_grad():
+    o = mlm(**masked, labels=labels)
+json.dump({"input_ids": masked["input_ids"].tolist()[0], "labels": labels.tolist()[0], "logits": o.logits[0].tolist(),
+           "loss": o.loss.item()}, open(os.path.join(mlm_out, "reference.json"), "w"))
 print("wrote", out, mlm_out)

@@ -72,3 +72,21 @@ struct BERTTests {
         #expect(c.problem == nil)
     }
 }
+
+@Suite("BERT masked LM")
+struct BERTMaskedLMTests {
+    struct Reference: Decodable { let input_ids: [Int]; let labels: [Int]; let logits: [[Double]]; let loss: Double }
+
+    @Test("logits and the loss over the labelled positions equal transformers' BertForMaskedLM")
+    func equalsTransformers() throws {
+        let directory = fixtureDirectory("tiny-bert-mlm")
+        let model = try BERTCheckpoint.loadMaskedLM(directory)
+        let r = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/reference.json")))
+        let logits = Autograd.withNoGrad { model(r.input_ids).scalars }
+        let worst = zip(logits.map(Double.init), r.logits.flatMap { $0 }).map { abs($0 - $1) }.max()!
+        #expect(worst < 5e-5, "logits: largest difference \(worst)")
+        let loss = Autograd.withNoGrad { model.loss(r.input_ids, labels: r.labels).item() }
+        #expect(abs(Double(loss) - r.loss) < 1e-5, "loss \(loss) vs \(r.loss)")
+        #expect(throws: GPTError.self) { try BERTCheckpoint.loadMaskedLM(fixtureDirectory("tiny-bert")) } // no head saved
+    }
+}

@@ -24,19 +24,51 @@ public enum BERTCheckpoint {
     public static func load(_ directory: String) throws -> BERTModel {
         let config = try readConfig(directory)
         let (files, path) = try Checkpoint.readWeights(directory)
-        // Our name for each stored tensor: no "bert." prefix, LayerNorm's weight and bias under today's names.
+        let stored = storedNames(files)
+        let model = try BERTModel(config, pooler: stored["pooler.dense.weight"] != nil)
+        try fill(model, from: stored, path: path)
+        model.eval()
+        return model
+    }
+
+    /// A BertForMaskedLM directory: the encoder and its masked-LM head (the decoder tied to the word embeddings).
+    public static func loadMaskedLM(_ directory: String) throws -> BERTForMaskedLM {
+        let config = try readConfig(directory)
+        let (files, path) = try Checkpoint.readWeights(directory)
+        let stored = storedNames(files)
+        guard stored["cls.predictions.transform.dense.weight"] != nil else {
+            throw GPTError(description: "\(path): no masked-LM head (cls.predictions.*): this BERT was saved without one (BertModel, or a classifier)")
+        }
+        let model = try BERTForMaskedLM(config)
+        try fill(model, from: stored, path: path)
+        model.eval()
+        return model
+    }
+
+    /// Our name for each stored tensor: no "bert." prefix, LayerNorm's weight and bias under today's names.
+    static func storedNames(_ files: [Safetensors.File]) -> [String: (String, Safetensors.File)] {
         var byName: [String: (String, Safetensors.File)] = [:]
         for file in files {
             for stored in file.entries.keys {
-                var name = stored.hasPrefix("bert.") ? String(stored.dropFirst(5)) : stored
-                if name.hasSuffix("LayerNorm.gamma") { name = String(name.dropLast(5)) + "weight" }
-                if name.hasSuffix("LayerNorm.beta") { name = String(name.dropLast(4)) + "bias" }
-                byName[name] = (stored, file)
+                byName[normalized(stored)] = (stored, file)
             }
         }
-        let model = try BERTModel(config, pooler: byName["pooler.dense.weight"] != nil)
+        return byName
+    }
+
+    static func normalized(_ name: String) -> String {
+        var name = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name
+        if name.hasSuffix("LayerNorm.gamma") { name = String(name.dropLast(5)) + "weight" }
+        if name.hasSuffix("LayerNorm.beta") { name = String(name.dropLast(4)) + "bias" }
+        return name
+    }
+
+    /// Points every parameter of `module` at its stored tensor; nn.Linear weights (every 2-D tensor but the
+    /// embeddings) are transposed into our (in, out) layout.
+    static func fill(_ module: Module, from byName: [String: (String, Safetensors.File)], path: String) throws {
         var missing: [String] = []
-        for (name, parameter) in model.namedParameters {
+        for (ours, parameter) in module.namedParameters {
+            let name = normalized(ours)
             guard let (stored, file) = byName[name], let entry = file.entries[stored] else { missing.append(name); continue }
             let transposed = parameter.rank == 2 && !name.hasPrefix("embeddings.")
             let expected = transposed ? parameter.shape.reversed() : parameter.shape
@@ -54,7 +86,5 @@ public enum BERTCheckpoint {
         guard missing.isEmpty else {
             throw GPTError(description: "\(path): \(missing.count) tensor(s) missing: \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")")
         }
-        model.eval()
-        return model
     }
 }
