@@ -17,6 +17,8 @@ struct Tokenize: ParsableCommand {
         discussion: "Prints the ids separated by spaces (a JSON array with --json). --show prints each token with its id.")
 
     @OptionGroup var encodingOptions: EncodingOptions
+    @Option(help: "A BERT model directory: tokenize with its WordPiece tokenizer (tokenizer.json or vocab.txt), [CLS] and [SEP] included, as the model reads the text.")
+    var model: String?
     @Option(help: "Special tokens the text may contain: all, none, or a comma-separated list.")
     var allowedSpecial = "none"
     @Flag(help: "Print a JSON array.") var json = false
@@ -24,6 +26,19 @@ struct Tokenize: ParsableCommand {
     @Argument(help: "Text file to tokenize; - or nothing reads standard input.") var file = "-"
 
     func run() throws {
+        if let model {
+            try requireDirectory(model, flag: "--model")
+            guard let tokenizer = try WordPieceTokenizer.load(modelDirectory: model) else {
+                throw CommandError("--model \(model): no WordPiece tokenizer there (tokenizer.json of type WordPiece, or vocab.txt); for a GPT's tokenizer use -e")
+            }
+            let ids = tokenizer.encode(try Input.text(file)).ids
+            if show {
+                print(ids.map { "\(tokenizer.vocabulary[$0]) \($0)" }.joined(separator: "  "))
+            } else {
+                print(json ? "[" + ids.map(String.init).joined(separator: ",") + "]" : ids.map(String.init).joined(separator: " "))
+            }
+            return
+        }
         let encoding = try encodingOptions.load()
         let text = try Input.text(file)
         let allowed: Encoding.AllowedSpecial

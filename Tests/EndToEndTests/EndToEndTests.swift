@@ -1,4 +1,4 @@
-// The built `llm` run as a user runs it: every subcommand's help, eighteen bad inputs across commands (each one
+// The built `llm` run as a user runs it: every subcommand's help, twenty-one bad inputs across commands (each one
 // clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
 // tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
 
@@ -81,6 +81,9 @@ final class EndToEndTests: XCTestCase {
                      setup: { try Data("3 2\na 0.5 1\n".utf8).write(to: URL(fileURLWithPath: $0 + "/short.txt")) }),
             BadInput(arguments: ["word2vec", "analogy", "--vectors", LLMProcess.fixture("word2vec/gensim-vectors.txt"), "he", "him", "zebra"],
                      expected: "\"zebra\" is not in the vocabulary"),
+            BadInput(arguments: ["fill-mask", "--model", LLMProcess.fixture("tiny-bert-mlm"), "no mask here"], expected: "the text has no [MASK] to fill"),
+            BadInput(arguments: ["fill-mask", "--model", LLMProcess.fixture("ours-micro"), "a [MASK]"], expected: "no WordPiece tokenizer"),
+            BadInput(arguments: ["fill-mask", "--model", LLMProcess.fixture("tiny-bert"), "a [MASK]"], expected: "no masked-LM head"),
         ]
         for bad in cases {
             let dir = try LLMProcess.scratch()
@@ -119,6 +122,21 @@ final class EndToEndTests: XCTestCase {
         let attention = try LLMProcess.run(["attention", "--model", model, "--text", "Every effort moves", "--output", "a.svg"], in: dir)
         XCTAssertEqual(attention.status, 0, attention.stderr)
         XCTAssertEqual(LLMProcess.contents(dir), ["a.svg", "e.svg"])
+    }
+
+    func testFillMaskAndBERTTokenize() throws {
+        let model = LLMProcess.fixture("tiny-bert-mlm")
+        let run = try LLMProcess.run(["fill-mask", "--model", model, "--top-k", "3", "--json", "The [MASK] sat on the [MASK]."])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let lists = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[[String: Any]]]
+        XCTAssertEqual(lists?.count, 2, "one list per [MASK]")
+        XCTAssertEqual(lists?.first?.count, 3)
+        XCTAssertNotNil(lists?.first?.first?["sequence"] as? String)
+        let scores = lists?.first?.compactMap { $0["score"] as? Double } ?? []
+        XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+        let tokens = try LLMProcess.run(["tokenize", "--model", model], input: "The [MASK] sat.")
+        XCTAssertEqual(tokens.status, 0, tokens.stderr)
+        XCTAssertEqual(tokens.stdout.split(separator: " ").first, "2", "[CLS] first")
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {

@@ -13,6 +13,7 @@ public final class BERTForMaskedLM: Module {
     public let transform: Linear
     public let transformNorm: LayerNorm
     public let bias: Tensor // (V)
+    public var config: BERTConfig { bert.config }
 
     public init(_ config: BERTConfig, seed: UInt64 = 0) throws {
         bert = try BERTModel(config, seed: seed, pooler: false)

@@ -270,3 +270,25 @@ enum VocabularyObject {
         }
     }
 }
+
+extension WordPieceTokenizer {
+    /// The WordPiece tokenizer of a model directory: its tokenizer.json when that is a WordPiece one, else its
+    /// vocab.txt, lower-cased unless tokenizer_config.json says `"do_lower_case": false`. Nil when the directory
+    /// has neither (a decoder's directory).
+    public static func load(modelDirectory directory: String) throws -> WordPieceTokenizer? {
+        let json = (directory as NSString).appendingPathComponent("tokenizer.json")
+        if let data = FileManager.default.contents(atPath: json),
+           let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           (root["model"] as? [String: Any])?["type"] as? String == "WordPiece" {
+            return try WordPieceTokenizer(tokenizerJSON: json)
+        }
+        let vocab = (directory as NSString).appendingPathComponent("vocab.txt")
+        guard FileManager.default.fileExists(atPath: vocab) else { return nil }
+        var lowercase = true
+        if let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("tokenizer_config.json")),
+           let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let value = config["do_lower_case"] as? Bool {
+            lowercase = value
+        }
+        return try WordPieceTokenizer(vocabTxt: vocab, lowercase: lowercase)
+    }
+}

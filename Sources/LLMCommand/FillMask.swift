@@ -1,0 +1,74 @@
+// `llm fill-mask`: what a BERT trained by masked-language modelling puts behind each [MASK], with the
+// probabilities and the shape of the `transformers` fill-mask pipeline's answer.
+
+import ArgumentParser
+import Foundation
+import Formats
+import Models
+import Tensors
+import Tokenizers
+
+struct FillMask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fill-mask",
+        abstract: "Fill each [MASK] of a text with a BERT's most likely tokens.",
+        discussion: """
+            --model is a BertForMaskedLM directory (config.json, model.safetensors, vocab.txt or tokenizer.json). \
+            Prints, per [MASK], the --top-k tokens with their probabilities; --json prints one list per [MASK] of \
+            {score, token, token_str, sequence}, as the transformers fill-mask pipeline does. \
+            Example: llm fill-mask --model bert-dir "The capital of France is [MASK]."
+            """)
+
+    @Option(help: "A BERT model directory with its masked-LM head.") var model: String
+    @Option(help: "Tokens to show per [MASK].") var topK = 5
+    @Flag(help: "Print one JSON line: a list per [MASK].") var json = false
+    @Argument(help: "The text, with one or more [MASK].") var text: String
+
+    func validate() throws {
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+    }
+
+    func run() throws {
+        try requireDirectory(model, flag: "--model")
+        guard let tokenizer = try WordPieceTokenizer.load(modelDirectory: model) else {
+            throw CommandError("--model \(model): no WordPiece tokenizer (vocab.txt or tokenizer.json): fill-mask needs a BERT directory")
+        }
+        guard FileManager.default.fileExists(atPath: model + "/config.json"),
+              let data = FileManager.default.contents(atPath: model + "/config.json"),
+              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any], config["model_type"] as? String ?? "bert" == "bert" else {
+            throw CommandError("--model \(model): not a BERT (config.json's model_type is not \"bert\"); fill-mask needs a masked-language model")
+        }
+        guard let mask = tokenizer.mask else { throw CommandError("--model \(model): the vocabulary has no [MASK] token") }
+        let bert = try BERTCheckpoint.loadMaskedLM(model)
+        let ids = tokenizer.encode(text).ids
+        let positions = ids.indices.filter { ids[$0] == mask }
+        guard !positions.isEmpty else { throw CommandError("the text has no [MASK] to fill") }
+        guard ids.count <= bert.config.maxPositions else {
+            throw CommandError("the text is \(ids.count) tokens; this BERT reads at most \(bert.config.maxPositions)")
+        }
+        let v = bert.config.vocabSize
+        let logits = Autograd.withNoGrad { bert(ids).scalars }
+        var answers: [[[String: Any]]] = []
+        for p in positions {
+            let row = Array(logits[(p * v)..<((p + 1) * v)])
+            let top = row.max()!
+            let exps = row.map { Foundation.exp(Double($0 - top)) }, total = exps.reduce(0, +)
+            let best = exps.indices.sorted { exps[$0] > exps[$1] }.prefix(topK)
+            answers.append(try best.map { id in
+                var filled = ids
+                filled[p] = id
+                return ["score": exps[id] / total, "token": id, "token_str": try tokenizer.decode([id]),
+                        "sequence": try tokenizer.decode(filled)] as [String: Any]
+            })
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: answers, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for (n, list) in answers.enumerated() {
+                if answers.count > 1 { print("[MASK] \(n + 1):") }
+                for a in list { print(String(format: "  %.4f  %@", a["score"] as! Double, a["token_str"] as! String)) }
+            }
+        }
+    }
+}
