@@ -15,7 +15,7 @@ seconds="${1:-60}"
 shift || true
 repo="$(pwd)"
 fuzz="$repo/fuzz"
-readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow word2vec)
+readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow word2vec wordpiece-vocab wordpiece-json)
 requested=("$@")
 [ $# -gt 0 ] || requested=(readers http)
 targets=()
@@ -87,6 +87,11 @@ printf '\1{"messages":[{"role":"user","content":"Hi"}],"stream":true,"stop":"\\n
 printf '\2{"text":"Hello <|endoftext|> world","encoding":"cl100k_base"}' | seed http tokenize
 printf '\3{"tokens":[15496,995,50256],"encoding":"gpt2"}' | seed http detokenize
 
+# WordPiece: the cased test vocabulary (the first 400 tokens and all), and its tokenizer.json cut short and whole.
+head -n 400 "$repo/Tests/TokenizersTests/Resources/wordpiece-cased-vocab.txt" | seed wordpiece-vocab head
+seed wordpiece-vocab cased < "$repo/Tests/TokenizersTests/Resources/wordpiece-cased-vocab.txt"
+seed wordpiece-json cased < "$repo/Tests/TokenizersTests/Resources/wordpiece-cased-tokenizer.json"
+head -c 5000 "$repo/Tests/TokenizersTests/Resources/wordpiece-cased-tokenizer.json" | seed wordpiece-json truncated
 # word2vec vectors: gensim's text and binary files (the first rows), and a tiny file of each layout.
 head -c 3000 "$res/word2vec/gensim-vectors.txt" | seed word2vec gensim-text
 head -c 2000 "$res/word2vec/gensim-vectors.bin" | seed word2vec gensim-binary

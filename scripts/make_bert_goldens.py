@@ -31,6 +31,8 @@ mlm.save_pretrained(mlm_out, safe_serialization=True)
 shutil.copy(vocab, os.path.join(mlm_out, "vocab.txt"))
 
 tokenizer = BertTokenizerFast(vocab, do_lower_case=False)
+tokenizer.save_pretrained(out)      # tokenizer.json and tokenizer_config.json ("do_lower_case": false) beside vocab.txt
+tokenizer.save_pretrained(mlm_out)
 cases = []
 batch = tokenizer(["The cat sat on the mat.", "A longer second sentence, with more words in it than the first!"],
                   padding=True, return_tensors="pt")

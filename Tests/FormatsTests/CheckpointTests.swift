@@ -77,7 +77,8 @@ struct CheckpointErrorTests {
             if (try? Safetensors.parse(Data(bytes), path: "fuzz")) != nil { parsed += 1 } else { rejected += 1 }
         }
         #expect(parsed + rejected == 3000 && rejected > 0)
-        // Overlapping tensors and unknown dtypes are refused by name.
+        // Overlapping tensors and unknown dtypes are refused by name; a known non-float dtype (an integer buffer such
+        // as BERT's position_ids) parses, and reading it as floats is refused by name.
         let overlap = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         var data = Data()
         withUnsafeBytes(of: UInt64(overlap.utf8.count).littleEndian) { data.append(contentsOf: $0) }
@@ -87,6 +88,12 @@ struct CheckpointErrorTests {
         var data2 = Data()
         withUnsafeBytes(of: UInt64(f64.utf8.count).littleEndian) { data2.append(contentsOf: $0) }
         data2.append(contentsOf: Array(f64.utf8) + [UInt8](repeating: 0, count: 8))
-        #expect(message { _ = try Safetensors.parse(data2, path: "x") }.contains("F64"))
+        let file = try Safetensors.parse(data2, path: "x")
+        #expect(message { _ = try file.tensor("a") } == "x: tensor a is F64, not one of the float types read here (F32, F16, BF16)")
+        let unknown = #"{"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,8]}}"#
+        var data3 = Data()
+        withUnsafeBytes(of: UInt64(unknown.utf8.count).littleEndian) { data3.append(contentsOf: $0) }
+        data3.append(contentsOf: Array(unknown.utf8) + [UInt8](repeating: 0, count: 8))
+        #expect(message { _ = try Safetensors.parse(data3, path: "x") }.contains("Q9"))
     }
 }

@@ -47,6 +47,10 @@ struct FuzzRegressionTests {
             _ = try? LabeledTextFile.read(path)
         case "instructions":
             _ = try? InstructionFile.read(path)
+        case "wordpiece-vocab":
+            _ = try? WordPieceTokenizer(vocabTxt: path)
+        case "wordpiece-json":
+            _ = try? WordPieceTokenizer(tokenizerJSON: path)
         case "word2vec":
             #expect(throws: Word2VecError.self) { try Word2VecFormat.read([UInt8](data), name: path) }
         case let other:

@@ -90,3 +90,25 @@ struct BERTMaskedLMTests {
         #expect(throws: GPTError.self) { try BERTCheckpoint.loadMaskedLM(fixtureDirectory("tiny-bert")) } // no head saved
     }
 }
+
+@Suite("Sentence embeddings")
+struct SentenceEmbeddingTests {
+    @Test("mean pooling of a BERT directory equals the masked mean of transformers' states; batching changes nothing")
+    func meanPooling() throws {
+        let directory = fixtureDirectory("tiny-bert")
+        let embedder = try SentenceTransformer(directory: directory) // no modules.json: mean pooling, not normalised
+        #expect(embedder.pooling == .mean && !embedder.normalize && embedder.maxSequenceLength == 64)
+        let reference = try JSONDecoder().decode(BERTTests.Reference.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/reference.json")))
+        let texts = ["The cat sat on the mat.", "A longer second sentence, with more words in it than the first!"]
+        let together = embedder.embed(texts), alone = texts.map { embedder.embed([$0])[0] }
+        let c = reference.cases[0]
+        for (b, vector) in together.enumerated() {
+            let rows = c.attention_mask[b].indices.filter { c.attention_mask[b][$0] == 1 }
+            let expected = (0..<embedder.dimension).map { k in rows.reduce(0.0) { $0 + c.last_hidden_state[b][$1][k] } / Double(rows.count) }
+            #expect(zip(vector.map(Double.init), expected).map { abs($0 - $1) }.max()! < 2e-5)
+            #expect(zip(vector, alone[b]).map { abs($0 - $1) }.max()! < 1e-5, "padding in a batch does not change a text's vector")
+        }
+        let unit = SentencePooling.cls.pool([3, 4, 0, 0], mask: [1, 0], batch: 1, width: 2, normalize: true)
+        #expect(unit == [[0.6, 0.8]])
+    }
+}

@@ -39,6 +39,9 @@ public enum Safetensors {
         /// (copy-on-write) mapping directly; F16 and BF16 are converted.
         public func tensor(_ name: String) throws -> Tensor {
             guard let e = entries[name] else { throw SafetensorsError(description: "\(path): no tensor named \(name)") }
+            guard Safetensors.floatTypes.contains(e.dtype) else {
+                throw SafetensorsError(description: "\(path): tensor \(name) is \(e.dtype), not one of the float types read here (F32, F16, BF16)")
+            }
             let count = e.shape.reduce(1, *)
             let base = bytes.baseAddress! + dataStart + e.begin
             if e.dtype == "F32", Int(bitPattern: base) % 4 == 0 {
@@ -100,7 +103,11 @@ public enum Safetensors {
         deinit { buffer.deallocate() }
     }
 
-    static let dtypeSizes = ["F32": 4, "F16": 2, "BF16": 2]
+    /// The float types tensors are read as; the others are parsed (checked, skipped) so that a checkpoint holding
+    /// an integer buffer (BERT's position_ids, I64) still loads its weights.
+    static let floatTypes: Set<String> = ["F32", "F16", "BF16"]
+    static let dtypeSizes = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4,
+                             "U16": 2, "U8": 1, "BOOL": 1]
 
     /// Parses and validates the file at `path` (memory-mapped, private: nothing is read until used).
     public static func read(_ path: String) throws -> File {
@@ -139,7 +146,7 @@ public enum Safetensors {
                 throw fail("tensor \(name): expected {dtype, shape, data_offsets: [begin, end]}")
             }
             guard let size = dtypeSizes[dtype] else {
-                throw fail("tensor \(name): dtype \(dtype) is not supported (F32, F16, BF16 are)")
+                throw fail("tensor \(name): dtype \(dtype) is not a safetensors dtype this reader knows")
             }
             guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) < Int(Int32.max) else {
                 throw fail("tensor \(name): invalid shape \(shape)")

@@ -92,6 +92,15 @@ let targets: [String: (Data) -> Void] = [
         _ = file("model.ckpt.data-00000-of-00001", bytes[(4 + length)...])
         _ = try? TensorFlowCheckpoint.read(prefix: scratch + "/model.ckpt")
     },
+    "wordpiece-vocab": { data in
+        // A BERT vocab.txt, then a text through it.
+        guard let tokenizer = try? WordPieceTokenizer(vocabTxt: file("vocab.txt", data)) else { return }
+        _ = tokenizer.encode("Héllo, [MASK] wörld 北京 unaffable!", pair: "a second text", maxLength: 16)
+    },
+    "wordpiece-json": { data in
+        guard let tokenizer = try? WordPieceTokenizer(tokenizerJSON: file("tokenizer.json", data)) else { return }
+        _ = try? tokenizer.decode(tokenizer.encode("Héllo, [MASK] wörld 北京 unaffable!").ids)
+    },
     "word2vec": { data in
         // A vectors file, text or binary (the reader tells them apart), then what `llm word2vec similar` does with it.
         guard let vectors = try? Word2VecFormat.read([UInt8](data), name: "fuzz.txt"), !vectors.words.isEmpty else { return }
