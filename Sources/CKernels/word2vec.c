@@ -7,8 +7,9 @@
 // and gensim do: two threads rarely touch the same row at the same time, and a lost update costs nothing
 // that the next thousand do not repair.
 //
-// The random state is gensim's 48-bit linear congruential generator, drawn in gensim's order (subsampling,
-// then the reduced windows of the job, then negatives), so one thread on one job reproduces the twin.
+// The random state is gensim's 48-bit linear congruential generator: subsampling and noise words are drawn
+// from it as gensim draws them; the window reductions, which gensim takes from NumPy, come from it too (after
+// the job's subsampling). One thread on one job reproduces the twin draw for draw.
 #include "ckernels.h"
 #include "kernel_helpers.h"
 

@@ -122,8 +122,8 @@ public enum Word2VecTrainer {
                 state.finished(rawWords: item.job.rawWords, kept: kept, total: total, progress: progress)
             }
         }
-        // Threads of our own, not Dispatch's pool: concurrentPerform may run its iterations one after another
-        // when the pool is busy, which halved the speed of some runs.
+        // Threads of our own, one per worker: Dispatch's concurrentPerform does not promise to run its iterations
+        // at the same time.
         let finished = DispatchSemaphore(value: 0)
         for _ in 1..<threads {
             let thread = Thread { worker(); finished.signal() }
