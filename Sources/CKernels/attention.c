@@ -28,12 +28,16 @@ typedef struct {
     llm_attention_strides sq, sk, so;
     float scale, dropout;
     uint64_t key, first_index;
+    const int32_t *key_lengths; // per batch row, the keys that are tokens (the rest padding); NULL: all tk
 } attention_args;
 
 static inline long offset(llm_attention_strides s, long b, long h) { return b * s.batch + h * s.head; }
 
-// Keys visible to query row i: with the causal mask, query i sits at position tk - tq + i.
-static inline long visible(const attention_args *a, int causal, long i) { return causal ? a->tk - a->tq + i + 1 : a->tk; }
+// Keys visible to query row i of batch row b: with the causal mask, query i sits at position tk - tq + i; with
+// key lengths (padding on the right, as BERT's batches), the first key_lengths[b]; else all.
+static inline long visible(const attention_args *a, int causal, long b, long i) {
+    return causal ? a->tk - a->tq + i + 1 : a->key_lengths ? a->key_lengths[b] : a->tk;
+}
 
 // Flat index of weight (b, h, i, 0) in the (B, H, Tq, Tk) tensor, after first_index: the dropout mask's counter.
 static inline uint64_t weight_index(const attention_args *a, long b, long h, long i) {
@@ -119,16 +123,16 @@ static inline __attribute__((always_inline)) void forward_head(const attention_a
     float *o = a->out + offset(a->so, b, h), *lse = a->lse + task * a->tq;
     float *s = thread_scratch(0, (size_t)(ATT_ROWS * a->tk));
     if (a->tq == 1 && a->dropout == 0.0f && d % 8 == 0) { // decoding
-        one_query(q, k, v, a->sk.row, visible(a, causal, 0), d, s, o, lse, a->scale);
+        one_query(q, k, v, a->sk.row, visible(a, causal, b, 0), d, s, o, lse, a->scale);
         return;
     }
     for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
         long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
-        long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk; // keys the block's last row sees
+        long n = visible(a, causal, b, r0 + rows - 1); // keys the block's last row sees
         llm_sgemm_serial(0, 1, rows, n, d, 1.0f, q + r0 * a->sq.row, a->sq.row, k, a->sk.row, 0.0f, s, n);
         for (long i = 0; i < rows; i++) {
             float *row = s + i * n;
-            lse[r0 + i] = softmax_row(row, causal ? visible(a, 1, r0 + i) : n, n, a->scale);
+            lse[r0 + i] = softmax_row(row, visible(a, causal, b, r0 + i), n, a->scale);
             if (a->dropout > 0.0f) drop_row(a, b, h, r0 + i, row, row, n);
         }
         llm_sgemm_serial(0, 0, rows, d, n, 1.0f, s, n, v, a->sk.row, 0.0f, o + r0 * a->so.row, a->so.row);
@@ -144,13 +148,13 @@ static inline __attribute__((always_inline)) void backward_head(const attention_
     float *p = thread_scratch(0, (size_t)(ATT_ROWS * a->tk)), *g = thread_scratch(1, (size_t)(ATT_ROWS * a->tk));
     for (long r0 = 0; r0 < a->tq; r0 += ATT_ROWS) {
         long rows = a->tq - r0 < ATT_ROWS ? a->tq - r0 : ATT_ROWS;
-        long n = causal ? visible(a, 1, r0 + rows - 1) : a->tk;
+        long n = visible(a, causal, b, r0 + rows - 1);
         const float *q_blk = q + r0 * a->sq.row, *dout_blk = dout + r0 * a->so.row;
         // Recompute the weights: p = exp(s * scale - lse) where visible, else 0.
         llm_sgemm_serial(0, 1, rows, n, d, 1.0f, q_blk, a->sq.row, k, a->sk.row, 0.0f, p, n);
         for (long i = 0; i < rows; i++) {
             float *row = p + i * n, l = lse[r0 + i], scale = a->scale;
-            long seen = causal ? visible(a, 1, r0 + i) : n;
+            long seen = visible(a, causal, b, r0 + i);
 #pragma clang loop vectorize(enable)
             for (long j = 0; j < seen; j++) row[j] = fast_expf(row[j] * scale - l);
             for (long j = seen; j < n; j++) row[j] = 0.0f;
@@ -204,8 +208,16 @@ void llm_attention_forward(const float *q, const float *k, const float *v, float
                            long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
                            llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
                            uint64_t first_index) {
+    llm_attention_forward_padded(q, k, v, o, lse, batch, heads, tq, tk, d, sq, sk, so, scale, causal, dropout, key,
+                                 first_index, NULL);
+}
+
+void llm_attention_forward_padded(const float *q, const float *k, const float *v, float *o, float *lse, long batch,
+                                  long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                                  llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                                  uint64_t first_index, const int32_t *key_lengths) {
     attention_args a = {q, k, v, NULL, NULL, o, lse, NULL, NULL, NULL, batch, heads, tq, tk, d, sq, sk, so,
-                        scale, dropout, key, first_index};
+                        scale, dropout, key, first_index, causal ? NULL : key_lengths};
     if (tk == 0) { // nothing to attend to: zero output, as softmax over no keys would give no weights
         for (long t = 0; t < batch * heads; t++)
             for (long i = 0; i < tq; i++) {
@@ -222,8 +234,17 @@ void llm_attention_backward(const float *q, const float *k, const float *v, cons
                             long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
                             llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
                             uint64_t first_index) {
+    llm_attention_backward_padded(q, k, v, o, lse, dout, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so, scale, causal,
+                                  dropout, key, first_index, NULL);
+}
+
+void llm_attention_backward_padded(const float *q, const float *k, const float *v, const float *o, const float *lse,
+                                   const float *dout, float *dq, float *dk, float *dv, long batch, long heads, long tq,
+                                   long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                                   llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                                   uint64_t first_index, const int32_t *key_lengths) {
     if (tk == 0) return;
     attention_args a = {q, k, v, o, dout, NULL, (float *)lse, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
-                        scale, dropout, key, first_index};
+                        scale, dropout, key, first_index, causal ? NULL : key_lengths};
     llm_parallel_for(batch * heads, causal ? PICK(backward_causal) : PICK(backward_full), &a);
 }

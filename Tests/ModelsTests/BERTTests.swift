@@ -112,3 +112,23 @@ struct SentenceEmbeddingTests {
         #expect(unit == [[0.6, 0.8]])
     }
 }
+
+@Suite("BERT attention paths")
+struct BERTAttentionPathTests {
+    @Test("right-padded batches on the fused kernel equal the composed ops with a mask bias: states and gradients")
+    func fusedEqualsComposed() throws {
+        let model = try BERTCheckpoint.load(fixtureDirectory("tiny-bert"))
+        let ids = [2, 10, 20, 30, 3, 0, 0, 2, 40, 50, 60, 70, 80, 3], mask = [1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+        func run(fused: Bool) -> ([Float], [Float]) {
+            model.fusedAttention = fused
+            model.zeroGrad()
+            let hidden = model(ids, attentionMask: mask, batch: 2).hidden
+            (hidden * hidden).sum().backward()
+            return (hidden.scalars, model.layers[0].query.weight.grad!.scalars + model.embeddings.word.weight.grad!.scalars)
+        }
+        let (a, ga) = run(fused: true), (b, gb) = run(fused: false)
+        #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-5)
+        #expect(zip(ga, gb).map { abs($0 - $1) }.max()! < 1e-4 * max(1, gb.map(abs).max()!))
+        model.fusedAttention = true
+    }
+}

@@ -151,6 +151,18 @@ void llm_attention_backward(const float *q, const float *k, const float *v, cons
                             llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
                             uint64_t first_index);
 
+/// The two above without a causal mask and with padding (BERT's batches): batch row b's queries see only its
+/// first key_lengths[b] keys (each at least 1; the rest are padding, weight 0). NULL key_lengths: all keys.
+void llm_attention_forward_padded(const float *q, const float *k, const float *v, float *o, float *lse, long batch,
+                                  long heads, long tq, long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                                  llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                                  uint64_t first_index, const int32_t *key_lengths);
+void llm_attention_backward_padded(const float *q, const float *k, const float *v, const float *o, const float *lse,
+                                   const float *dout, float *dq, float *dk, float *dv, long batch, long heads, long tq,
+                                   long tk, long d, llm_attention_strides sq, llm_attention_strides sk,
+                                   llm_attention_strides so, float scale, int causal, float dropout, uint64_t key,
+                                   uint64_t first_index, const int32_t *key_lengths);
+
 
 // ---- Weights in 32, 16 or 8 bits (weights.c) ----------------------------------------------------------
 

@@ -3,7 +3,7 @@
 // original Transformer), and a pooler that reads the [CLS] token.
 //
 //   x = LayerNorm(word[id] + position[t] + tokenType[type]);  dropout
-//   per layer:  x = LayerNorm(x + dropout(W_o · attention(x)))       bidirectional, padding masked
+//   per layer:  x = LayerNorm(x + dropout(W_o · attention(x)))       bidirectional, padding masked (fused kernel)
 //               x = LayerNorm(x + dropout(W_2 · gelu(W_1 · x)))
 //   pooled = tanh(W_p · x[CLS])
 //
@@ -72,13 +72,22 @@ public final class BERTLayer: Module {
          ("attention_dropout", attentionDropout), ("hidden_dropout", hiddenDropout), ("output_dropout", outputDropout)]
     }
 
-    /// x (B, T, C); `maskBias` (B, 1, 1, T): 0 where a key is a token, a large negative number where it is padding.
-    func callAsFunction(_ x: Tensor, maskBias: Tensor) -> Tensor {
+    /// x (B, T, C). Padding is given as `keyLengths` (each row's tokens first, then padding: the fused kernel,
+    /// which skips the padded keys) or, for any other mask, as `maskBias` (B, 1, 1, T): 0 where a key is a token, a
+    /// large negative number where it is padding (the composed ops).
+    func callAsFunction(_ x: Tensor, keyLengths: [Int]?, maskBias: Tensor) -> Tensor {
         let b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) } // (B, H, T, d)
         let q = split(query(x)), k = split(key(x)), v = split(value(x))
-        let scores = q.matmul(k.transposed()) * (1 / Float(d).squareRoot()) + maskBias
-        let context = attentionDropout(scores.softmax()).matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, c])
+        let perHead: Tensor
+        if let keyLengths {
+            let (p, dropoutKey) = isTraining && attentionDropout.p > 0 ? (attentionDropout.p, attentionDropout.nextKey()) : (0, 0)
+            perHead = Tensor.paddedAttention(q, k, v, keyLengths: keyLengths, dropout: p, dropoutKey: dropoutKey)
+        } else {
+            let scores = q.matmul(k.transposed()) * (1 / Float(d).squareRoot()) + maskBias
+            perHead = attentionDropout(scores.softmax()).matmul(v)
+        }
+        let context = perHead.permuted([0, 2, 1, 3]).reshaped([b, t, c])
         let attended = attentionNorm(x + hiddenDropout(attentionOutput(context)))
         let inner = intermediate(attended)
         let activated = activation == "gelu" ? inner.exactGELU() : activation == "relu" ? inner.relu() : inner.gelu()
@@ -92,6 +101,8 @@ public final class BERTModel: Module {
     public let layers: [BERTLayer]
     /// The pooler: tanh(W · hidden state of [CLS]); nil in checkpoints saved without it.
     public let pooler: Linear?
+    /// Right-padded batches run attention on the fused kernel; false runs the composed ops (the tests compare).
+    public var fusedAttention = true
 
     public init(_ config: BERTConfig, seed: UInt64 = 0, pooler: Bool = true) throws {
         if let problem = config.problem { throw GPTError(description: "this BERT configuration cannot make a model: \(problem)") }
@@ -115,10 +126,13 @@ public final class BERTModel: Module {
         let t = ids.count / batch
         precondition(t <= config.maxPositions, "\(t) tokens, but BERT's positions go to \(config.maxPositions)")
         let mask = attentionMask ?? [Int](repeating: 1, count: ids.count)
+        // Right padding (every row's tokens, then its padding) runs on the fused kernel; any other mask as a bias of
         // -10,000 in place of minus infinity (as the original BERT): exp of it is 0 in fp32 beside any real score.
+        let lengths = (0..<batch).map { r in mask[(r * t)..<((r + 1) * t)].prefix { $0 != 0 }.count }
+        let rightPadded = (0..<batch).allSatisfy { r in lengths[r] >= 1 && mask[(r * t + lengths[r])..<((r + 1) * t)].allSatisfy { $0 == 0 } }
         let maskBias = Tensor(mask.map { $0 == 0 ? Float(-10_000) : 0 }, shape: [batch, 1, 1, t])
         var x = embeddings(ids, typeIds: typeIds ?? [Int](repeating: 0, count: ids.count), batch: batch)
-        for layer in layers { x = layer(x, maskBias: maskBias) }
+        for layer in layers { x = layer(x, keyLengths: rightPadded && fusedAttention ? lengths : nil, maskBias: maskBias) }
         let pooled = pooler.map { p in p(x.narrow(1, start: 0, length: 1).reshaped([batch, config.hiddenSize])).tanh() }
         return (x, pooled)
     }

@@ -38,6 +38,27 @@ extension Tensor {
         }
     }
 
+    /// Bidirectional attention over right-padded batches (BERT's): q, k, v (B, H, T, D); batch row b's queries see
+    /// its first `keyLengths[b]` keys (the rest are padding: weight 0, as a mask bias of −∞ would give) → (B, H, T, D).
+    /// Outputs at padded query positions are computed like any other and mean nothing.
+    public static func paddedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyLengths: [Int], dropout p: Float = 0,
+                                       dropoutKey: UInt64 = 0) -> Tensor {
+        precondition(q.rank == 4 && q.shape == k.shape && k.shape == v.shape, "paddedAttention needs q, k, v of one shape (B, H, T, D)")
+        let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        precondition(keyLengths.count == b && keyLengths.allSatisfy { $0 >= 1 && $0 <= t }, "a key length from 1 to \(t) per batch row")
+        let strides = llm_attention_strides(batch: h * t * d, head: t * d, row: d)
+        let out = Tensor(uninitializedShape: q.shape)
+        let kernel = AttentionKernel(batch: b, heads: h, tq: t, tk: t, d: d, sq: strides, sk: strides, so: strides,
+                                     scale: 1 / Float(d).squareRoot(), causal: false, dropout: p, key: dropoutKey, firstIndex: 0,
+                                     keyLengths: keyLengths.map { Int32($0) })
+        kernel.forward(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer)
+        return out.recording("paddedAttention", [q, k, v]) { output in
+            kernel.backward(q: q.pointer, k: k.pointer, v: v.pointer, out: output.pointer, dout: output.gradPointer(),
+                            dq: q.requiresGrad ? q.gradPointer() : nil, dk: k.requiresGrad ? k.gradPointer() : nil,
+                            dv: v.requiresGrad ? v.gradPointer() : nil)
+        }
+    }
+
     /// Causal multi-head self-attention on a fused projection: qkv (B, T, 3C) holds queries, keys and
     /// values side by side (GPT-2's `c_attn` output), each C = heads x D wide → (B, T, C), each head's
     /// output in its own D columns (the heads merged). The same as splitting, transposing to
@@ -75,9 +96,13 @@ private struct AttentionKernel {
     /// The flat index of this call's first weight in the (B, H, Tq, Tk) weights the dropout mask is drawn for.
     let firstIndex: UInt64
     let lse: Storage
+    /// Per batch row, the keys that are tokens (right padding); nil: all.
+    let keyLengths: [Int32]?
 
     init(batch: Int, heads: Int, tq: Int, tk: Int, d: Int, sq: llm_attention_strides, sk: llm_attention_strides,
-         so: llm_attention_strides, scale: Float, causal: Bool, dropout: Float, key: UInt64, firstIndex: Int) {
+         so: llm_attention_strides, scale: Float, causal: Bool, dropout: Float, key: UInt64, firstIndex: Int,
+         keyLengths: [Int32]? = nil) {
+        self.keyLengths = keyLengths
         precondition(!causal || tq <= tk, "causal attention needs at least as many keys as queries, got \(tq) > \(tk)")
         precondition(dropout >= 0 && dropout < 1, "dropout probability \(dropout) is not in [0, 1)")
         (self.batch, self.heads, self.tq, self.tk, self.d) = (batch, heads, tq, tk, d)
@@ -87,13 +112,27 @@ private struct AttentionKernel {
     }
 
     func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        llm_attention_forward(q, k, v, out, lse.pointer, batch, heads, tq, tk, d, sq, sk, so, scale, causal ? 1 : 0, dropout, key, firstIndex)
+        if let keyLengths {
+            keyLengths.withUnsafeBufferPointer {
+                llm_attention_forward_padded(q, k, v, out, lse.pointer, batch, heads, tq, tk, d, sq, sk, so, scale, 0, dropout, key,
+                                             firstIndex, $0.baseAddress)
+            }
+        } else {
+            llm_attention_forward(q, k, v, out, lse.pointer, batch, heads, tq, tk, d, sq, sk, so, scale, causal ? 1 : 0, dropout, key, firstIndex)
+        }
     }
 
     func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafePointer<Float>,
                   dout: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
                   dv: UnsafeMutablePointer<Float>?) {
-        llm_attention_backward(q, k, v, out, lse.pointer, dout, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
-                               scale, causal ? 1 : 0, dropout, key, firstIndex)
+        if let keyLengths {
+            keyLengths.withUnsafeBufferPointer {
+                llm_attention_backward_padded(q, k, v, out, lse.pointer, dout, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
+                                              scale, 0, dropout, key, firstIndex, $0.baseAddress)
+            }
+        } else {
+            llm_attention_backward(q, k, v, out, lse.pointer, dout, dq, dk, dv, batch, heads, tq, tk, d, sq, sk, so,
+                                   scale, causal ? 1 : 0, dropout, key, firstIndex)
+        }
     }
 }
