@@ -1,15 +1,19 @@
 // `llm eval`: a model's loss and perplexity on a text.
 
 import ArgumentParser
+import Formats
 import Foundation
 import Inference
 import Models
 import Tensors
+import Tokenizers
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model's loss and perplexity on a text.",
-        discussion: "Mean next-token cross-entropy over non-overlapping context-length windows.")
+        discussion: """
+            GPTs: mean next-token cross-entropy over non-overlapping context-length windows. BERTs (a BertForMaskedLM             directory): the masked-LM loss — sequences of up to 128 tokens with [CLS] and [SEP], 15 % of the tokens             chosen (80 % [MASK], 10 % random, 10 % kept) with a fixed seed, the loss over the chosen ones.
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Text file (default: the embedded The Verdict).") var input: String?
@@ -17,6 +21,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print {tokens, loss, perplexity} as JSON.") var json = false
 
     func run() throws {
+        if isBERT(modelOptions.model) { return try runOnBERT() }
         guard modelOptions.runsOnInferenceModel else { return try runOnGPTModel() }
         let (model, encoding) = try modelOptions.loadInference(weights: weights)
         let text = try input.map(Input.text) ?? embeddedVerdict()
@@ -64,6 +69,48 @@ struct Eval: ParsableCommand {
             start = end
         }
         try report(loss: total / Double(counted), counted: counted, weights: "f32")
+    }
+
+    private func isBERT(_ directory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("config.json")),
+              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return config["model_type"] as? String == "bert"
+    }
+
+    /// A BERT's masked-LM loss on the text, masks drawn with seed 0 so runs compare.
+    private func runOnBERT() throws {
+        guard weights == nil || weights == .f32 else { throw CommandError("--weights: a BERT runs in f32 here") }
+        let directory = modelOptions.model
+        guard let tokenizer = try WordPieceTokenizer.load(modelDirectory: directory) else {
+            throw CommandError("--model \(directory): a BERT without a WordPiece tokenizer (vocab.txt or tokenizer.json)")
+        }
+        guard let maskToken = tokenizer.mask else { throw CommandError("--model \(directory): the vocabulary has no [MASK] token") }
+        let bert = try BERTCheckpoint.loadMaskedLM(directory)
+        let ids = tokenizer.encode(try input.map(Input.text) ?? embeddedVerdict())
+        guard !ids.isEmpty else { throw CommandError("the text has no tokens") }
+        let length = min(128, bert.config.maxPositions) - 2
+        let mlm = MaskedLanguageModeling(maskToken: maskToken, vocabularySize: bert.config.vocabSize,
+                                         special: [tokenizer.classifier, tokenizer.separator, tokenizer.padding])
+        var generator = SeededGenerator(seed: 0)
+        var total = 0.0, chosen = 0
+        var bar = ProgressBar(total: ids.count, label: "tokens")
+        for start in stride(from: 0, to: ids.count, by: length) {
+            let sequence = [tokenizer.classifier] + ids[start..<min(start + length, ids.count)] + [tokenizer.separator]
+            let (inputs, labels) = mlm.mask(sequence, generator: &generator)
+            let n = labels.filter { $0 != -100 }.count
+            if n > 0 {
+                total += Double(Autograd.withNoGrad { bert.loss(inputs, labels: labels).item() }) * Double(n)
+                chosen += n
+            }
+            bar.update(min(start + length, ids.count))
+        }
+        guard chosen > 0 else { throw CommandError("the text is too short: no token was chosen to mask") }
+        let loss = total / Double(chosen)
+        if json {
+            print(try jsonLine(["masked_tokens": chosen, "tokens": ids.count, "loss": loss, "perplexity": Foundation.exp(loss), "objective": "mlm"]))
+        } else {
+            print(String(format: "%d tokens, %d masked: masked-LM loss %.4f, perplexity %.2f", ids.count, chosen, loss, Foundation.exp(loss)))
+        }
     }
 
     private func report(loss: Double, counted: Int, weights: String) throws {

@@ -134,6 +134,12 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotNil(lists?.first?.first?["sequence"] as? String)
         let scores = lists?.first?.compactMap { $0["score"] as? Double } ?? []
         XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+        let eval = try LLMProcess.run(["eval", "--model", model, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data((eval.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(summary?["objective"] as? String, "mlm")
+        // A random BERT: about log(3000) = 8.0 per masked token.
+        XCTAssertEqual(summary?["loss"] as? Double ?? 0, 8.0, accuracy: 0.5)
         let tokens = try LLMProcess.run(["tokenize", "--model", model], input: "The [MASK] sat.")
         XCTAssertEqual(tokens.status, 0, tokens.stderr)
         XCTAssertEqual(tokens.stdout.split(separator: " ").first, "2", "[CLS] first")

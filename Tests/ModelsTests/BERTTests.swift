@@ -132,3 +132,26 @@ struct BERTAttentionPathTests {
         model.fusedAttention = true
     }
 }
+
+@Suite("Masked language modelling")
+struct MaskedLanguageModelingTests {
+    @Test("15 % chosen, of them 80 % [MASK] / 10 % random / 10 % kept; specials never; the same seed the same masks")
+    func proportions() {
+        let mlm = MaskedLanguageModeling(maskToken: 4, vocabularySize: 3000, special: [2, 3, 0])
+        var ids: [Int] = []
+        for s in 0..<2000 { ids += [2] + (0..<48).map { 100 + ($0 * 7 + s) % 2800 } + [3] }
+        var g = SeededGenerator(seed: 1)
+        let (inputs, labels) = mlm.mask(ids, generator: &g)
+        let chosen = labels.indices.filter { labels[$0] != -100 }
+        let content = ids.filter { ![2, 3, 0].contains($0) }.count
+        #expect(abs(Double(chosen.count) / Double(content) - 0.15) < 0.005)
+        #expect(chosen.allSatisfy { labels[$0] == ids[$0] && ![2, 3].contains(ids[$0]) })
+        let masked = chosen.filter { inputs[$0] == 4 }.count, kept = chosen.filter { inputs[$0] == ids[$0] }.count
+        #expect(abs(Double(masked) / Double(chosen.count) - 0.8) < 0.02)
+        #expect(abs(Double(kept) / Double(chosen.count) - 0.1) < 0.02) // (a random draw of the same token counts as kept)
+        #expect(labels.indices.filter { labels[$0] == -100 }.allSatisfy { inputs[$0] == ids[$0] })
+        var again = SeededGenerator(seed: 1), other = SeededGenerator(seed: 2)
+        #expect(mlm.mask(ids, generator: &again).inputs == inputs)
+        #expect(mlm.mask(ids, generator: &other).inputs != inputs)
+    }
+}
