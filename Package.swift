@@ -7,16 +7,19 @@
 //   Inference ← Server (HTTP) ← LLMCommand;   Hub (HTTP) ← LLMCommand
 //
 //   CKernels    C hot loops: GEMM micro-kernels (run-time ISA dispatch), fused row kernels, low-precision weight
-//               kernels, the attention kernel, the thread pool
+//               kernels, the attention kernel, ggml's block types, the word2vec loop, the thread pool
 //   Tensors     fp32 tensors with reverse-mode autograd, the seeded generator
-//   Tokenizers  text to tokens and back: the book's regex tokenizers, tiktoken-exact BPE, tokenizer.json, training
+//   Tokenizers  text to tokens and back: the book's regex tokenizers, tiktoken-exact BPE, tokenizer.json, training,
+//               BERT's WordPiece
 //   NN          building blocks: layers, positions, the attention family of chapter 3, GQA, SwiGLU, LoRA, AdamW
 //   Models      the model families, one folder each (GPT/ for GPT-2 and the shared decoder, Llama/ for Llama 3 and
-//               Qwen3, Word2Vec/ for skip-gram and CBOW), LoRA on whole models, word vectors and PCA (Embeddings/)
+//               Qwen3, BERT/ for the encoder and its masked-LM head, Word2Vec/ for skip-gram and CBOW), LoRA on whole
+//               models, word vectors, sentence pooling and PCA (Embeddings/)
 //   Inference   the generation path: weights in low precision, KV slots, the inference forward pass, sampling,
 //               generation, streaming text, the continuous-batching engine (no HTTP)
 //   Formats     every file a model is read from or written to: safetensors, Hugging Face directories (models,
-//               classifiers, LoRA adapters, low-precision), GGUF, TensorFlow checkpoints and OpenAI's GPT-2 files
+//               classifiers, LoRA adapters, low-precision, BERT, sentence-transformers), GGUF, TensorFlow checkpoints
+//               and OpenAI's GPT-2 files, word2vec's vector files
 //   Training    datasets and loaders, token files, the trainer and its checkpoints, fine-tuning, data parallelism
 //   Server      the OpenAI-compatible HTTP API and the playground in front of an Inference engine
 //   Hub         model repositories from the Hugging Face Hub into its cache
