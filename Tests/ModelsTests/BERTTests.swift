@@ -155,3 +155,24 @@ struct MaskedLanguageModelingTests {
         #expect(mlm.mask(ids, generator: &other).inputs != inputs)
     }
 }
+
+@Suite("BERT directories written")
+struct BERTSaveTests {
+    @Test("a saved BertForMaskedLM reads back with the same logits, under transformers' names and shapes")
+    func roundTrip() throws {
+        let model = try BERTCheckpoint.loadMaskedLM(fixtureDirectory("tiny-bert-mlm"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llm-bert-save-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try BERTCheckpoint.save(model, to: directory)
+        let back = try BERTCheckpoint.loadMaskedLM(directory)
+        let ids = [2, 100, 4, 300, 3]
+        #expect(Autograd.withNoGrad { back(ids).scalars } == Autograd.withNoGrad { model(ids).scalars })
+        // The same tensor names and shapes as transformers' own file.
+        let theirs = try Safetensors.read(fixtureDirectory("tiny-bert-mlm") + "/model.safetensors")
+        let ours = try Safetensors.read(directory + "/model.safetensors")
+        #expect(Set(ours.entries.keys) == Set(theirs.entries.keys))
+        for (name, entry) in theirs.entries { #expect(ours.entries[name]?.shape == entry.shape, "\(name)") }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/config.json"))) as? [String: Any]
+        #expect(config?["model_type"] as? String == "bert" && (config?["architectures"] as? [String]) == ["BertForMaskedLM"])
+    }
+}

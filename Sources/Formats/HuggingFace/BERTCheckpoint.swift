@@ -45,6 +45,26 @@ public enum BERTCheckpoint {
         return model
     }
 
+    /// Writes a BertForMaskedLM directory transformers loads: config.json (BertConfig's keys, model_type "bert",
+    /// architectures ["BertForMaskedLM"]) and model.safetensors under its names ("bert." prefix, nn.Linear weights
+    /// as (out, in); the decoder is tied to the word embeddings, so not stored). Tokenizer files are the caller's.
+    public static func save(_ model: BERTForMaskedLM, to directory: String) throws {
+        var config = model.config
+        config.architectures = ["BertForMaskedLM"]
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
+        object["model_type"] = "bert"
+        object["tie_word_embeddings"] = true
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")), options: .atomic)
+        let tensors = model.namedParameters.map { name, t -> (String, Tensor) in
+            let transposed = t.rank == 2 && !name.hasPrefix("bert.embeddings.")
+            return (name, transposed ? Autograd.withNoGrad { t.transposed() } : t)
+        }
+        try Safetensors.write(tensors, metadata: ["format": "pt"],
+                              to: (directory as NSString).appendingPathComponent(Checkpoint.weightsFile))
+    }
+
     /// Our name for each stored tensor: no "bert." prefix, LayerNorm's weight and bias under today's names.
     static func storedNames(_ files: [Safetensors.File]) -> [String: (String, Safetensors.File)] {
         var byName: [String: (String, Safetensors.File)] = [:]
