@@ -9,7 +9,7 @@
 //   Q4_1   d, m, 16 bytes as Q4_0; d·q + m
 //   Q5_0   d, 32 high bits (u32, bit j for value j), 16 bytes as Q4_0; d·(q − 16)
 //   Q5_1   d, m, high bits, 16 bytes; d·q + m
-//   Q8_0   d, 32 int8; d·q
+//   Q8_0   d, 32 int8; d·q (weights.c converts it, with F32, F16 and BF16)
 //   IQ4_NL d, 16 bytes as Q4_0; d·kvalues[q] (a non-linear 16-value table)
 //   Q2_K   16 scale bytes (low nibble scale, high nibble min, per 16 values), 64 bytes of 2-bit values, d, dmin:
 //          value e = 128h + 32j + b is bits 2j of byte 32h + b; (d·sc)·q − (dmin·m)
@@ -24,7 +24,6 @@
 #include "ckernels.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -95,11 +94,6 @@ static void dequantize_block(uint32_t type, const uint8_t *x, float *y) {
             int q = ((x[8 + (j & 15)] >> (j < 16 ? 0 : 4)) & 15) | (int)((qh >> j) & 1) << 4;
             y[j] = d * (float)q + m;
         }
-        break;
-    }
-    case 8: {
-        float d = h2f(x);
-        for (int j = 0; j < 32; j++) y[j] = d * (float)(int8_t)x[2 + j];
         break;
     }
     case 20: {
@@ -183,17 +177,12 @@ static void dequantize_block(uint32_t type, const uint8_t *x, float *y) {
 int llm_ggml_dequantize(uint32_t type, const void *source, float *out, long count) {
     long bytes, per = llm_ggml_block(type, &bytes);
     if (per == 0 || count % per != 0) return -1;
-    const uint8_t *x = source;
-    switch (type) {
-    case 0: memcpy(out, x, (size_t)count * 4); return 0;
-    case 1: for (long i = 0; i < count; i++) out[i] = h2f(x + 2 * i); return 0;
-    case 30:
-        for (long i = 0; i < count; i++) {
-            uint32_t bits = (uint32_t)(x[2 * i] | x[2 * i + 1] << 8) << 16;
-            memcpy(out + i, &bits, 4);
-        }
+    // The types weight matrices are kept in (F32, F16, Q8_0, BF16): weights.c's conversion, one row of `count`.
+    if (type == LLM_WEIGHT_F32 || type == LLM_WEIGHT_F16 || type == LLM_WEIGHT_Q8_0 || type == LLM_WEIGHT_BF16) {
+        llm_weight_dequantize((llm_weight_type)type, source, out, 1, count);
         return 0;
     }
+    const uint8_t *x = source;
     for (long b = 0; b < count / per; b++) dequantize_block(type, x + b * bytes, out + b * per);
     return 0;
 }

@@ -21,7 +21,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print {tokens, loss, perplexity} as JSON.") var json = false
 
     func run() throws {
-        if isBERT(modelOptions.model) { return try runOnBERT() }
+        if BERTCheckpoint.isBERT(modelOptions.model) { return try runOnBERT() }
         guard modelOptions.runsOnInferenceModel else { return try runOnGPTModel() }
         let (model, encoding) = try modelOptions.loadInference(weights: weights)
         let text = try input.map(Input.text) ?? embeddedVerdict()
@@ -69,12 +69,6 @@ struct Eval: ParsableCommand {
             start = end
         }
         try report(loss: total / Double(counted), counted: counted, weights: "f32")
-    }
-
-    private func isBERT(_ directory: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("config.json")),
-              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return config["model_type"] as? String == "bert"
     }
 
     /// A BERT's masked-LM loss on the text, masks drawn with seed 0 so runs compare.

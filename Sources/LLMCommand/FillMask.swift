@@ -33,9 +33,7 @@ struct FillMask: ParsableCommand {
         guard let tokenizer = try WordPieceTokenizer.load(modelDirectory: model) else {
             throw CommandError("--model \(model): no WordPiece tokenizer (vocab.txt or tokenizer.json): fill-mask needs a BERT directory")
         }
-        guard FileManager.default.fileExists(atPath: model + "/config.json"),
-              let data = FileManager.default.contents(atPath: model + "/config.json"),
-              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any], config["model_type"] as? String ?? "bert" == "bert" else {
+        guard BERTCheckpoint.isBERT(model) else {
             throw CommandError("--model \(model): not a BERT (config.json's model_type is not \"bert\"); fill-mask needs a masked-language model")
         }
         guard let mask = tokenizer.mask else { throw CommandError("--model \(model): the vocabulary has no [MASK] token") }

@@ -81,7 +81,7 @@ struct Word2VecTrain: ParsableCommand {
         let bar = LockedProgressBar(ProgressBar(total: corpus.wordCount * epochs, label: "training"))
         let (model, summary): (Word2VecModel, Word2VecSummary)
         do {
-            (model, summary) = try Word2VecTrainer.train(corpus, options: options) { done, _ in bar.update(done, "words") }
+            (model, summary) = try Word2VecTrainer.train(corpus, vocabulary: vocabulary, options: options) { done, _ in bar.update(done, "words") }
         } catch let error as Word2VecError { throw CommandError(error.description) }
         let vectors = model.vectors
         let text = (output as NSString).appendingPathComponent("vectors.txt"), binary = (output as NSString).appendingPathComponent("vectors.bin")

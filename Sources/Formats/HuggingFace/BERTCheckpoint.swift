@@ -24,9 +24,9 @@ public enum BERTCheckpoint {
     public static func load(_ directory: String) throws -> BERTModel {
         let config = try readConfig(directory)
         let (files, path) = try Checkpoint.readWeights(directory)
-        let stored = storedNames(files)
-        let model = try BERTModel(config, pooler: stored["pooler.dense.weight"] != nil)
-        try fill(model, from: stored, path: path)
+        let hasPooler = files.contains { $0.entries.keys.contains { normalized($0) == "pooler.dense.weight" } }
+        let model = try BERTModel(config, pooler: hasPooler)
+        try fill(model, from: files, path: path)
         model.eval()
         return model
     }
@@ -35,14 +35,22 @@ public enum BERTCheckpoint {
     public static func loadMaskedLM(_ directory: String) throws -> BERTForMaskedLM {
         let config = try readConfig(directory)
         let (files, path) = try Checkpoint.readWeights(directory)
-        let stored = storedNames(files)
-        guard stored["cls.predictions.transform.dense.weight"] != nil else {
+        guard files.contains(where: { $0.entries["cls.predictions.transform.dense.weight"] != nil }) else {
             throw GPTError(description: "\(path): no masked-LM head (cls.predictions.*): this BERT was saved without one (BertModel, or a classifier)")
         }
         let model = try BERTForMaskedLM(config)
-        try fill(model, from: stored, path: path)
+        try fill(model, from: files, path: path)
         model.eval()
         return model
+    }
+
+    /// Whether `directory` holds a BERT: config.json's model_type is "bert", or, in configs older than model_type
+    /// (Google's bert_config.json), it has BERT's type_vocab_size.
+    public static func isBERT(_ directory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("config.json")),
+              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        guard let type = config["model_type"] as? String else { return config["type_vocab_size"] != nil }
+        return type == "bert"
     }
 
     /// Writes a BertForMaskedLM directory transformers loads: config.json (BertConfig's keys, model_type "bert",
@@ -57,25 +65,12 @@ public enum BERTCheckpoint {
         object["tie_word_embeddings"] = true
         try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")), options: .atomic)
-        let tensors = model.namedParameters.map { name, t -> (String, Tensor) in
-            let transposed = t.rank == 2 && !name.hasPrefix("bert.embeddings.")
-            return (name, transposed ? Autograd.withNoGrad { t.transposed() } : t)
-        }
+        let tensors = model.namedParameters.map { name, t in (name, storedTransposed(name, t) ? Autograd.withNoGrad { t.transposed() } : t) }
         try Safetensors.write(tensors, metadata: ["format": "pt"],
                               to: (directory as NSString).appendingPathComponent(Checkpoint.weightsFile))
     }
 
-    /// Our name for each stored tensor: no "bert." prefix, LayerNorm's weight and bias under today's names.
-    static func storedNames(_ files: [Safetensors.File]) -> [String: (String, Safetensors.File)] {
-        var byName: [String: (String, Safetensors.File)] = [:]
-        for file in files {
-            for stored in file.entries.keys {
-                byName[normalized(stored)] = (stored, file)
-            }
-        }
-        return byName
-    }
-
+    /// A tensor's name without the "bert." prefix, and LayerNorm's weight and bias under today's names.
     static func normalized(_ name: String) -> String {
         var name = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name
         if name.hasSuffix("LayerNorm.gamma") { name = String(name.dropLast(5)) + "weight" }
@@ -83,28 +78,14 @@ public enum BERTCheckpoint {
         return name
     }
 
-    /// Points every parameter of `module` at its stored tensor; nn.Linear weights (every 2-D tensor but the
-    /// embeddings) are transposed into our (in, out) layout.
-    static func fill(_ module: Module, from byName: [String: (String, Safetensors.File)], path: String) throws {
-        var missing: [String] = []
-        for (ours, parameter) in module.namedParameters {
-            let name = normalized(ours)
-            guard let (stored, file) = byName[name], let entry = file.entries[stored] else { missing.append(name); continue }
-            let transposed = parameter.rank == 2 && !name.hasPrefix("embeddings.")
-            let expected = transposed ? parameter.shape.reversed() : parameter.shape
-            guard entry.shape == expected else {
-                throw GPTError(description: "\(path): tensor \(stored) has shape \(entry.shape), but config.json implies \(expected)")
-            }
-            let tensor = try file.tensor(stored)
-            if transposed {
-                let values = tensor.transposed().scalars
-                parameter.withUnsafeMutableBufferPointer { _ = $0.initialize(from: values) }
-            } else {
-                parameter.shareStorage(with: tensor)
-            }
-        }
-        guard missing.isEmpty else {
-            throw GPTError(description: "\(path): \(missing.count) tensor(s) missing: \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")")
-        }
+    /// Whether a parameter is an nn.Linear weight, stored (out, in) in the file.
+    static func storedTransposed(_ name: String, _ t: Tensor) -> Bool { t.rank == 2 && !normalized(name).hasPrefix("embeddings.") }
+
+    /// Points every parameter of `module` at its stored tensor (Checkpoint.fill, names compared `normalized`);
+    /// nn.Linear weights (every 2-D tensor but the embeddings) are transposed into our (in, out) layout.
+    static func fill(_ module: Module, from files: [Safetensors.File], path: String) throws {
+        let parameters = module.namedParameters
+        let transposed = Set(parameters.filter { storedTransposed($0.0, $0.1) }.map(\.0))
+        try Checkpoint.fill(parameters, from: files, path: path, transposedNames: transposed, bare: normalized)
     }
 }

@@ -89,10 +89,10 @@ public enum Checkpoint {
         try fill(parameters, from: [file], path: path, transposedNames: transposedNames)
     }
 
-    /// `fill` from tensors spread over several files (the shards of one checkpoint).
+    /// `fill` from tensors spread over several files (the shards of one checkpoint). Names are compared after
+    /// `bare`, applied to ours and to the file's (by default: without GPT-2's `transformer.` prefix).
     static func fill(_ parameters: [(String, Tensor)], from files: [Safetensors.File], path: String,
-                     transposedNames: Set<String> = []) throws {
-        func bare(_ name: String) -> String { name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name }
+                     transposedNames: Set<String> = [], bare: (String) -> String = withoutTransformerPrefix) throws {
         var byName: [String: (String, Safetensors.File)] = [:] // our name → name in the file, and the file
         for file in files { for name in file.entries.keys { byName[bare(name)] = (name, file) } }
         var missing: [String] = []
@@ -116,6 +116,10 @@ public enum Checkpoint {
         guard missing.isEmpty else {
             throw GPTError(description: "\(path): \(missing.count) tensor(s) missing: \(missing.joined(separator: ", "))")
         }
+    }
+
+    static func withoutTransformerPrefix(_ name: String) -> String {
+        name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name
     }
 
     /// Writes `config.json` and `model.safetensors` into `directory` (created if needed), each atomically.

@@ -72,19 +72,23 @@ public final class BERTLayer: Module {
          ("attention_dropout", attentionDropout), ("hidden_dropout", hiddenDropout), ("output_dropout", outputDropout)]
     }
 
-    /// x (B, T, C). Padding is given as `keyLengths` (each row's tokens first, then padding: the fused kernel,
-    /// which skips the padded keys) or, for any other mask, as `maskBias` (B, 1, 1, T): 0 where a key is a token, a
-    /// large negative number where it is padding (the composed ops).
-    func callAsFunction(_ x: Tensor, keyLengths: [Int]?, maskBias: Tensor) -> Tensor {
+    /// How padding is masked: per-row key lengths (each row's tokens first, then padding: the fused kernel, which
+    /// skips the padded keys), or a bias (B, 1, 1, T) of 0 where a key is a token and a large negative number
+    /// where it is padding (the composed ops, for any mask).
+    enum Padding { case keyLengths([Int]), bias(Tensor) }
+
+    /// x (B, T, C).
+    func callAsFunction(_ x: Tensor, padding: Padding) -> Tensor {
         let b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) } // (B, H, T, d)
         let q = split(query(x)), k = split(key(x)), v = split(value(x))
         let perHead: Tensor
-        if let keyLengths {
+        switch padding {
+        case .keyLengths(let lengths):
             let (p, dropoutKey) = isTraining && attentionDropout.p > 0 ? (attentionDropout.p, attentionDropout.nextKey()) : (0, 0)
-            perHead = Tensor.paddedAttention(q, k, v, keyLengths: keyLengths, dropout: p, dropoutKey: dropoutKey)
-        } else {
-            let scores = q.matmul(k.transposed()) * (1 / Float(d).squareRoot()) + maskBias
+            perHead = Tensor.paddedAttention(q, k, v, keyLengths: lengths, dropout: p, dropoutKey: dropoutKey)
+        case .bias(let bias):
+            let scores = q.matmul(k.transposed()) * (1 / Float(d).squareRoot()) + bias
             perHead = attentionDropout(scores.softmax()).matmul(v)
         }
         let context = perHead.permuted([0, 2, 1, 3]).reshaped([b, t, c])
@@ -130,9 +134,10 @@ public final class BERTModel: Module {
         // -10,000 in place of minus infinity (as the original BERT): exp of it is 0 in fp32 beside any real score.
         let lengths = (0..<batch).map { r in mask[(r * t)..<((r + 1) * t)].prefix { $0 != 0 }.count }
         let rightPadded = (0..<batch).allSatisfy { r in lengths[r] >= 1 && mask[(r * t + lengths[r])..<((r + 1) * t)].allSatisfy { $0 == 0 } }
-        let maskBias = Tensor(mask.map { $0 == 0 ? Float(-10_000) : 0 }, shape: [batch, 1, 1, t])
+        let padding: BERTLayer.Padding = rightPadded && fusedAttention
+            ? .keyLengths(lengths) : .bias(Tensor(mask.map { $0 == 0 ? Float(-10_000) : 0 }, shape: [batch, 1, 1, t]))
         var x = embeddings(ids, typeIds: typeIds ?? [Int](repeating: 0, count: ids.count), batch: batch)
-        for layer in layers { x = layer(x, keyLengths: rightPadded && fusedAttention ? lengths : nil, maskBias: maskBias) }
+        for layer in layers { x = layer(x, padding: padding) }
         let pooled = pooler.map { p in p(x.narrow(1, start: 0, length: 1).reshaped([batch, config.hiddenSize])).tanh() }
         return (x, pooled)
     }

@@ -65,12 +65,12 @@ public enum Word2VecTrainer {
         Float(max(options.minAlpha, options.alpha - (options.alpha - options.minAlpha) * progress))
     }
 
-    /// Trains on `corpus`; `progress(wordsDone, wordsTotal)` is called after each job (from a worker thread,
-    /// one call at a time).
-    public static func train(_ corpus: LineSentences, options: Word2VecOptions,
+    /// Trains on `corpus` (with its vocabulary for `options.minCount`, when the caller has already built it);
+    /// `progress(wordsDone, wordsTotal)` is called after each job (from a worker thread, one call at a time).
+    public static func train(_ corpus: LineSentences, vocabulary: Word2VecVocabulary? = nil, options: Word2VecOptions,
                              progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws -> (Word2VecModel, Word2VecSummary) {
         let start = Date()
-        let vocabulary = Word2VecVocabulary(corpus, minCount: options.minCount)
+        let vocabulary = vocabulary ?? Word2VecVocabulary(corpus, minCount: options.minCount)
         guard !vocabulary.words.isEmpty else {
             throw Word2VecError("no word occurs at least \(options.minCount) times (--min-count) in \(corpus.wordCount) words")
         }
@@ -117,8 +117,8 @@ public enum Word2VecTrainer {
             var scratch = JobScratch(dimension: options.vectorSize)
             while let n = state.take(jobsInOrder.count) {
                 let item = jobsInOrder[n]
-                let kept = state.run(sentences: item.job.first..<item.job.last, alpha: item.alpha,
-                                     random: jobRandom(seed: options.seed, epoch: item.epoch, job: item.number), scratch: &scratch)
+                var random = jobRandom(seed: options.seed, epoch: item.epoch, job: item.number)
+                let kept = state.run(sentences: item.job.first..<item.job.last, alpha: item.alpha, random: &random, scratch: &scratch)
                 state.finished(rawWords: item.job.rawWords, kept: kept, total: total, progress: progress)
             }
         }
@@ -138,7 +138,7 @@ public enum Word2VecTrainer {
     }
 
     /// The instruction set the training loop runs with ("avx512", "avx2", "portable").
-    public static var kernelName: String { ["portable", "avx2", "avx512"][Int(llm_gemm_isa().rawValue)] }
+    public static var kernelName: String { "\(GEMMInstructionSet.current)" }
 
     /// Runs one job with the fast loop on `weights` (single-threaded): what the tests compare with the twin.
     public static func trainJob(words: [Int32], ends: [Int], weights: inout Word2VecWeights, tables: Word2VecTables, alpha: Float,
@@ -148,7 +148,7 @@ public enum Word2VecTrainer {
         (options.skipGram, options.shrinkWindows) = (!tables.cbow, tables.shrinkWindows)
         let state = SharedState(weights: weights, noise: tables.noise, keep: tables.keep, words: words, ends: ends, options: options)
         var scratch = JobScratch(dimension: weights.dimension)
-        let kept = state.run(sentences: 0..<ends.count, alpha: alpha, random: random, scratch: &scratch, advancing: &random)
+        let kept = state.run(sentences: 0..<ends.count, alpha: alpha, random: &random, scratch: &scratch)
         weights = state.weights()
         return kept
     }
@@ -171,7 +171,7 @@ final class SharedState: @unchecked Sendable {
     let input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
     let noise: UnsafeMutablePointer<UInt32>, keep: UnsafeMutablePointer<UInt32>?
     let noiseBuckets: UnsafeMutablePointer<Int32>
-    let words: UnsafeMutablePointer<Int32>, ends: UnsafeMutablePointer<Int>, endCount: Int
+    let words: UnsafeMutablePointer<Int32>, ends: UnsafeMutablePointer<Int>
     let model: llm_word2vec_model
     private let lock = NSLock()
     private var next = 0, rawDone = 0
@@ -193,7 +193,6 @@ final class SharedState: @unchecked Sendable {
         self.keep = keep.map(copy)
         self.words = copy(words)
         self.ends = copy(ends)
-        endCount = ends.count
         model = llm_word2vec_model(input: input, output: output, dim: weights.dimension, cum_table: self.noise, noise_buckets: noiseBuckets, vocab: noise.count,
                                    keep: self.keep, window: Int32(options.window), negative: Int32(options.negative),
                                    cbow: options.skipGram ? 0 : 1, shrink_windows: options.shrinkWindows ? 1 : 0)
@@ -218,19 +217,14 @@ final class SharedState: @unchecked Sendable {
         progress(rawDone, total)
     }
 
-    /// Trains sentences `sentences` of the corpus; returns the words kept.
-    func run(sentences: Range<Int>, alpha: Float, random: Word2VecRandom, scratch: inout JobScratch) -> Int {
-        var random = random
-        return run(sentences: sentences, alpha: alpha, random: random, scratch: &scratch, advancing: &random)
-    }
-
-    func run(sentences: Range<Int>, alpha: Float, random start: Word2VecRandom, scratch: inout JobScratch,
-             advancing random: inout Word2VecRandom) -> Int {
+    /// Trains sentences `sentences` of the corpus from the random state `random`, which it advances; returns the
+    /// words kept.
+    func run(sentences: Range<Int>, alpha: Float, random: inout Word2VecRandom, scratch: inout JobScratch) -> Int {
         guard !sentences.isEmpty else { return 0 }
         let first = sentences.lowerBound == 0 ? 0 : ends[sentences.lowerBound - 1]
         // Sentence ends relative to the job's first word.
-        var localEnds = (sentences).map { ends[$0] - first }
-        var state = start.state
+        var localEnds = sentences.map { ends[$0] - first }
+        var state = random.state
         var model = self.model
         let kept = scratch.kept.withUnsafeMutableBufferPointer { kept in
             scratch.keptEnds.withUnsafeMutableBufferPointer { keptEnds in
