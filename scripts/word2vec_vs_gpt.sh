@@ -28,4 +28,6 @@ echo "GPT (the tiny preset: 2 blocks, 128-d embeddings, one epoch)..." >&2
 "$llm" word2vec plot --vectors "$work/w2v/vectors.txt" --words $words --output "$out/word2vec-pca.svg" > /dev/null
 # shellcheck disable=SC2086
 "$llm" embeddings --model "$work/gpt" --words $words --nearest 5 --output "$out/gpt-pca.svg" | grep ': ' > "$out/gpt-neighbours.txt"
+# The picture's title names the model by its (temporary) path; name it by what it is.
+sed -i "s#$work/gpt#a GPT (tiny preset, one epoch)#" "$out/gpt-pca.svg"
 echo "wrote $out" >&2
