@@ -1,5 +1,6 @@
 // `llm train`: pretrain a GPT on text files (or continue one), with a progress bar, evaluations,
-// a loss plot, checkpoints and a JSON summary. `llm demo` runs the same loop on the embedded text.
+// a loss plot, checkpoints and a JSON summary. `llm demo` runs the same loop on the embedded text. A BERT preset,
+// config or directory trains by masked-language modelling instead (TrainMaskedLM.swift), in the same loop.
 
 import ArgumentParser
 import Formats
@@ -12,12 +13,18 @@ import Training
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Pretrain a GPT by next-token prediction on text files.",
+        abstract: "Pretrain a GPT by next-token prediction, or a BERT by masked-language modelling, on text files.",
         discussion: """
-            The model comes from --preset (\(GPTConfig.presets.keys.sorted().joined(separator: ", ")), book-124m), \
+            The model comes from --preset (\(GPTConfig.presets.keys.sorted().joined(separator: ", ")), book-124m; \
+            \(BERTConfig.presets.keys.sorted().joined(separator: ", "))), \
             --config (a config.json: GPT-2, Llama or Qwen3 keys) or --init (a model directory to continue from). Text \
             is tokenized with gpt2, or with --init's own tokenizer (tokenizer.json, copied to the output); files are \
             joined with the end-of-text token; the last --val-fraction of the tokens is held out for validation.
+
+            A BERT (a bert-* preset, a BertConfig, or a BERT directory for --init) trains by masked-language \
+            modelling: windows of --context-length tokens (default 128) counting [CLS] and [SEP], 15 % of the tokens \
+            chosen anew at every step (80 % [MASK], 10 % random, 10 % kept), the loss on the chosen ones. It tokenizes \
+            with --tokenizer, --init's vocabulary, or a WordPiece vocabulary of --vocab-size tokens learnt from the data.
 
             Under Open MPI's mpirun (`mpirun -np N llm train ...`, Debian's openmpi-bin) it trains data-parallel:             --batch-size windows per process, N times that per step, equal to one process with N times the batch;             gradients are summed over the processes while the backward pass runs; process 0 writes the output.
             """)
@@ -57,6 +64,11 @@ struct Train: ParsableCommand {
     var bucketMb: Double = 25
     @Option(help: "Under mpirun: 1 shards AdamW's moments over the processes (ZeRO stage 1: each keeps 1/N of them); 0 keeps them whole in each.")
     var zero = 0
+    @Option(name: .customLong("tokenizer"), help: "BERT: a WordPiece vocab.txt, or a directory holding one, to tokenize with.")
+    var wordPieceVocabulary: String?
+    @Option(help: "BERT: the size of the WordPiece vocabulary learnt from the data when there is no --tokenizer or --init.")
+    var vocabSize = 8192
+    @Flag(help: "BERT: a cased vocabulary (keep case and accents) when one is learnt or read from a vocab.txt.") var cased = false
 
     func validate() throws {
         guard [preset, config, `init`].compactMap({ $0 }).count <= 1 else {
@@ -75,13 +87,54 @@ struct Train: ParsableCommand {
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
         guard bucketMb > 0 && bucketMb <= 4096 else { throw ValidationError("--bucket-mb must be in (0, 4096]") }
         guard zero == 0 || zero == 1 else { throw ValidationError("--zero must be 0 or 1 (optimizer state sharding, ZeRO stage 1)") }
+        guard vocabSize >= 16 else { throw ValidationError("--vocab-size must be at least 16") }
+    }
+
+    /// The options every family shares; `contextLength` is the window the trainer cuts.
+    func trainingOptions(contextLength: Int) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.contextLength = contextLength
+        options.batchSize = batchSize
+        options.epochs = epochs
+        options.maxSteps = maxSteps
+        options.learningRate = lr
+        options.weightDecay = weightDecay
+        options.warmupSteps = warmupSteps
+        options.minLearningRateFraction = minLrFraction
+        options.gradientClip = gradClip > 0 ? gradClip : nil
+        options.gradientAccumulation = gradAccumulation
+        options.evalEvery = evalEvery
+        options.evalBatches = evalBatches
+        options.seed = seed
+        return options
+    }
+
+    /// What a resumed run must share with the run it resumes (RunSettings.swift), for every family.
+    func runSettings(contextLength: Int, dropout: Float, processes: Int) -> RunSettings {
+        var settings = RunSettings()
+        settings["--preset"] = preset
+        settings["--config"] = config.map(RunSettings.path)
+        settings["--init"] = `init`.map(RunSettings.path)
+        settings["--data"] = data.isEmpty ? "(the embedded The Verdict)" : data.map(RunSettings.path).joined(separator: " ")
+        settings["--split-by"] = splitBy.rawValue
+        settings["--eval-batches"] = evalBatches.map { "\($0)" }
+        // The batch as windows per step over all processes, so a data-parallel run resumes with any number of them.
+        for (name, value) in [("--context-length", "\(contextLength)"), ("--batch-size", "\(batchSize * processes)"), ("--lr", "\(lr)"),
+                              ("--weight-decay", "\(weightDecay)"), ("--warmup-steps", "\(warmupSteps)"), ("--min-lr-fraction", "\(minLrFraction)"),
+                              ("--grad-clip", "\(gradClip)"), ("--grad-accumulation", "\(gradAccumulation)"), ("--val-fraction", "\(valFraction)"),
+                              ("--dropout", "\(dropout)"), ("--seed", "\(seed)")] {
+            settings[name] = value
+        }
+        return settings
     }
 
     func run() throws {
         // Under Open MPI's mpirun: data-parallel, --batch-size per process; rank 0 writes the output.
         let mpi = try OpenMPI.startIfLaunched()
         defer { mpi?.finalize() }
-        if (mpi?.rank ?? 0) == 0 { try OutputDirectory.prepare(output, inputs: [`init`, config].compactMap { $0 } + data) }
+        if (mpi?.rank ?? 0) == 0 { try OutputDirectory.prepare(output, inputs: [`init`, config, wordPieceVocabulary].compactMap { $0 } + data) }
+        if try trainsMaskedLM() { return try trainMaskedLM(group: mpi) }
+        guard wordPieceVocabulary == nil else { throw CommandError("--tokenizer is for BERT training; a GPT uses gpt2 or --init's own tokenizer") }
         let model: GPTModel
         if let dir = `init` {
             model = try Checkpoint.load(dir)
@@ -106,20 +159,7 @@ struct Train: ParsableCommand {
         }
         // A model directory's own tokenizer (a Llama or Qwen tokenizer.json) when continuing from one, else gpt2.
         let encoding = try `init`.map { try tokenizer(for: model.config, directory: $0) } ?? Encoding.named("gpt2")
-        var options = TrainingOptions()
-        options.contextLength = contextLength ?? model.config.contextLength
-        options.batchSize = batchSize
-        options.epochs = epochs
-        options.maxSteps = maxSteps
-        options.learningRate = lr
-        options.weightDecay = weightDecay
-        options.warmupSteps = warmupSteps
-        options.minLearningRateFraction = minLrFraction
-        options.gradientClip = gradClip > 0 ? gradClip : nil
-        options.gradientAccumulation = gradAccumulation
-        options.evalEvery = evalEvery
-        options.evalBatches = evalBatches
-        options.seed = seed
+        let options = trainingOptions(contextLength: contextLength ?? model.config.contextLength)
         let split: (train: TokenStore, validation: TokenStore)
         if data.count == 1, data[0].hasSuffix(".tokens") {
             let (store, name) = try TokenFile.open(data[0])
@@ -132,22 +172,9 @@ struct Train: ParsableCommand {
             split = splitBy == .tokens ? splitTokens(try tokenize(texts, encoding), valFraction: valFraction)
                 : try splitCharacters(texts.joined(separator: "<|endoftext|>"), valFraction: valFraction, encoding: encoding)
         }
-        var settings = RunSettings()
-        settings["--preset"] = preset
-        settings["--config"] = config.map(RunSettings.path)
-        settings["--init"] = `init`.map(RunSettings.path)
-        settings["--data"] = data.isEmpty ? "(the embedded The Verdict)" : data.map(RunSettings.path).joined(separator: " ")
-        settings["--split-by"] = splitBy.rawValue
-        settings["--eval-batches"] = evalBatches.map { "\($0)" }
-        // The batch as windows per step over all processes, so a data-parallel run resumes with any number of them.
-        for (name, value) in [("--context-length", "\(options.contextLength)"), ("--batch-size", "\(batchSize * (mpi?.size ?? 1))"), ("--lr", "\(lr)"),
-                              ("--weight-decay", "\(weightDecay)"), ("--warmup-steps", "\(warmupSteps)"), ("--min-lr-fraction", "\(minLrFraction)"),
-                              ("--grad-clip", "\(gradClip)"), ("--grad-accumulation", "\(gradAccumulation)"), ("--val-fraction", "\(valFraction)"),
-                              ("--dropout", "\(model.config.dropout)"), ("--seed", "\(seed)")] {
-            settings[name] = value
-        }
+        let settings = runSettings(contextLength: options.contextLength, dropout: model.config.dropout, processes: mpi?.size ?? 1)
         if let dir = `init`, (mpi?.rank ?? 0) == 0 { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
-        try runTraining(model: model, split: split, options: options, output: output, encoding: encoding, group: mpi,
+        try runTraining(objective: NextTokenPrediction(model: model, encoding: encoding), split: split, options: options, output: output, group: mpi,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,
                         overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1)
     }
@@ -187,19 +214,14 @@ func copyTokenizerFiles(from directory: String, to output: String) throws {
 /// OUTPUT/checkpoints every `saveEvery` steps (none when nil), at the end, and when Ctrl-C/SIGTERM stops the run.
 /// With a data-parallel `group`, every rank trains and rank 0 alone logs and writes.
 @discardableResult
-func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
-                 encoding: Encoding? = nil, group: DataParallelGroup? = nil, resume: Bool, json: Bool, title: String,
+func runTraining(objective: PretrainingObjective, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
+                 group: DataParallelGroup? = nil, resume: Bool, json: Bool, title: String,
                  saveEvery: Int? = nil, keep: Int = 2, settings: RunSettings = RunSettings(),
                  overlapCommunication: Bool = true, bucketBytes: Int = 25 << 20, zeroRedundancy: Bool = false) throws -> TrainingSummary {
     let writes = (group?.rank ?? 0) == 0
     func printError(_ message: String) { if writes { LLMCommand.printError(message) } }
-    let encoding = try encoding ?? Encoding.named("gpt2")
-    guard model.config.vocabSize >= encoding.vocabularySize else {
-        throw CommandError("the model's vocabulary (\(model.config.vocabSize)) is smaller than \(encoding.name)'s (\(encoding.vocabularySize))")
-    }
     guard split.train.count > 0 else { throw CommandError("the training text is empty") }
-    let trainer = try Trainer(model: model, encoding: encoding, train: split.train, validation: split.validation, options: options,
-                              group: group)
+    let trainer = try Trainer(objective: objective, train: split.train, validation: split.validation, options: options, group: group)
     trainer.overlapCommunication = overlapCommunication
     trainer.bucketBytes = bucketBytes
     trainer.zeroRedundancy = zeroRedundancy && group != nil
@@ -208,19 +230,12 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
         // The newest complete checkpoint; runs saved before checkpoints existed kept their state in OUTPUT itself.
         let legacy = run.checkpoints.newest() == nil && FileManager.default.fileExists(atPath: output + "/trainer_state.json")
         let from = legacy ? output : try run.resumePoint()
-        let saved = try Checkpoint.load(from)
-        var (savedShape, askedShape) = (saved.config, model.config)
-        (savedShape.dropout, askedShape.dropout) = (0, 0) // the saved config.json is the inference one
-        guard savedShape == askedShape else {
-            throw CommandError("--resume: the checkpoint in \(from) is a different model from the one asked for")
-        }
-        for (dst, src) in zip(model.parameters, saved.parameters) { assignValues(dst, src) }
+        do { try objective.restore(from: from) } catch let error as DatasetError { throw CommandError("--resume: \(error.description)") }
         try trainer.resume(from: from)
         printError("resuming from \(from) at step \(trainer.step) of \(trainer.totalSteps)")
     }
     printError("""
-        \(title): \(model.parameterCount.formatted()) parameters (\(model.config.layers) layers, \(model.config.embeddingSize) wide, \
-        \(model.config.heads) heads), \(split.train.count.formatted()) training / \(split.validation.count.formatted()) validation tokens, \
+        \(title): \(objective.summary), \(split.train.count.formatted()) training / \(split.validation.count.formatted()) validation tokens, \
         \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
         """)
     if let group {
@@ -231,11 +246,12 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
     }
     if trainer.zeroRedundancy {
         printError(String(format: "optimizer state sharded (ZeRO-1): %.0f MB per process instead of %.0f MB",
-                          Double(2 * model.parameterCount * 4) / Double(group!.size) / 1_048_576, Double(2 * model.parameterCount * 4) / 1_048_576))
+                          Double(2 * trainer.model.parameterCount * 4) / Double(group!.size) / 1_048_576,
+                          Double(2 * trainer.model.parameterCount * 4) / 1_048_576))
     }
     if trainer.step == 0, let v = trainer.validationLoss() {
-        printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, encoding.vocabularySize,
-                          Foundation.log(Double(encoding.vocabularySize))))
+        printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, objective.vocabularySize,
+                          Foundation.log(Double(objective.vocabularySize))))
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training", enabled: writes)
     var lastStatus = "", stepsPeakMemory: Double?
@@ -259,7 +275,7 @@ func runTraining(model: GPTModel, split: (train: TokenStore, validation: TokenSt
     }
     if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: trainer.totalSteps) }
     guard writes else { return summary }
-    try Checkpoint.save(model, to: output, metadata: ["step": "\(trainer.step)"])
+    try objective.save(to: output, metadata: ["step": "\(trainer.step)"])
     var plot = LinePlot(title: "\(title): loss against tokens seen", xLabel: "tokens seen", yLabel: "cross-entropy loss (nats)")
     plot.series.append(.init(name: "train (running)", points: summary.trainCurve.map { (Double($0[0]), Double($0[1])) }))
     plot.series.append(.init(name: "train (eval)", points: summary.evaluations.map { (Double($0.tokensSeen), Double($0.trainLoss)) }))
@@ -297,8 +313,4 @@ func peakResidentGigabytes() -> Double {
     getrusage(RUSAGE_SELF, &usage)
     return Double(usage.ru_maxrss) / 1_073_741_824
     #endif
-}
-
-func assignValues(_ dst: Tensor, _ src: Tensor) {
-    src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in _ = d.initialize(from: s) } }
 }

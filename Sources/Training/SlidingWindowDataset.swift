@@ -59,6 +59,10 @@ public struct TokenBatch: Sendable {
     public let targets: [Int]
     public let batchSize: Int
     public let length: Int
+
+    public init(inputs: [Int], targets: [Int], batchSize: Int, length: Int) {
+        (self.inputs, self.targets, self.batchSize, self.length) = (inputs, targets, batchSize, length)
+    }
 }
 
 /// Batches of a dataset in order or in a seeded shuffled order (a new order each epoch).

@@ -1,6 +1,7 @@
-// Pretraining by next-token prediction (book chapter 5), with what a real run needs: AdamW, linear
-// warm-up then cosine decay, gradient clipping by global norm, gradient accumulation, evaluation
-// every N steps (loss and perplexity) with a sample, checkpoints a run can resume from.
+// Pretraining (book chapter 5), with what a real run needs: AdamW, linear warm-up then cosine decay, gradient
+// clipping by global norm, gradient accumulation, evaluation every N steps (loss and perplexity) with a sample,
+// checkpoints a run can resume from. What the loss is comes from the objective (PretrainingObjective.swift): next-token
+// prediction for a GPT, masked-language modelling for a BERT.
 //
 // Reproducibility: batches come from a seeded shuffle per epoch and dropout is reseeded from the step
 // number, so a run resumed from a checkpoint computes the same losses as one that never stopped; dropout masks are
@@ -74,8 +75,8 @@ public enum TrainingEvent {
 }
 
 public final class Trainer {
-    public let model: GPTModel
-    public let encoding: Encoding
+    public let objective: PretrainingObjective
+    public var model: Module { objective.module }
     public let options: TrainingOptions
     public let optimizer: AdamW
     let train: DataLoader
@@ -112,10 +113,17 @@ public final class Trainer {
     /// Training and validation tokens in memory or memory-mapped from a token file.
     /// With a `group`, `options.batchSize` is each process's share: the batches are those one process would take
     /// with batchSize × group.size, and this process trains on its rows of each.
-    public init(model: GPTModel, encoding: Encoding, train trainTokens: TokenStore, validation validationTokens: TokenStore,
+    public convenience init(model: GPTModel, encoding: Encoding, train trainTokens: TokenStore, validation validationTokens: TokenStore,
+                            options: TrainingOptions, group: DataParallelGroup? = nil) throws {
+        try self.init(objective: NextTokenPrediction(model: model, encoding: encoding), train: trainTokens, validation: validationTokens,
+                      options: options, group: group)
+    }
+
+    /// Any objective: windows of `options.contextLength` tokens, at most the objective's `windowLimit`.
+    public init(objective: PretrainingObjective, train trainTokens: TokenStore, validation validationTokens: TokenStore,
                 options: TrainingOptions, group: DataParallelGroup? = nil) throws {
-        guard options.contextLength <= model.config.contextLength else {
-            throw DatasetError(description: "the context length \(options.contextLength) is larger than the model's \(model.config.contextLength)")
+        guard options.contextLength <= objective.windowLimit else {
+            throw DatasetError(description: "the context length \(options.contextLength) is larger than the model's \(objective.windowLimit)")
         }
         guard options.batchSize >= 1, options.gradientAccumulation >= 1, options.evalEvery >= 1 else {
             throw DatasetError(description: "batch size, gradient accumulation and evaluation interval must be at least 1")
@@ -123,13 +131,12 @@ public final class Trainer {
         guard options.learningRate > 0, options.learningRate.isFinite else {
             throw DatasetError(description: "the learning rate must be a positive number, got \(options.learningRate)")
         }
-        self.model = model
-        self.encoding = encoding
+        self.objective = objective
         self.options = options
         self.group = group
         let globalBatch = options.batchSize * (group?.size ?? 1)
         let trainSet = try SlidingWindowDataset(store: trainTokens, maxLength: options.contextLength,
-                                                stride: options.stride ?? options.contextLength, contextLimit: model.config.contextLength)
+                                                stride: options.stride ?? options.contextLength, contextLimit: objective.windowLimit)
         train = try DataLoader(trainSet, batchSize: globalBatch, shuffle: true, dropLast: true, seed: options.seed)
         trainInOrder = try DataLoader(trainSet, batchSize: globalBatch, shuffle: false, dropLast: true)
         guard train.count >= 1 else {
@@ -141,7 +148,7 @@ public final class Trainer {
         } else {
             validation = nil
         }
-        optimizer = AdamW(parameters: model.parameters, learningRate: options.learningRate, beta1: 0.9, beta2: 0.999,
+        optimizer = AdamW(parameters: objective.module.parameters, learningRate: options.learningRate, beta1: 0.9, beta2: 0.999,
                           weightDecay: options.weightDecay)
     }
 
@@ -161,16 +168,15 @@ public final class Trainer {
     }
 
     /// Mean loss over a set of batches, without gradients. In a group each rank computes its share of the batches
-    /// (every size-th one) and the sum is exchanged.
+    /// (every size-th one) and the sum is exchanged. Batch i is drawn the same way at every evaluation (the same
+    /// masks), so evaluations compare.
     public func loss(over batches: [TokenBatch]) -> Float {
         guard !batches.isEmpty else { return .nan }
         model.eval()
         defer { model.train() }
         var total: Double = 0
         for (i, b) in batches.enumerated() where group.map({ i % $0.size == $0.rank }) ?? true {
-            total += Double(Autograd.withNoGrad {
-                model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets)
-            }.item())
+            total += Double(Autograd.withNoGrad { objective.loss(b, draw: Self.evaluationDraw &+ UInt64(i), firstRow: 0) }.item())
         }
         if let group {
             var sums = [total]
@@ -179,6 +185,9 @@ public final class Trainer {
         }
         return Float(total / Double(batches.count))
     }
+
+    /// Evaluation draws are numbered apart from the training steps' ones.
+    static let evaluationDraw: UInt64 = 0xE7A1_0000_0000_0000
 
     public func validationLoss() -> Float? {
         guard let validation else { return nil }
@@ -230,7 +239,9 @@ public final class Trainer {
             for micro in 0..<options.gradientAccumulation {
                 let global = epochBatches[(step % perEpoch) * options.gradientAccumulation + micro]
                 let b = group.map { global.rows(part: $0.rank, of: $0.size) } ?? global
-                let loss = model(b.inputs, batch: b.batchSize).crossEntropy(targets: b.targets) / Float(options.gradientAccumulation)
+                let draw = options.seed &* 0x9E37_79B9 &+ UInt64(step * options.gradientAccumulation + micro)
+                let loss = objective.loss(b, draw: draw, firstRow: group.map { $0.rank * options.batchSize } ?? 0)
+                    / Float(options.gradientAccumulation)
                 // The gradient of the whole batch's mean loss is the ranks' average, summed once per optimizer step:
                 // during the last micro-step's backward pass.
                 if let averager, overlapCommunication, micro == options.gradientAccumulation - 1 {
@@ -296,14 +307,11 @@ public final class Trainer {
                                medianStepSeconds: stepSeconds.isEmpty ? 0 : stepSeconds.sorted()[stepSeconds.count / 2])
     }
 
-    /// A short greedy continuation of the sample prompt, to watch the model learn.
+    /// The objective's demonstration on the sample prompt (a greedy continuation for a GPT), to watch the model learn.
     public func sample() throws -> String {
-        let prompt = encoding.encodeOrdinary(options.samplePrompt)
-        guard !prompt.isEmpty, (group?.rank ?? 0) == 0 else { return "" } // rank 0 writes the log
-        let result = try model.generate(prompt: prompt, encoding: encoding,
-                                        options: SamplingOptions(maxNewTokens: options.sampleTokens, temperature: 0))
-        model.train()
-        return options.samplePrompt + result.text
+        guard (group?.rank ?? 0) == 0 else { return "" } // rank 0 writes the log
+        defer { model.train() }
+        return try objective.sample(prompt: options.samplePrompt, tokens: options.sampleTokens)
     }
 
     // MARK: Checkpoints
@@ -312,7 +320,7 @@ public final class Trainer {
     /// trainer_state.json, so that `resume` continues exactly. Each file is written atomically; the set is
     /// made atomic by RunCheckpoints, which gives this a fresh directory and renames it when complete.
     public func save(to directory: String) throws {
-        try Checkpoint.save(model, to: directory, metadata: ["step": "\(step)"])
+        try objective.save(to: directory, metadata: ["step": "\(step)"])
         let names = model.namedParameters.map(\.0)
         let state = gatheredState ?? optimizer.state
         var tensors: [(String, Tensor)] = []

@@ -89,6 +89,26 @@ struct BERTMaskedLMTests {
         #expect(abs(Double(loss) - r.loss) < 1e-5, "loss \(loss) vs \(r.loss)")
         #expect(throws: GPTError.self) { try BERTCheckpoint.loadMaskedLM(fixtureDirectory("tiny-bert")) } // no head saved
     }
+
+    @Test("scoring only the labelled positions gives the loss and the gradients of scoring every position")
+    func maskedLossEqualsFullLoss() throws {
+        let model = try BERTCheckpoint.loadMaskedLM(fixtureDirectory("tiny-bert-mlm"))
+        model.eval() // no dropout, so both runs see the same network
+        let ids = [2, 10, 20, 30, 40, 3, 2, 50, 60, 70, 80, 3]
+        let labels = [-100, 11, -100, -100, 41, -100, -100, -100, 61, -100, 7, -100]
+        func run(_ loss: () -> Tensor) -> (Float, [Float]) {
+            model.zeroGrad()
+            let l = loss()
+            l.backward()
+            return (l.item(), model.bert.embeddings.word.weight.grad!.scalars + model.transform.weight.grad!.scalars + model.bias.grad!.scalars
+                        + model.bert.layers[1].query.weight.grad!.scalars)
+        }
+        let (full, g1) = run { model.loss(ids, labels: labels, batch: 2) }
+        let (masked, g2) = run { model.maskedLoss(ids, labels: labels, batch: 2) }
+        #expect(abs(full - masked) < 1e-6 * max(1, abs(full)), "\(full) vs \(masked)")
+        let scale = max(1, g1.map(abs).max()!)
+        #expect(zip(g1, g2).map { abs($0 - $1) }.max()! < 1e-5 * scale)
+    }
 }
 
 @Suite("Sentence embeddings")

@@ -53,6 +53,16 @@ public struct BERTConfig: Codable, Equatable, Sendable {
 
     public var headDimension: Int { hiddenSize / heads }
 
+    /// Google's BERT sizes (Devlin et al. 2019; the small ones are Turc et al. 2019's "well-read students"): layers,
+    /// width, heads, and a feed-forward 4 × as wide. The vocabulary is the tokenizer's, set when the model is made.
+    public static let presets: [String: BERTConfig] = [
+        "bert-tiny": BERTConfig(hiddenSize: 128, layers: 2, heads: 2, intermediateSize: 512),
+        "bert-mini": BERTConfig(hiddenSize: 256, layers: 4, heads: 4, intermediateSize: 1024),
+        "bert-small": BERTConfig(hiddenSize: 512, layers: 4, heads: 8, intermediateSize: 2048),
+        "bert-medium": BERTConfig(hiddenSize: 512, layers: 8, heads: 8, intermediateSize: 2048),
+        "bert-base": BERTConfig(hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072),
+    ]
+
     /// Why this configuration cannot make a model, or nil.
     public var problem: String? {
         if hiddenSize < 1 || layers < 1 || heads < 1 || vocabSize < 1 || maxPositions < 1 || typeVocabSize < 1 || intermediateSize < 1 {

@@ -35,6 +35,17 @@ public final class BERTForMaskedLM: Module {
         return h.matmulTransposed(bert.embeddings.word.weight) + bias
     }
 
+    /// The mean cross-entropy over the positions whose label is not -100 (the chosen, masked ones), scoring only
+    /// those: the head's transform and its (C × V) decoder run on the rows that count, about 15 % of them (the
+    /// same loss and gradients as `loss`, which scores every position as Hugging Face's BertForMaskedLM does).
+    public func maskedLoss(_ ids: [Int], labels: [Int], typeIds: [Int]? = nil, attentionMask: [Int]? = nil, batch: Int = 1) -> Tensor {
+        let hidden = bert(ids, typeIds: typeIds, attentionMask: attentionMask, batch: batch).hidden
+        let chosen = labels.indices.filter { labels[$0] != -100 }
+        let rows = hidden.reshaped([ids.count, config.hiddenSize]).indexSelect(0, chosen)
+        let h = transformNorm(transform(rows).exactGELU())
+        return (h.matmulTransposed(bert.embeddings.word.weight) + bias).crossEntropy(targets: chosen.map { labels[$0] })
+    }
+
     /// The mean cross-entropy over the positions whose label is not -100 (the chosen, masked ones).
     public func loss(_ ids: [Int], labels: [Int], typeIds: [Int]? = nil, attentionMask: [Int]? = nil, batch: Int = 1) -> Tensor {
         let logits = self(ids, typeIds: typeIds, attentionMask: attentionMask, batch: batch)

@@ -292,3 +292,19 @@ extension WordPieceTokenizer {
         return try WordPieceTokenizer(vocabTxt: vocab, lowercase: lowercase)
     }
 }
+
+extension WordPieceTokenizer {
+    /// Writes vocab.txt (one token a line, in id order) and tokenizer_config.json (BertTokenizer, lower-cased or not)
+    /// into a model directory, which `load(modelDirectory:)` and `transformers`' AutoTokenizer read back.
+    public func write(toModelDirectory directory: String, maxLength: Int) throws {
+        let vocab = vocabulary.joined(separator: "\n") + "\n"
+        try Data(vocab.utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("vocab.txt")), options: .atomic)
+        let config: [String: Any] = ["tokenizer_class": "BertTokenizer", "do_lower_case": normalizer.lowercase,
+                                     "strip_accents": normalizer.stripAccents, "tokenize_chinese_chars": normalizer.handleChineseChars,
+                                     "model_max_length": maxLength, "unk_token": vocabulary[unknown], "cls_token": vocabulary[classifier],
+                                     "sep_token": vocabulary[separator], "pad_token": vocabulary[padding],
+                                     "mask_token": mask.map { vocabulary[$0] } ?? "[MASK]"]
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("tokenizer_config.json")), options: .atomic)
+    }
+}
