@@ -1,5 +1,6 @@
 // `llm classify`: label texts with a classifier that `llm finetune classify` made (or a `transformers`
-// GPT2ForSequenceClassification directory), optionally as a base model plus a LoRA adapter.
+// GPT2ForSequenceClassification or BertForSequenceClassification directory), optionally, for a GPT, as a base model
+// plus a LoRA adapter.
 
 import ArgumentParser
 import Formats
@@ -24,13 +25,22 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         try requireDirectory(model, flag: "--model")
-        let classifier = try adapter.map { try GPTClassifier.load(base: model, adapter: $0) } ?? GPTClassifier.load(model)
-        classifier.mergeLoRA()
-        let encoding = try tokenizer(for: classifier.backbone.config, directory: model)
         var all = texts
         if let file { all += try Input.text(file).split(whereSeparator: \.isNewline).map(String.init) }
-        let ids = all.map { encoding.encodeOrdinary($0) }
-        if let empty = ids.firstIndex(where: \.isEmpty) { throw CommandError("text \(empty + 1) is empty") }
+        let classifier: any SequenceClassifier, ids: [[Int]]
+        if BERTCheckpoint.isBERT(model) {
+            guard adapter == nil else { throw CommandError("--adapter is for GPT classifiers; a BERT classifier's directory holds its merged weights") }
+            let bert = try BERTCheckpoint.loadClassifier(model)
+            guard let wordPiece = try WordPieceTokenizer.load(modelDirectory: model) else { throw CommandError("\(model): no vocab.txt or WordPiece tokenizer.json") }
+            if let empty = all.firstIndex(where: { wordPiece.encode($0).isEmpty }) { throw CommandError("text \(empty + 1) is empty") }
+            (classifier, ids) = (bert, all.map { wordPiece.encode($0, maxLength: bert.maxTokens).ids })
+        } else {
+            let gpt = try adapter.map { try GPTClassifier.load(base: model, adapter: $0) } ?? GPTClassifier.load(model)
+            gpt.mergeLoRA()
+            let encoding = try tokenizer(for: gpt.backbone.config, directory: model)
+            (classifier, ids) = (gpt, all.map { encoding.encodeOrdinary($0) })
+            if let empty = ids.firstIndex(where: \.isEmpty) { throw CommandError("text \(empty + 1) is empty") }
+        }
         for (text, p) in zip(all, classifier.probabilities(ids)) {
             let best = p.indices.max { p[$0] < p[$1] }!
             if json {

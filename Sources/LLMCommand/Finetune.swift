@@ -145,12 +145,15 @@ func splitFractions(_ split: String, example: String) throws -> (Double, Double)
 struct FinetuneClassify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
-        abstract: "Fine-tune a GPT into a text classifier (book chapter 6).",
+        abstract: "Fine-tune a GPT or a BERT into a text classifier (book chapter 6).",
         discussion: """
             Reads a CSV or TSV file (.tsv: tab-separated) with a label column and a text column, optionally \
             balances the classes by undersampling, splits it into training, validation and test sets with --seed, and \
             replaces the model's output head with a linear layer from the last token's hidden state to one logit per class. \
-            By default only the last transformer block, the final norm and the new head train (the book's choice); \
+            A BERT directory (--model) classifies from its pooled [CLS] state instead, and is written as a \
+            BertForSequenceClassification. \
+            By default only the last transformer block, the final norm and the new head train (the book's choice; on a \
+            BERT the last layer, the pooler and the head); \
             --trainable-blocks all trains everything, --lora-rank trains LoRA adapters instead. Loss and accuracy on every \
             split are printed after each epoch; training stops early when the validation loss has not improved for \
             --patience epochs, keeping the best epoch's weights.
@@ -193,15 +196,32 @@ struct FinetuneClassify: ParsableCommand {
         let parts = seededSplit(examples, fractions: [trainFraction, valFraction], seed: common.seed)
         let labels = ClassificationData.labels(of: parts[0])
         guard labels.count >= 2 else { throw CommandError("\(data): the training split has only the label \(labels.first ?? "?"); a classifier needs two") }
-        let (backbone, encoding) = try common.loadModel(keepHead: false)
-        let maxTokens = min(maxLength ?? backbone.config.contextLength, backbone.config.contextLength)
-        let sets = try parts.map { try ClassificationDataset($0, classes: labels, encoding: encoding, maxLength: maxTokens, path: data) }
+        // A GPT reads the last token of each text; a BERT its pooled [CLS] ([CLS] text [SEP], cut to fit).
+        let model: any SequenceClassifier, sets: [ClassificationDataset], maxTokens: Int, blocks: Int
+        let saveModel: (String, [String: String]) throws -> Void
+        if BERTCheckpoint.isBERT(common.model) {
+            guard let wordPiece = try WordPieceTokenizer.load(modelDirectory: common.model) else {
+                throw CommandError("--model \(common.model): a BERT directory without vocab.txt or a WordPiece tokenizer.json")
+            }
+            let bert = try BERTCheckpoint.load(common.model, pooler: true, seed: common.seed, dropout: common.dropout)
+            maxTokens = min(maxLength ?? bert.config.maxPositions, bert.config.maxPositions)
+            guard maxTokens >= 3 else { throw CommandError("--max-length must be at least 3 for a BERT ([CLS], a token, [SEP])") }
+            sets = try parts.map { try ClassificationDataset($0, classes: labels, path: data) { wordPiece.encode($0, maxLength: maxTokens).ids } }
+            let classifier = BERTForSequenceClassification(bert: bert, labels: labels, dropout: common.dropout, seed: common.seed)
+            (model, blocks) = (classifier, bert.layers.count)
+            saveModel = { directory, _ in try BERTCheckpoint.save(classifier, to: directory) }
+        } else {
+            let (backbone, encoding) = try common.loadModel(keepHead: false)
+            maxTokens = min(maxLength ?? backbone.config.contextLength, backbone.config.contextLength)
+            sets = try parts.map { try ClassificationDataset($0, classes: labels, encoding: encoding, maxLength: maxTokens, path: data) }
+            let classifier = GPTClassifier(backbone: backbone, labels: labels, padTokenId: backbone.config.padTokenId ?? encoding.endOfText!, seed: common.seed)
+            (model, blocks) = (classifier, backbone.blocks.count)
+            saveModel = { try classifier.save(to: $0, metadata: $1) }
+        }
         printError("split: \(sets[0].count) training / \(sets[1].count) validation / \(sets[2].count) test; "
                    + "classes: \(labels.joined(separator: ", ")); longest text \(sets[0].ids.map(\.count).max()!) tokens (max \(maxTokens))")
-
-        let model = GPTClassifier(backbone: backbone, labels: labels, padTokenId: backbone.config.padTokenId ?? encoding.endOfText!, seed: common.seed)
-        if trainableBlocks != "all", let n = Int(trainableBlocks), n > backbone.blocks.count {
-            throw CommandError("--trainable-blocks \(n): the model has only \(backbone.blocks.count) blocks")
+        if trainableBlocks != "all", let n = Int(trainableBlocks), n > blocks {
+            throw CommandError("--trainable-blocks \(n): the model has only \(blocks) blocks")
         }
         let trainable = common.prepareTraining(model) { model.freezeAllBut(lastBlocks: trainableBlocks == "all" ? nil : Int(trainableBlocks)) }
         var options = common.options(defaultEpochs: 5)
@@ -241,7 +261,7 @@ struct FinetuneClassify: ParsableCommand {
         let kept = history.first { $0.epoch == trainer.bestEpoch } ?? history.last!
 
         try common.saveAdapters(model)
-        try model.save(to: common.output, metadata: ["epochs": "\(history.count)"])
+        try saveModel(common.output, ["epochs": "\(history.count)"])
         try copyTokenizerFiles(from: common.model, to: common.output)
         if saveSplits {
             try FileManager.default.createDirectory(atPath: common.output + "/splits", withIntermediateDirectories: true)

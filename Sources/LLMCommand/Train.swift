@@ -199,7 +199,7 @@ func tokenize(_ texts: [String], _ encoding: Encoding? = nil) throws -> TokenSto
 /// Copies a model directory's tokenizer files (tokenizer.json and its config, vocab.json + merges.txt, ...) into
 /// `output`, so a model trained from it is read with the tokenizer it was trained with.
 func copyTokenizerFiles(from directory: String, to output: String) throws {
-    let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+    let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
                  "encoder.json", "vocab.bpe", "generation_config.json"]
     try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
     for name in names {

@@ -204,6 +204,12 @@ public struct ClassificationDataset: Sendable {
     /// Encodes `examples` with `encoding`, keeping at most `maxLength` tokens of each (the first ones).
     /// Every label must be one of `classes`.
     public init(_ examples: [LabeledText], classes: [String], encoding: Encoding, maxLength: Int, path: String) throws {
+        // Special-token text ("<|endoftext|>" typed in a message) is read as plain text.
+        try self.init(examples, classes: classes, path: path) { Array(encoding.encodeOrdinary($0).prefix(maxLength)) }
+    }
+
+    /// Encodes `examples` with `tokenize` (which also truncates: a BERT keeps [SEP] at the end of a cut text).
+    public init(_ examples: [LabeledText], classes: [String], path: String, tokenize: (String) -> [Int]) throws {
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($0.element, $0.offset) })
         labels = try examples.map { e in
             guard let i = index[e.label] else {
@@ -211,8 +217,7 @@ public struct ClassificationDataset: Sendable {
             }
             return i
         }
-        // Special-token text ("<|endoftext|>" typed in a message) is read as plain text.
-        ids = examples.map { Array(encoding.encodeOrdinary($0.text).prefix(maxLength)) }
+        ids = examples.map { tokenize($0.text) }
         if let empty = ids.firstIndex(where: \.isEmpty) {
             throw DatasetError(description: "\(path):\(examples[empty].line): the text encodes to no tokens")
         }

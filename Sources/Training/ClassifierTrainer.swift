@@ -1,4 +1,4 @@
-// Classification fine-tuning (the book's chapter 6): cross-entropy on the class logits of each text,
+// Classification fine-tuning (the book's chapter 6), of any SequenceClassifier (a GPT's or a BERT's): cross-entropy on the class logits of each text,
 // AdamW on the trainable parameters only (frozen ones get no gradient and no optimizer state), loss
 // and accuracy on every split after each epoch, and early stopping on the validation loss: when it
 // has not improved for `patience` epochs training stops, and the weights of the best epoch are put back.
@@ -24,7 +24,9 @@ public struct ClassificationMetrics: Codable, Sendable {
 }
 
 public final class ClassifierTrainer {
-    public let model: GPTClassifier
+    public let model: any SequenceClassifier
+    /// The model when it is a GPT classifier: the one family whose frozen prefix is cached.
+    let gptClassifier: GPTClassifier?
     public let options: FineTuningOptions
     public let optimizer: AdamW
     let train: ClassificationDataset, validation: ClassificationDataset?, test: ClassificationDataset?
@@ -38,7 +40,7 @@ public final class ClassifierTrainer {
     public private(set) var bestEpoch: Int?
 
     /// `cacheFrozenPrefix: false` always runs the whole network (for comparing against the cache).
-    public init(model: GPTClassifier, train: ClassificationDataset, validation: ClassificationDataset?, test: ClassificationDataset?,
+    public init(model: any SequenceClassifier, train: ClassificationDataset, validation: ClassificationDataset?, test: ClassificationDataset?,
                 options: FineTuningOptions, cacheFrozenPrefix: Bool = true) throws {
         optimizer = try options.optimizer(for: model, trainingExamples: train.count)
         self.model = model
@@ -46,22 +48,26 @@ public final class ClassifierTrainer {
         self.train = train
         self.validation = validation?.count == 0 ? nil : validation
         self.test = test?.count == 0 ? nil : test
-        let gpt = model.backbone
-        let embeddingsFrozen = ([gpt.tokenEmbedding] + (gpt.positionEmbedding.map { [$0] } ?? [])).allSatisfy { $0.trainableParameters.isEmpty }
-        let frozenBlocks = gpt.blocks.prefix { $0.trainableParameters.isEmpty }.count
-        let floats = [train, validation, test].compactMap { $0 }.reduce(0) { $0 + $1.ids.reduce(0) { $0 + $1.count } } * gpt.config.embeddingSize
-        cachedBlocks = cacheFrozenPrefix && embeddingsFrozen && gpt.config.dropout == 0 && floats <= 1 << 29 ? frozenBlocks : 0
+        gptClassifier = model as? GPTClassifier
+        if let gpt = gptClassifier?.backbone {
+            let embeddingsFrozen = ([gpt.tokenEmbedding] + (gpt.positionEmbedding.map { [$0] } ?? [])).allSatisfy { $0.trainableParameters.isEmpty }
+            let frozenBlocks = gpt.blocks.prefix { $0.trainableParameters.isEmpty }.count
+            let floats = [train, validation, test].compactMap { $0 }.reduce(0) { $0 + $1.ids.reduce(0) { $0 + $1.count } } * gpt.config.embeddingSize
+            cachedBlocks = cacheFrozenPrefix && embeddingsFrozen && gpt.config.dropout == 0 && floats <= 1 << 29 ? frozenBlocks : 0
+        } else {
+            cachedBlocks = 0
+        }
     }
 
     /// The states entering block `cachedBlocks` for every example of `data`, computed in batches.
     func prefixStates(_ data: ClassificationDataset) -> [[Float]] {
-        let c = model.backbone.config.embeddingSize
+        let gpt = gptClassifier!, c = gpt.backbone.config.embeddingSize
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
         var states = [[Float]](repeating: [], count: data.count)
         for b in data.batches(size: 16, byLength: true, padTokenId: model.padTokenId) {
-            let x = Autograd.withNoGrad { model.backbone.hidden(b.ids, batch: b.batchSize, throughBlocks: cachedBlocks) }.scalars
+            let x = Autograd.withNoGrad { gpt.backbone.hidden(b.ids, batch: b.batchSize, throughBlocks: cachedBlocks) }.scalars
             for (row, (i, length)) in zip(b.indices, b.lengths).enumerated() {
                 states[i] = Array(x[(row * b.length * c)..<((row * b.length + length) * c)])
             }
@@ -73,14 +79,14 @@ public final class ClassifierTrainer {
     func logits(_ b: ClassificationBatch, split: Split) -> Tensor {
         guard cachedBlocks > 0 else { return model(b.ids, batch: b.batchSize, lengths: b.lengths) }
         if cache[split] == nil { cache[split] = prefixStates(split == .train ? train : split == .validation ? validation! : test!) }
-        let states = cache[split]!, c = model.backbone.config.embeddingSize
+        let gpt = gptClassifier!, states = cache[split]!, c = gpt.backbone.config.embeddingSize
         let x = Tensor.zeros([b.batchSize, b.length, c]) // padding positions stay zero: nothing before them reads them
         x.withUnsafeMutableBufferPointer { out in
             for (row, i) in b.indices.enumerated() {
                 states[i].withUnsafeBufferPointer { _ = UnsafeMutableBufferPointer(rebasing: out[(row * b.length * c)...]).initialize(from: $0) }
             }
         }
-        return model.logits(continuing: x, fromBlock: cachedBlocks, lengths: b.lengths)
+        return gpt.logits(continuing: x, fromBlock: cachedBlocks, lengths: b.lengths)
     }
 
     public var stepsPerEpoch: Int { train.count / options.batchSize }

@@ -20,15 +20,57 @@ public enum BERTCheckpoint {
         return config
     }
 
-    /// The encoder of a BERT directory (the heads of BertForMaskedLM and the like are left in the file).
-    public static func load(_ directory: String) throws -> BERTModel {
-        let config = try readConfig(directory)
+    /// The encoder of a BERT directory (the heads of BertForMaskedLM and the like are left in the file). `pooler`:
+    /// a directory saved without one (BertForMaskedLM) gets a fresh one, seeded, as transformers gives a classifier
+    /// made from it. `dropout` replaces the configuration's rates.
+    public static func load(_ directory: String, pooler: Bool = false, seed: UInt64 = 0, dropout: Float? = nil) throws -> BERTModel {
+        var config = try readConfig(directory)
+        if let p = dropout { (config.hiddenDropout, config.attentionDropout) = (p, p) }
         let (files, path) = try Checkpoint.readWeights(directory)
         let hasPooler = files.contains { $0.entries.keys.contains { normalized($0) == "pooler.dense.weight" } }
-        let model = try BERTModel(config, pooler: hasPooler)
-        try fill(model, from: files, path: path)
+        let model = try BERTModel(config, seed: seed, pooler: hasPooler || pooler)
+        let stored = hasPooler ? model.namedParameters : model.namedParameters.filter { !$0.0.hasPrefix("pooler.") }
+        try fill(stored, from: files, path: path)
         model.eval()
         return model
+    }
+
+    /// A BertForSequenceClassification directory (ours or transformers'): the encoder, its pooler, the classifier
+    /// head and the labels of config.json's id2label.
+    public static func loadClassifier(_ directory: String) throws -> BERTForSequenceClassification {
+        let labels = try classifierLabels(directory)
+        let (files, path) = try Checkpoint.readWeights(directory)
+        guard files.contains(where: { $0.entries["classifier.weight"] != nil }) else {
+            throw GPTError(description: "\(path): no classifier.weight: not a BertForSequenceClassification")
+        }
+        let bert = try BERTModel(try readConfig(directory), pooler: true)
+        let model = BERTForSequenceClassification(bert: bert, labels: labels)
+        try fill(model.namedParameters, from: files, path: path)
+        model.eval()
+        return model
+    }
+
+    /// config.json's id2label in id order, when it is a classifier's (at least two labels).
+    static func classifierLabels(_ directory: String) throws -> [String] {
+        let path = (directory as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let id2label = object["id2label"] as? [String: String], id2label.count >= 2 else {
+            throw GPTError(description: "\(path): not a classifier (no id2label with two labels or more); make one with llm finetune classify")
+        }
+        return try (0..<id2label.count).map { i in
+            guard let label = id2label["\(i)"] else { throw GPTError(description: "\(path): id2label has no id \(i)") }
+            return label
+        }
+    }
+
+    /// Writes a BertForSequenceClassification directory transformers loads (id2label, label2id, num_labels in
+    /// config.json; "bert."/"classifier" names, nn.Linear weights as (out, in)). LoRA adapters must be merged first.
+    public static func save(_ model: BERTForSequenceClassification, to directory: String) throws {
+        var extra: [String: Any] = [:]
+        extra["id2label"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ("\($0.offset)", $0.element) })
+        extra["label2id"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ($0.element, $0.offset) })
+        try write(model, config: model.config, extra: extra, to: directory)
     }
 
     /// A BertForMaskedLM directory: the encoder and its masked-LM head (the decoder tied to the word embeddings).
@@ -59,10 +101,16 @@ public enum BERTCheckpoint {
     public static func save(_ model: BERTForMaskedLM, to directory: String) throws {
         var config = model.config
         config.architectures = ["BertForMaskedLM"]
+        try write(model, config: config, extra: ["tie_word_embeddings": true], to: directory)
+    }
+
+    /// config.json (BertConfig's keys, model_type "bert", plus `extra`) and model.safetensors of `model`'s parameters.
+    static func write(_ model: Module, config: BERTConfig, extra: [String: Any], to directory: String) throws {
+        precondition(!model.namedParameters.contains { $0.0.contains(".lora") }, "merge the LoRA adapters before saving a model directory")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
         object["model_type"] = "bert"
-        object["tie_word_embeddings"] = true
+        object.merge(extra) { $1 }
         try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")), options: .atomic)
         let tensors = model.namedParameters.map { name, t in (name, storedTransposed(name, t) ? Autograd.withNoGrad { t.transposed() } : t) }
@@ -84,7 +132,10 @@ public enum BERTCheckpoint {
     /// Points every parameter of `module` at its stored tensor (Checkpoint.fill, names compared `normalized`);
     /// nn.Linear weights (every 2-D tensor but the embeddings) are transposed into our (in, out) layout.
     static func fill(_ module: Module, from files: [Safetensors.File], path: String) throws {
-        let parameters = module.namedParameters
+        try fill(module.namedParameters, from: files, path: path)
+    }
+
+    static func fill(_ parameters: [(String, Tensor)], from files: [Safetensors.File], path: String) throws {
         let transposed = Set(parameters.filter { storedTransposed($0.0, $0.1) }.map(\.0))
         try Checkpoint.fill(parameters, from: files, path: path, transposedNames: transposed, bare: normalized)
     }

@@ -41,9 +41,10 @@ public final class BERTEmbeddings: Module {
 }
 
 public final class BERTLayer: Module {
-    public let query: Linear, key: Linear, value: Linear, attentionOutput: Linear
+    // var: LoRA wraps them (Models/LoRA/LoRAAdaptable.swift).
+    public internal(set) var query: Linear, key: Linear, value: Linear, attentionOutput: Linear
     public let attentionNorm: LayerNorm
-    public let intermediate: Linear, output: Linear
+    public internal(set) var intermediate: Linear, output: Linear
     public let outputNorm: LayerNorm
     let heads: Int, activation: String
     let attentionDropout: Dropout, hiddenDropout: Dropout, outputDropout: Dropout

@@ -16,7 +16,7 @@ import Foundation
 import NN
 import Tensors
 
-public final class GPTClassifier: Module {
+public final class GPTClassifier: Module, SequenceClassifier {
     public let backbone: GPTModel
     /// score: (C, K), no bias.
     public private(set) var head: Linear
@@ -72,23 +72,8 @@ public final class GPTClassifier: Module {
         return head(last)                                                                              // (B, K)
     }
 
-    /// Class probabilities for each text, without recording gradients. A text longer than the context
-    /// keeps its first tokens, as training truncates.
-    public func probabilities(_ texts: [[Int]], batchSize: Int = 16) -> [[Float]] {
-        let wasTraining = isTraining
-        eval()
-        defer { train(wasTraining) }
-        var result: [[Float]] = []
-        for start in stride(from: 0, to: texts.count, by: batchSize) {
-            let chunk = texts[start..<min(start + batchSize, texts.count)].map { Array($0.prefix(backbone.config.contextLength)) }
-            precondition(chunk.allSatisfy { !$0.isEmpty }, "cannot classify an empty text")
-            let t = chunk.map(\.count).max()!
-            let ids = chunk.flatMap { $0 + Array(repeating: padTokenId, count: t - $0.count) }
-            let p = Autograd.withNoGrad { self(ids, batch: chunk.count, lengths: chunk.map(\.count)).softmax() }.scalars
-            result += (0..<chunk.count).map { Array(p[($0 * labels.count)..<(($0 + 1) * labels.count)]) }
-        }
-        return result
-    }
+    /// The context length: longer texts keep their first tokens, as training truncates.
+    public var maxTokens: Int { backbone.config.contextLength }
 
     // MARK: LoRA and the classifier's own layers
 
