@@ -196,3 +196,47 @@ struct BERTSaveTests {
         #expect(config?["model_type"] as? String == "bert" && (config?["architectures"] as? [String]) == ["BertForMaskedLM"])
     }
 }
+
+@Suite("BERT classifier")
+struct BERTClassifierTests {
+    struct Reference: Decodable {
+        let input_ids: [[Int]]; let attention_mask: [[Int]]; let labels: [Int]
+        let logits: [[Double]]; let loss: Double; let gradients: [String: [[Double]]]
+    }
+
+    @Test("logits, loss and gradients equal transformers' BertForSequenceClassification on a padded batch; saved, it reads back")
+    func equalsTransformers() throws {
+        let directory = fixtureDirectory("tiny-bert-classifier")
+        let model = try BERTCheckpoint.loadClassifier(directory)
+        #expect(model.labels == ["negative", "neutral", "positive"])
+        let r = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/reference.json")))
+        let lengths = r.attention_mask.map { $0.reduce(0, +) }
+        let logits = model(r.input_ids.flatMap { $0 }, batch: 3, lengths: lengths)
+        let worst = zip(logits.scalars.map(Double.init), r.logits.flatMap { $0 }).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "logits: largest difference \(worst)")
+        let loss = logits.crossEntropy(targets: r.labels)
+        #expect(abs(Double(loss.item()) - r.loss) < 1e-5)
+        loss.backward()
+        // Ours are (in, out); transformers' nn.Linear (out, in).
+        for (name, weight) in [("classifier.weight", model.classifier.weight), ("bert.pooler.dense.weight", model.bert.pooler!.weight),
+                               ("bert.encoder.layer.0.attention.self.query.weight", model.bert.layers[0].query.weight)] {
+            let reference = r.gradients[name]!, ours = weight.grad!.transposed().scalars.map(Double.init)
+            let scale = max(1e-3, reference.flatMap { $0 }.map(abs).max()!)
+            #expect(zip(ours, reference.flatMap { $0 }).map { abs($0 - $1) }.max()! < 1e-4 * scale, "\(name)")
+        }
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("bert-classifier-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try BERTCheckpoint.save(model, to: copy)
+        let back = try BERTCheckpoint.loadClassifier(copy)
+        #expect(back.labels == model.labels)
+        #expect(Autograd.withNoGrad { back(r.input_ids.flatMap { $0 }, batch: 3, lengths: lengths) }.scalars == logits.scalars)
+    }
+
+    @Test("an encoder saved without a pooler gets a seeded fresh one; a directory without labels is one clear error")
+    func poolerAndLabels() throws {
+        let mlm = fixtureDirectory("tiny-bert-mlm")
+        let a = try BERTCheckpoint.load(mlm, pooler: true, seed: 5), b = try BERTCheckpoint.load(mlm, pooler: true, seed: 5)
+        #expect(a.pooler != nil && a.pooler!.weight.scalars == b.pooler!.weight.scalars)
+        #expect(throws: GPTError.self) { try BERTCheckpoint.loadClassifier(mlm) }
+    }
+}
