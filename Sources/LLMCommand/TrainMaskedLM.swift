@@ -29,6 +29,10 @@ extension Train {
         guard !(data.count == 1 && data[0].hasSuffix(".tokens")) else {
             throw CommandError("a BERT trains on text (its WordPiece tokenizer); \(data[0]) holds token ids of another tokenizer")
         }
+        // The sequence length is checked before any work where the preset tells the model's positions.
+        if let preset, let n = contextLength, let limit = BERTConfig.presets[preset]?.maxPositions, n < 3 || n > limit {
+            throw CommandError("--context-length must be in 3...\(limit) for this BERT (it counts [CLS] and [SEP])")
+        }
         let texts = data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text)
         let writes = (group?.rank ?? 0) == 0
         let wordPiece: WordPieceTokenizer

@@ -1,4 +1,4 @@
-// The built `llm` run as a user runs it: every subcommand's help, twenty-one bad inputs across commands (each one
+// The built `llm` run as a user runs it: every subcommand's help, twenty-five bad inputs across commands (each one
 // clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
 // tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
 
@@ -84,6 +84,13 @@ final class EndToEndTests: XCTestCase {
             BadInput(arguments: ["fill-mask", "--model", LLMProcess.fixture("tiny-bert-mlm"), "no mask here"], expected: "the text has no [MASK] to fill"),
             BadInput(arguments: ["fill-mask", "--model", LLMProcess.fixture("ours-micro"), "a [MASK]"], expected: "no WordPiece tokenizer"),
             BadInput(arguments: ["fill-mask", "--model", LLMProcess.fixture("tiny-bert"), "a [MASK]"], expected: "no masked-LM head"),
+            BadInput(arguments: ["train", "--preset", "bert-tiny", "--data", "x.tokens", "--output", "run"], expected: "a BERT trains on text",
+                     setup: { try Data([0, 1, 2, 3]).write(to: URL(fileURLWithPath: $0 + "/x.tokens")) }),
+            BadInput(arguments: ["train", "--preset", "bert-tiny", "--context-length", "2", "--output", "run"], expected: "--context-length must be in 3...512"),
+            BadInput(arguments: ["train", "--tokenizer", LLMProcess.fixture("tiny-bert") + "/vocab.txt", "--output", "run"],
+                     expected: "--tokenizer is for BERT training"),
+            BadInput(arguments: ["classify", "--model", LLMProcess.fixture("tiny-bert-classifier"), "--adapter", "adapter", "hi"],
+                     expected: "--adapter is for GPT classifiers"),
         ]
         for bad in cases {
             let dir = try LLMProcess.scratch()
@@ -143,6 +150,40 @@ final class EndToEndTests: XCTestCase {
         let tokens = try LLMProcess.run(["tokenize", "--model", model], input: "The [MASK] sat.")
         XCTAssertEqual(tokens.status, 0, tokens.stderr)
         XCTAssertEqual(tokens.stdout.split(separator: " ").first, "2", "[CLS] first")
+    }
+
+    /// The encoder's path as a user walks it: pretrain a BERT by masked-language modelling (vocabulary learnt from the
+    /// embedded text), fill a mask with it, fine-tune it into a classifier, classify with that, and resume the pretraining.
+    func testBERTPretrainFineTuneClassify() throws {
+        let dir = try LLMProcess.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = ["train", "--preset", "bert-tiny", "--vocab-size", "400", "--context-length", "32", "--batch-size", "4", "--epochs", "5",
+                     "--eval-every", "3", "--output", "bert", "--json"]
+        let pretrain = try LLMProcess.run(train + ["--max-steps", "3"], in: dir)
+        XCTAssertEqual(pretrain.status, 0, pretrain.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data((pretrain.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(summary?["steps"] as? Int, 3)
+        XCTAssertTrue(pretrain.stderr.contains("[MASK] (you) →"), "the evaluation shows the model filling a mask")
+        for name in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "loss.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/bert/" + name), name)
+        }
+        let resumed = try LLMProcess.run(train + ["--max-steps", "5", "--resume"], in: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("at step 3 of 5"), resumed.stderr)
+        let fill = try LLMProcess.run(["fill-mask", "--model", "bert", "--json", "I had always thought [MASK] Gisburn"], in: dir)
+        XCTAssertEqual(fill.status, 0, fill.stderr)
+
+        let rows = (0..<24).map { i in i % 2 == 0 ? "spam\tWIN a free prize now, call \(i)!" : "ham\tsee you at lunch today, \(i)" }
+        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/sms.tsv"))
+        let finetune = try LLMProcess.run(["finetune", "classify", "--model", "bert", "--data", "sms.tsv", "--epochs", "1", "--batch-size", "4",
+                                           "--trainable-blocks", "all", "--lr", "1e-3", "--output", "cls", "--json"], in: dir)
+        XCTAssertEqual(finetune.status, 0, finetune.stderr)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/cls/config.json"))) as? [String: Any]
+        XCTAssertEqual(config?["architectures"] as? [String], ["BertForSequenceClassification"])
+        let classify = try LLMProcess.run(["classify", "--model", "cls", "--json", "WIN a prize"], in: dir)
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+        let answer = try JSONSerialization.jsonObject(with: Data(classify.stdout.utf8)) as? [String: Any]
+        XCTAssertTrue(["ham", "spam"].contains(answer?["label"] as? String ?? ""), classify.stdout)
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {
