@@ -1,4 +1,4 @@
-// The built `llm` run as a user runs it: every subcommand's help, twenty-five bad inputs across commands (each one
+// The built `llm` run as a user runs it: every subcommand's help, twenty-six bad inputs across commands (each one
 // clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
 // tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
 
@@ -89,6 +89,7 @@ final class EndToEndTests: XCTestCase {
             BadInput(arguments: ["train", "--preset", "bert-tiny", "--context-length", "2", "--output", "run"], expected: "--context-length must be in 3...512"),
             BadInput(arguments: ["train", "--tokenizer", LLMProcess.fixture("tiny-bert") + "/vocab.txt", "--output", "run"],
                      expected: "--tokenizer is for BERT training"),
+            BadInput(arguments: ["generate", "--model", LLMProcess.fixture("tiny-bert"), "--prompt", "hi"], expected: "is a BERT, an encoder"),
             BadInput(arguments: ["classify", "--model", LLMProcess.fixture("tiny-bert-classifier"), "--adapter", "adapter", "hi"],
                      expected: "--adapter is for GPT classifiers"),
         ]

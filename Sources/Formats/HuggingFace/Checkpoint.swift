@@ -25,7 +25,10 @@ public enum Checkpoint {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GPTError(description: "\(path): missing (a model directory holds config.json and model.safetensors)")
         }
-        guard (try? JSONSerialization.jsonObject(with: data)) != nil else { throw GPTError(description: "\(path): not valid JSON") }
+        guard let object = try? JSONSerialization.jsonObject(with: data) else { throw GPTError(description: "\(path): not valid JSON") }
+        if (object as? [String: Any])?["model_type"] as? String == "bert" {
+            throw GPTError(description: "\(directory) is a BERT, an encoder: it fills masks (llm fill-mask), embeds (llm embed) and classifies (llm classify), but does not generate text")
+        }
         do {
             let config = try JSONDecoder().decode(GPTConfig.self, from: data)
             try config.validate()
