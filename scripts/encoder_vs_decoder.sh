@@ -40,6 +40,13 @@ for model in bert gpt bert-0 gpt-0; do
   "$llm" classify --model "$work/$model-spam" --json --file "$work/heldout-texts.txt" > "$work/$model-heldout.jsonl"
 done
 
+# What each classifier reads from: a BERT's attention covers the whole text in every row; a GPT's stops at the diagonal.
+mkdir -p "$here/docs/encoder-vs-decoder"
+for model in bert gpt; do
+  "$llm" attention --model "$work/$model" --text "WINNER you have won a free prize" --layer 3 \
+    --output "$here/docs/encoder-vs-decoder/$model-attention.svg" > /dev/null
+done
+
 python3 - "$work" "$here/docs/encoder-vs-decoder" <<'PY'
 import json, os, sys
 work, out = sys.argv[1], sys.argv[2]

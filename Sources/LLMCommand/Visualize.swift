@@ -1,8 +1,10 @@
 // `llm attention` and `llm embeddings`: pictures of what a model has learned. Attention draws one
-// heat map per head (row: a token, column: the tokens it attends to); embeddings projects token
+// heat map per head (row: a token, column: the tokens it attends to; a GPT's rows stop at the diagonal, a BERT's
+// cover the whole text); embeddings projects token
 // vectors to two dimensions with PCA, the word2vec-style picture of chapter 2.
 
 import ArgumentParser
+import Formats
 import Foundation
 import Inference
 import Models
@@ -39,6 +41,7 @@ struct Attention: ParsableCommand {
     @Option(help: "SVG file to write.") var output = "attention.svg"
 
     func run() throws {
+        if let model, case let directory = try ModelOptions.resolve(model), BERTCheckpoint.isBERT(directory) { return try runEncoder(directory) }
         let (gpt, encoding, name) = try modelForPictures(model)
         guard layer >= 0 && layer < gpt.config.layers else {
             throw CommandError("--layer \(layer) is outside 0..<\(gpt.config.layers) for \(name)")
@@ -49,8 +52,26 @@ struct Attention: ParsableCommand {
             throw CommandError("--text has \(ids.count) tokens; heat maps are drawn for at most \(min(gpt.config.contextLength, 64))")
         }
         let labels = try ids.map { try encoding.decode([$0]) }
-        let weights = gpt.attentionWeights(ids, layer: layer)              // (H, T, T)
-        let heads = weights.shape[0], t = ids.count
+        try draw(gpt.attentionWeights(ids, layer: layer), labels: labels, title: "\(name): attention of block \(layer)")
+    }
+
+    /// A BERT's attention: [CLS] text [SEP] in its WordPiece tokens, every row spread over the whole text.
+    func runEncoder(_ directory: String) throws {
+        let bert = try BERTCheckpoint.load(directory)
+        guard let wordPiece = try WordPieceTokenizer.load(modelDirectory: directory) else {
+            throw CommandError("\(directory): a BERT without vocab.txt or a WordPiece tokenizer.json")
+        }
+        guard layer >= 0 && layer < bert.layers.count else { throw CommandError("--layer \(layer) is outside 0..<\(bert.layers.count) for \(directory)") }
+        let ids = wordPiece.encode(text, maxLength: min(bert.config.maxPositions, 64)).ids
+        guard ids.count > 2 else { throw CommandError("--text is empty") }
+        guard wordPiece.encode(text).count + 2 <= 64 else { throw CommandError("--text has more than 62 tokens; heat maps are drawn for at most 64 with [CLS] and [SEP]") }
+        try draw(bert.attentionWeights(ids, layer: layer), labels: ids.map { wordPiece.vocabulary[$0] },
+                 title: "\((directory as NSString).lastPathComponent): attention of layer \(layer) (bidirectional: no causal mask)")
+    }
+
+    /// Heat maps of weights (H, T, T) into --output; head 0 printed as numbers for short texts.
+    func draw(_ weights: Tensor, labels: [String], title: String) throws {
+        let heads = weights.shape[0], t = labels.count
         let values = weights.scalars
         if t <= 12 { // small inputs: print head 0 as a matrix
             print("layer \(layer), head 0 (rows attend to columns):")
@@ -59,7 +80,7 @@ struct Attention: ParsableCommand {
                 print("\(labels[i].debugDescription.padding(toLength: 14, withPad: " ", startingAt: 0)) \(row)")
             }
         }
-        try HeatMaps(title: "\(name): attention of block \(layer)", labels: labels,
+        try HeatMaps(title: title, labels: labels,
                      maps: (0..<heads).map { h in Array(values[(h * t * t)..<((h + 1) * t * t)]) }).svg()
             .data(using: .utf8)!.write(to: URL(fileURLWithPath: output), options: .atomic)
         printError("wrote \(output): \(heads) heads × \(t) tokens")

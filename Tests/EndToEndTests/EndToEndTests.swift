@@ -173,6 +173,10 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(resumed.stderr.contains("at step 3 of 5"), resumed.stderr)
         let fill = try LLMProcess.run(["fill-mask", "--model", "bert", "--json", "I had always thought [MASK] Gisburn"], in: dir)
         XCTAssertEqual(fill.status, 0, fill.stderr)
+        let attention = try LLMProcess.run(["attention", "--model", "bert", "--text", "I had always thought", "--layer", "1",
+                                            "--output", "bert-attention.svg"], in: dir)
+        XCTAssertEqual(attention.status, 0, attention.stderr)
+        XCTAssertTrue(attention.stdout.contains("\"[CLS]\""), "head 0 printed with BERT's tokens: \(attention.stdout)")
 
         let rows = (0..<24).map { i in i % 2 == 0 ? "spam\tWIN a free prize now, call \(i)!" : "ham\tsee you at lunch today, \(i)" }
         try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/sms.tsv"))

@@ -240,3 +240,17 @@ struct BERTClassifierTests {
         #expect(throws: GPTError.self) { try BERTCheckpoint.loadClassifier(mlm) }
     }
 }
+
+@Suite("BERT attention pictures")
+struct BERTAttentionWeightsTests {
+    @Test("every row is a distribution over the whole text, the tokens after it included (no causal mask)")
+    func rowsCoverTheWholeText() throws {
+        let model = try BERTCheckpoint.load(fixtureDirectory("tiny-bert"))
+        let ids = [2, 10, 20, 30, 40, 3]
+        let w = model.attentionWeights(ids, layer: 1)
+        #expect(w.shape == [4, 6, 6])
+        let v = w.scalars
+        for row in 0..<(4 * 6) { #expect(abs(v[(row * 6)..<((row + 1) * 6)].reduce(0, +) - 1) < 1e-5) }
+        #expect(v[1] > 0, "[CLS] attends to the token after it")
+    }
+}

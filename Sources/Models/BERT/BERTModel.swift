@@ -98,6 +98,13 @@ public final class BERTLayer: Module {
         let activated = activation == "gelu" ? inner.exactGELU() : activation == "relu" ? inner.relu() : inner.gelu()
         return outputNorm(attended + outputDropout(output(activated)))
     }
+
+    /// softmax(q · kᵀ / √d) per head for one unpadded text x (1, T, C): (H, T, T), every row over every column.
+    func attentionProbabilities(_ x: Tensor) -> Tensor {
+        let t = x.shape[1], d = x.shape[2] / heads
+        func split(_ y: Tensor) -> Tensor { y.reshaped([1, t, heads, d]).permuted([0, 2, 1, 3]) }
+        return (split(query(x)).matmul(split(key(x)).transposed()) * (1 / Float(d).squareRoot())).softmax().reshaped([heads, t, t])
+    }
 }
 
 public final class BERTModel: Module {
@@ -141,5 +148,19 @@ public final class BERTModel: Module {
         for layer in layers { x = layer(x, padding: padding) }
         let pooled = pooler.map { p in p(x.narrow(1, start: 0, length: 1).reshaped([batch, config.hiddenSize])).tanh() }
         return (x, pooled)
+    }
+
+    /// The attention probabilities (H, T, T) of layer `index` over one text ([CLS] … [SEP]), in evaluation mode:
+    /// unlike a GPT's, no causal mask, so every token's row spreads over the tokens after it too.
+    public func attentionWeights(_ ids: [Int], layer index: Int) -> Tensor {
+        precondition(index >= 0 && index < layers.count, "layer \(index) outside 0..<\(layers.count)")
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return Autograd.withNoGrad {
+            var x = embeddings(ids, typeIds: [Int](repeating: 0, count: ids.count), batch: 1)
+            for layer in layers.prefix(index) { x = layer(x, padding: .keyLengths([ids.count])) }
+            return layers[index].attentionProbabilities(x)
+        }
     }
 }
