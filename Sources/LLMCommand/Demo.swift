@@ -54,7 +54,8 @@ struct Demo: ParsableCommand {
         options.evalEvery = max(steps / 4, 1)
         options.seed = seed
         options.samplePrompt = prompt
-        let summary = try runTraining(objective: NextTokenPrediction(model: model, encoding: Encoding.named("gpt2")), split: splitTokens(try tokenize([try embeddedVerdict()]), valFraction: 0.1), options: options,
+        let summary = try runTraining(objective: NextTokenPrediction(model: model, encoding: Encoding.named("gpt2")),
+                                      split: splitTokens(try tokenize([try embeddedVerdict()]), valFraction: 0.1), options: options,
                                       output: output, resume: false, json: false, title: "llm demo")
         printError("\nGenerating (temperature \(temperature), seed \(seed)):\n")
         let encoding = try Encoding.named("gpt2")
