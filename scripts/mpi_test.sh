@@ -55,6 +55,15 @@ grep -q "optimizer state sharded (ZeRO-1)" "$work/zero.log" || { cat "$work/zero
 grep -q "data-parallel over 3 processes (Open MPI): 3 × 4 = 12 windows per step, gradients averaged during each backward pass in buckets of 0.02 MB" \
   "$work/mpi.log" || { cat "$work/mpi.log"; fail "the log does not state the global batch and the buckets"; }
 
+# A BERT by masked-language modelling: the masks follow the global row and each process's loss is weighed by the
+# tokens chosen in its rows, so 2 processes train exactly as one with the whole batch (dropout included).
+bert=(train --preset bert-tiny --vocab-size 400 --context-length 32 --epochs 5 --max-steps 8 --eval-every 4 --seed 3)
+"$llm" "${bert[@]}" --batch-size 8 --output "$work/bert-one" > /dev/null 2>&1 || fail "the one-process BERT run failed"
+"${mpi[@]}" -np 2 "$llm" "${bert[@]}" --batch-size 4 --output "$work/bert-mpi" > /dev/null 2> "$work/bert.log" \
+  || { cat "$work/bert.log"; fail "mpirun -np 2 of a BERT failed"; }
+echo "BERT masked LM, 2 processes x batch 4 against 1 x 8, dropout 0.1:"
+compare "$work/bert-one" "$work/bert-mpi" 5e-4 "2 processes of a BERT differ from one"
+
 # Stopped at step 10 and resumed (the constant learning rate makes --max-steps 10 a stop, not a shorter schedule).
 "${mpi[@]}" -np 2 "$llm" "${common[@]}" --dropout 0.1 --batch-size 4 --max-steps 10 --output "$work/resumed-2" > /dev/null 2>&1 || fail "the first half failed"
 cp -r "$work/resumed-2" "$work/resumed-1"

@@ -49,9 +49,17 @@ extension DataParallelGroup {
 
 extension TokenBatch {
     /// Rows `rank`·B ..< (`rank` + 1)·B of a batch of `parts`·B rows.
-    func rows(part rank: Int, of parts: Int) -> TokenBatch {
-        let rows = batchSize / parts, width = length
-        let range = (rank * rows * width)..<((rank + 1) * rows * width)
-        return TokenBatch(inputs: Array(inputs[range]), targets: Array(targets[range]), batchSize: rows, length: width)
+    func rows(part rank: Int, of parts: Int) -> TokenBatch { rows(share(part: rank, of: parts)) }
+
+    /// This process's rows: `rank`·B ..< (`rank` + 1)·B of `parts`·B.
+    func share(part rank: Int, of parts: Int) -> Range<Int> {
+        let rows = batchSize / parts
+        return (rank * rows)..<((rank + 1) * rows)
+    }
+
+    /// The batch of rows `range` alone.
+    public func rows(_ range: Range<Int>) -> TokenBatch {
+        let span = (range.lowerBound * length)..<(range.upperBound * length)
+        return TokenBatch(inputs: Array(inputs[span]), targets: Array(targets[span]), batchSize: range.count, length: length)
     }
 }

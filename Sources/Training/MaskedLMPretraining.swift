@@ -5,8 +5,9 @@
 //
 // The masks are drawn from a generator seeded by the draw the trainer names (its seed and the step) and the row's
 // place in the global batch: every step draws new masks (so every epoch does), a resumed run draws what an unbroken
-// one would, and data-parallel processes draw what one process would. Evaluations reuse the same draws each time, so
-// their losses compare.
+// one would, and data-parallel processes draw what one process would, and weigh their shares' losses by the tokens
+// chosen in them, so the averaged gradient is the one process's. Evaluations reuse the same draws each time, so their
+// losses compare.
 
 import Formats
 import Foundation
@@ -61,9 +62,22 @@ public final class MaskedLMPretraining: PretrainingObjective {
         return (ids, labels, length)
     }
 
-    public func loss(_ batch: TokenBatch, draw: UInt64, firstRow: Int) -> Tensor {
-        let (ids, labels, _) = maskedBatch(batch, draw: draw, firstRow: firstRow)
-        return model.maskedLoss(ids, labels: labels, batch: batch.batchSize)
+    /// The masks of the whole batch are drawn (cheap) so that each share's loss is its sum over the chosen tokens
+    /// divided by the whole batch's count of them: the shares' mean is then exactly the batch's mean, even though
+    /// the shares hold different numbers of chosen tokens.
+    public func loss(_ batch: TokenBatch, draw: UInt64, rows: Range<Int>) -> Tensor {
+        let (ids, labels, length) = maskedBatch(batch, draw: draw, firstRow: 0)
+        let span = (rows.lowerBound * length)..<(rows.upperBound * length)
+        var mine = Array(labels[span])
+        let chosenHere = mine.filter { $0 != -100 }.count, chosenAll = labels.filter { $0 != -100 }.count
+        if chosenHere == 0 { // nothing chosen in this share: a token weighted 0, so the backward pass still runs (and gives 0)
+            let first = span.first { !masking.special.contains(ids[$0]) } ?? span.lowerBound + 1
+            mine[first - span.lowerBound] = ids[first]
+        }
+        let mean = model.maskedLoss(Array(ids[span]), labels: mine, batch: rows.count)
+        if chosenHere == chosenAll { return mean }
+        let processes = Float(batch.batchSize) / Float(rows.count)
+        return mean * (processes * Float(chosenHere) / Float(chosenAll))
     }
 
     /// The prompt with its last word hidden, and the model's three best guesses for it.

@@ -21,11 +21,11 @@ public protocol PretrainingObjective: AnyObject {
     var vocabularySize: Int { get }
     /// One line for the log: the architecture.
     var summary: String { get }
-    /// The mean loss of a batch of windows (`batch.inputs`, with `batch.targets` shifted one token on). `draw`
-    /// names this batch for objectives that draw at random (masks): the same draw gives the same loss, and
-    /// `firstRow` is where this process's rows start in the global batch, so data-parallel ranks draw what one
-    /// process would.
-    func loss(_ batch: TokenBatch, draw: UInt64, firstRow: Int) -> Tensor
+    /// The loss of this process's `rows` of a batch of windows (`batch.inputs`, with `batch.targets` shifted one token
+    /// on), scaled so that the mean over the processes' shares is the whole batch's mean loss (and so is its gradient,
+    /// which data parallelism averages). `draw` names the batch for objectives that draw at random (masks): the same
+    /// draw gives the same loss, and every process draws what one process holding the whole batch would.
+    func loss(_ batch: TokenBatch, draw: UInt64, rows: Range<Int>) -> Tensor
     /// A short demonstration of what the model has learnt from `prompt` (the model is left in training mode).
     func sample(prompt: String, tokens: Int) throws -> String
     /// Writes the model directory (config.json, model.safetensors, tokenizer files) that the other commands load.
@@ -53,8 +53,10 @@ public final class NextTokenPrediction: PretrainingObjective {
         "\(model.parameterCount.formatted()) parameters (\(model.config.layers) layers, \(model.config.embeddingSize) wide, \(model.config.heads) heads)"
     }
 
-    public func loss(_ batch: TokenBatch, draw: UInt64, firstRow: Int) -> Tensor {
-        model(batch.inputs, batch: batch.batchSize).crossEntropy(targets: batch.targets)
+    /// Every row has the same number of targets, so each share's mean is already its part of the batch's mean.
+    public func loss(_ batch: TokenBatch, draw: UInt64, rows: Range<Int>) -> Tensor {
+        let share = rows.count == batch.batchSize ? batch : batch.rows(rows)
+        return model(share.inputs, batch: share.batchSize).crossEntropy(targets: share.targets)
     }
 
     public func sample(prompt: String, tokens: Int) throws -> String {

@@ -176,7 +176,7 @@ public final class Trainer {
         defer { model.train() }
         var total: Double = 0
         for (i, b) in batches.enumerated() where group.map({ i % $0.size == $0.rank }) ?? true {
-            total += Double(Autograd.withNoGrad { objective.loss(b, draw: Self.evaluationDraw &+ UInt64(i), firstRow: 0) }.item())
+            total += Double(Autograd.withNoGrad { objective.loss(b, draw: Self.evaluationDraw &+ UInt64(i), rows: 0..<b.batchSize) }.item())
         }
         if let group {
             var sums = [total]
@@ -238,10 +238,9 @@ public final class Trainer {
             var stepLoss: Float = 0
             for micro in 0..<options.gradientAccumulation {
                 let global = epochBatches[(step % perEpoch) * options.gradientAccumulation + micro]
-                let b = group.map { global.rows(part: $0.rank, of: $0.size) } ?? global
+                let rows = group.map { global.share(part: $0.rank, of: $0.size) } ?? 0..<global.batchSize
                 let draw = options.seed &* 0x9E37_79B9 &+ UInt64(step * options.gradientAccumulation + micro)
-                let loss = objective.loss(b, draw: draw, firstRow: group.map { $0.rank * options.batchSize } ?? 0)
-                    / Float(options.gradientAccumulation)
+                let loss = objective.loss(global, draw: draw, rows: rows) / Float(options.gradientAccumulation)
                 // The gradient of the whole batch's mean loss is the ranks' average, summed once per optimizer step:
                 // during the last micro-step's backward pass.
                 if let averager, overlapCommunication, micro == options.gradientAccumulation - 1 {

@@ -87,7 +87,8 @@ public final class BERTLayer: Module {
         switch padding {
         case .keyLengths(let lengths):
             let (p, dropoutKey) = isTraining && attentionDropout.p > 0 ? (attentionDropout.p, attentionDropout.nextKey()) : (0, 0)
-            perHead = Tensor.paddedAttention(q, k, v, keyLengths: lengths, dropout: p, dropoutKey: dropoutKey)
+            perHead = Tensor.paddedAttention(q, k, v, keyLengths: lengths, dropout: p, dropoutKey: dropoutKey,
+                                             dropoutFirstRow: attentionDropout.firstRow) // data-parallel: this process's rows
         case .bias(let bias):
             let scores = q.matmul(k.transposed()) * (1 / Float(d).squareRoot()) + bias
             perHead = attentionDropout(scores.softmax()).matmul(v)
