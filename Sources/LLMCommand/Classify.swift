@@ -32,8 +32,8 @@ struct Classify: ParsableCommand {
             guard adapter == nil else { throw CommandError("--adapter is for GPT classifiers; a BERT classifier's directory holds its merged weights") }
             let bert = try BERTCheckpoint.loadClassifier(model)
             guard let wordPiece = try WordPieceTokenizer.load(modelDirectory: model) else { throw CommandError("\(model): no vocab.txt or WordPiece tokenizer.json") }
-            if let empty = all.firstIndex(where: { wordPiece.encode($0).isEmpty }) { throw CommandError("text \(empty + 1) is empty") }
             (classifier, ids) = (bert, all.map { wordPiece.encode($0, maxLength: bert.maxTokens).ids })
+            if let empty = ids.firstIndex(where: { $0.count <= 2 }) { throw CommandError("text \(empty + 1) is empty") } // [CLS] [SEP] alone
         } else {
             let gpt = try adapter.map { try GPTClassifier.load(base: model, adapter: $0) } ?? GPTClassifier.load(model)
             gpt.mergeLoRA()

@@ -57,18 +57,9 @@ extension Train {
             bar.update(vocabSize)
         }
 
-        var model: BERTForMaskedLM
+        let model: BERTForMaskedLM
         if let dir = `init` {
-            model = try BERTCheckpoint.loadMaskedLM(dir)
-            if let p = dropout { // dropout is fixed when a model is made: make one with it, holding the weights read
-                var c = model.config
-                (c.hiddenDropout, c.attentionDropout) = (p, p)
-                let read = model
-                model = try BERTForMaskedLM(c, seed: seed)
-                for (dst, src) in zip(model.parameters, read.parameters) {
-                    src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in _ = d.initialize(from: s) } }
-                }
-            }
+            model = try BERTCheckpoint.loadMaskedLM(dir, dropout: dropout)
         } else {
             var c: BERTConfig
             if let path = config {
@@ -102,14 +93,8 @@ extension Train {
             }
             return TokenStore(ids)
         }
-        let split: (train: TokenStore, validation: TokenStore)
-        if splitBy == .tokens {
-            split = splitTokens(encode(texts), valFraction: valFraction)
-        } else {
-            let joined = texts.joined(separator: "\n\n").unicodeScalars
-            let cut = joined.index(joined.startIndex, offsetBy: Int(Double(joined.count) * (1 - valFraction)))
-            split = (encode([String(joined[..<cut])]), encode([String(joined[cut...])]))
-        }
+        let split = splitBy == .tokens ? splitTokens(encode(texts), valFraction: valFraction)
+            : splitCharacters(texts.joined(separator: "\n\n"), valFraction: valFraction) { encode([$0]) }
         var settings = runSettings(contextLength: sequence, dropout: model.config.hiddenDropout, processes: group?.size ?? 1)
         settings["--tokenizer"] = wordPieceVocabulary.map(RunSettings.path)
         settings["--vocab-size"] = wordPieceVocabulary == nil && `init` == nil ? "\(vocabSize)" : nil

@@ -73,7 +73,7 @@ struct TrainTokenizer: ParsableCommand {
         let tokenizer = try WordPieceTrainer.train(texts: texts, vocabularySize: vocabSize, normalizer: BertNormalizer(lowercase: !cased)) { done, total in
             if done % 100 == 0 || done == total { bar.update(done) }
         }
-        try Data((tokenizer.vocabulary.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        try tokenizer.write(vocabTxt: output)
         let sample = String(texts[0].prefix(100_000))
         let words = BertNormalizer.words(tokenizer.normalizer.normalize(sample)).count
         printError(String(format: "learned %d tokens in %.1f s%@; %.2f pieces per word on the first file\nwrote %@", tokenizer.vocabularySize,

@@ -62,9 +62,10 @@ struct Attention: ParsableCommand {
             throw CommandError("\(directory): a BERT without vocab.txt or a WordPiece tokenizer.json")
         }
         guard layer >= 0 && layer < bert.layers.count else { throw CommandError("--layer \(layer) is outside 0..<\(bert.layers.count) for \(directory)") }
-        let ids = wordPiece.encode(text, maxLength: min(bert.config.maxPositions, 64)).ids
+        let ids = wordPiece.encode(text, pair: nil).ids // [CLS] text [SEP]
         guard ids.count > 2 else { throw CommandError("--text is empty") }
-        guard wordPiece.encode(text).count + 2 <= 64 else { throw CommandError("--text has more than 62 tokens; heat maps are drawn for at most 64 with [CLS] and [SEP]") }
+        let limit = min(bert.config.maxPositions, 64)
+        guard ids.count <= limit else { throw CommandError("--text has \(ids.count - 2) tokens; heat maps are drawn for at most \(limit - 2) with [CLS] and [SEP]") }
         try draw(bert.attentionWeights(ids, layer: layer), labels: ids.map { wordPiece.vocabulary[$0] },
                  title: "\((directory as NSString).lastPathComponent): attention of layer \(layer) (bidirectional: no causal mask)")
     }

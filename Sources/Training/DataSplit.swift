@@ -13,8 +13,13 @@ public func splitTokens(_ tokens: TokenStore, valFraction: Double) -> (train: To
 /// The book's split (chapter 5): the text cut at `int(0.9 * len(text))` characters (Unicode scalars, as
 /// Python counts them), then each part tokenized on its own, so the validation text starts a fresh sequence.
 public func splitCharacters(_ text: String, valFraction: Double, encoding: Encoding) throws -> (train: TokenStore, validation: TokenStore) {
+    try splitCharacters(text, valFraction: valFraction) { TokenStore(try encoding.encode($0, allowedSpecial: .all)) }
+}
+
+/// The same cut, each part tokenized by `tokenize` (a BERT's WordPiece, say).
+public func splitCharacters(_ text: String, valFraction: Double,
+                            tokenize: (String) throws -> TokenStore) rethrows -> (train: TokenStore, validation: TokenStore) {
     let scalars = text.unicodeScalars
     let cut = scalars.index(scalars.startIndex, offsetBy: Int(Double(scalars.count) * (1 - valFraction)))
-    return (TokenStore(try encoding.encode(String(scalars[..<cut]), allowedSpecial: .all)),
-            TokenStore(try encoding.encode(String(scalars[cut...]), allowedSpecial: .all)))
+    return (try tokenize(String(scalars[..<cut])), try tokenize(String(scalars[cut...])))
 }

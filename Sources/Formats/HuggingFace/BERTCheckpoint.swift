@@ -74,8 +74,10 @@ public enum BERTCheckpoint {
     }
 
     /// A BertForMaskedLM directory: the encoder and its masked-LM head (the decoder tied to the word embeddings).
-    public static func loadMaskedLM(_ directory: String) throws -> BERTForMaskedLM {
-        let config = try readConfig(directory)
+    /// `dropout` replaces the configuration's rates (as in `load`).
+    public static func loadMaskedLM(_ directory: String, dropout: Float? = nil) throws -> BERTForMaskedLM {
+        var config = try readConfig(directory)
+        if let p = dropout { (config.hiddenDropout, config.attentionDropout) = (p, p) }
         let (files, path) = try Checkpoint.readWeights(directory)
         guard files.contains(where: { $0.entries["cls.predictions.transform.dense.weight"] != nil }) else {
             throw GPTError(description: "\(path): no masked-LM head (cls.predictions.*): this BERT was saved without one (BertModel, or a classifier)")

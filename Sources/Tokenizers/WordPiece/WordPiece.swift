@@ -294,11 +294,15 @@ extension WordPieceTokenizer {
 }
 
 extension WordPieceTokenizer {
+    /// Writes a vocab.txt: one token a line, in id order (what `init(vocabTxt:)` reads).
+    public func write(vocabTxt path: String) throws {
+        try Data((vocabulary.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
     /// Writes vocab.txt (one token a line, in id order) and tokenizer_config.json (BertTokenizer, lower-cased or not)
     /// into a model directory, which `load(modelDirectory:)` and `transformers`' AutoTokenizer read back.
     public func write(toModelDirectory directory: String, maxLength: Int) throws {
-        let vocab = vocabulary.joined(separator: "\n") + "\n"
-        try Data(vocab.utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("vocab.txt")), options: .atomic)
+        try write(vocabTxt: (directory as NSString).appendingPathComponent("vocab.txt"))
         let config: [String: Any] = ["tokenizer_class": "BertTokenizer", "do_lower_case": normalizer.lowercase,
                                      "strip_accents": normalizer.stripAccents, "tokenize_chinese_chars": normalizer.handleChineseChars,
                                      "model_max_length": maxLength, "unk_token": vocabulary[unknown], "cls_token": vocabulary[classifier],
