@@ -150,8 +150,8 @@ struct FinetuneClassify: ParsableCommand {
             Reads a CSV or TSV file (.tsv: tab-separated) with a label column and a text column, optionally \
             balances the classes by undersampling, splits it into training, validation and test sets with --seed, and \
             replaces the model's output head with a linear layer from the last token's hidden state to one logit per class. \
-            A BERT directory (--model) classifies from its pooled [CLS] state instead, and is written as a \
-            BertForSequenceClassification. \
+            A BERT directory (--model) classifies from its pooled [CLS] state instead (or, with --pooling mean, from the \
+            mean of its tokens' last states), and is written as a BertForSequenceClassification. \
             By default only the last transformer block, the final norm and the new head train (the book's choice; on a \
             BERT the last layer, the pooler and the head); \
             --trainable-blocks all trains everything, --lora-rank trains LoRA adapters instead. Loss and accuracy on every \
@@ -171,6 +171,8 @@ struct FinetuneClassify: ParsableCommand {
     var trainableBlocks = "1"
     @Option(help: "Stop after this many epochs without a lower validation loss (0: never).") var patience = 2
     @Flag(help: "Also write the three splits to OUTPUT/splits/{train,validation,test}.csv (as the book does).") var saveSplits = false
+    @Option(help: "A BERT: what the head reads, the pooled [CLS] state (cls, transformers' way) or the mean of the tokens' states (mean).")
+    var pooling: BERTForSequenceClassification.Pooling?
 
     func fractions() throws -> (Double, Double) { try splitFractions(split, example: "0.7,0.1") }
 
@@ -200,17 +202,19 @@ struct FinetuneClassify: ParsableCommand {
         let model: any SequenceClassifier, sets: [ClassificationDataset], maxTokens: Int, blocks: Int
         let saveModel: (String, [String: String]) throws -> Void
         if BERTCheckpoint.isBERT(common.model) {
+            let pooling = pooling ?? .cls
             guard let wordPiece = try WordPieceTokenizer.load(modelDirectory: common.model) else {
                 throw CommandError("--model \(common.model): a BERT directory without vocab.txt or a WordPiece tokenizer.json")
             }
-            let bert = try BERTCheckpoint.load(common.model, pooler: true, seed: common.seed, dropout: common.dropout)
+            let bert = try BERTCheckpoint.load(common.model, pooler: pooling == .cls, seed: common.seed, dropout: common.dropout)
             maxTokens = min(maxLength ?? bert.config.maxPositions, bert.config.maxPositions)
             guard maxTokens >= 3 else { throw CommandError("--max-length must be at least 3 for a BERT ([CLS], a token, [SEP])") }
             sets = try parts.map { try ClassificationDataset($0, classes: labels, path: data) { wordPiece.encode($0, maxLength: maxTokens).ids } }
-            let classifier = BERTForSequenceClassification(bert: bert, labels: labels, dropout: common.dropout, seed: common.seed)
+            let classifier = BERTForSequenceClassification(bert: bert, labels: labels, dropout: common.dropout, seed: common.seed, pooling: pooling)
             (model, blocks) = (classifier, bert.layers.count)
             saveModel = { directory, _ in try BERTCheckpoint.save(classifier, to: directory) }
         } else {
+            guard pooling == nil else { throw CommandError("--pooling is for a BERT; a GPT classifier reads its last token") }
             let (backbone, encoding) = try common.loadModel(keepHead: false)
             maxTokens = min(maxLength ?? backbone.config.contextLength, backbone.config.contextLength)
             sets = try parts.map { try ClassificationDataset($0, classes: labels, encoding: encoding, maxLength: maxTokens, path: data) }
@@ -230,7 +234,7 @@ struct FinetuneClassify: ParsableCommand {
         var settings = common.settings
         for (name, value) in [("--data", RunSettings.path(data)), ("--label-column", labelColumn), ("--text-column", textColumn),
                               ("--balance", "\(balance)"), ("--split", split), ("--max-length", "\(maxTokens)"),
-                              ("--trainable-blocks", trainableBlocks)] {
+                              ("--trainable-blocks", trainableBlocks), ("--pooling", pooling?.rawValue ?? "default")] {
             settings[name] = value
         }
         let run = try common.resumableRun(settings, resume: trainer.resume)

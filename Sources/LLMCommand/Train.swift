@@ -18,8 +18,10 @@ struct Train: ParsableCommand {
             The model comes from --preset (\(GPTConfig.presets.keys.sorted().joined(separator: ", ")), book-124m; \
             \(BERTConfig.presets.keys.sorted().joined(separator: ", "))), \
             --config (a config.json: GPT-2, Llama or Qwen3 keys) or --init (a model directory to continue from). Text \
-            is tokenized with gpt2, or with --init's own tokenizer (tokenizer.json, copied to the output); files are \
-            joined with the end-of-text token; the last --val-fraction of the tokens is held out for validation.
+            is tokenized with gpt2, with --init's own tokenizer (tokenizer.json, copied to the output), or with \
+            --tokenizer (a .tiktoken file from llm train-tokenizer, or an encoding name; the model's vocabulary is sized \
+            to it and the file is saved with the model); files are joined with the end-of-text token; the last \
+            --val-fraction of the tokens is held out for validation.
 
             A BERT (a bert-* preset, a BertConfig, or a BERT directory for --init) trains by masked-language \
             modelling: windows of --context-length tokens (default 128) counting [CLS] and [SEP], 15 % of the tokens \
@@ -64,8 +66,8 @@ struct Train: ParsableCommand {
     var bucketMb: Double = 25
     @Option(help: "Under mpirun: 1 shards AdamW's moments over the processes (ZeRO stage 1: each keeps 1/N of them); 0 keeps them whole in each.")
     var zero = 0
-    @Option(name: .customLong("tokenizer"), help: "BERT: a WordPiece vocab.txt, or a directory holding one, to tokenize with.")
-    var wordPieceVocabulary: String?
+    @Option(name: .customLong("tokenizer"), help: "A GPT: a .tiktoken file (llm train-tokenizer) or an encoding name. A BERT: a WordPiece vocab.txt, or a directory holding one.")
+    var tokenizerPath: String?
     @Option(help: "BERT: the size of the WordPiece vocabulary learnt from the data when there is no --tokenizer or --init.")
     var vocabSize = 8192
     @Flag(help: "BERT: a cased vocabulary (keep case and accents) when one is learnt or read from a vocab.txt.") var cased = false
@@ -115,6 +117,7 @@ struct Train: ParsableCommand {
         settings["--preset"] = preset
         settings["--config"] = config.map(RunSettings.path)
         settings["--init"] = `init`.map(RunSettings.path)
+        settings["--tokenizer"] = tokenizerPath.map { BuiltinEncoding(rawValue: $0) != nil ? $0 : RunSettings.path($0) }
         settings["--data"] = data.isEmpty ? "(the embedded The Verdict)" : data.map(RunSettings.path).joined(separator: " ")
         settings["--split-by"] = splitBy.rawValue
         settings["--eval-batches"] = evalBatches.map { "\($0)" }
@@ -132,9 +135,16 @@ struct Train: ParsableCommand {
         // Under Open MPI's mpirun: data-parallel, --batch-size per process; rank 0 writes the output.
         let mpi = try OpenMPI.startIfLaunched()
         defer { mpi?.finalize() }
-        if (mpi?.rank ?? 0) == 0 { try OutputDirectory.prepare(output, inputs: [`init`, config, wordPieceVocabulary].compactMap { $0 } + data) }
+        if (mpi?.rank ?? 0) == 0 { try OutputDirectory.prepare(output, inputs: [`init`, config, tokenizerPath].compactMap { $0 } + data) }
         if try trainsMaskedLM() { return try trainMaskedLM(group: mpi) }
-        guard wordPieceVocabulary == nil else { throw CommandError("--tokenizer is for BERT training; a GPT uses gpt2 or --init's own tokenizer") }
+        guard tokenizerPath == nil || `init` == nil else { throw CommandError("--tokenizer: a model from --init keeps its own tokenizer") }
+        // --tokenizer: a vocabulary learnt with llm train-tokenizer (or a built-in encoding), which sizes the model's table.
+        let chosen = try tokenizerPath.map { name in
+            if name.hasSuffix(".txt") || (try? WordPieceTokenizer.load(modelDirectory: name)) != nil {
+                throw CommandError("--tokenizer \(name): a WordPiece vocabulary is for a BERT (--preset bert-*); a GPT takes a .tiktoken file or an encoding name")
+            }
+            do { return try Encoding.load(nameOrPath: name) } catch { throw CommandError("--tokenizer \(name): \(error)") }
+        }
         let model: GPTModel
         if let dir = `init` {
             model = try Checkpoint.load(dir)
@@ -153,12 +163,18 @@ struct Train: ParsableCommand {
             } else {
                 c = try GPTConfig.preset(preset ?? "small")
             }
+            if let encoding = chosen {
+                if config == nil { c.vocabSize = encoding.vocabularySize }
+                guard c.vocabSize >= encoding.vocabularySize else {
+                    throw CommandError("--config \(config!): vocab_size \(c.vocabSize) is smaller than the tokenizer's \(encoding.vocabularySize) tokens")
+                }
+            }
             if let p = dropout { c.dropout = p }
             try MemoryCheck.training(c, batchSize: batchSize, contextLength: contextLength ?? c.contextLength)
             model = try GPTModel(c, seed: seed)
         }
         // A model directory's own tokenizer (a Llama or Qwen tokenizer.json) when continuing from one, else gpt2.
-        let encoding = try `init`.map { try tokenizer(for: model.config, directory: $0) } ?? Encoding.named("gpt2")
+        let encoding = try chosen ?? `init`.map { try tokenizer(for: model.config, directory: $0) } ?? Encoding.named("gpt2")
         let options = trainingOptions(contextLength: contextLength ?? model.config.contextLength)
         let split: (train: TokenStore, validation: TokenStore)
         if data.count == 1, data[0].hasSuffix(".tokens") {
@@ -173,7 +189,10 @@ struct Train: ParsableCommand {
                 : try splitCharacters(texts.joined(separator: "<|endoftext|>"), valFraction: valFraction, encoding: encoding)
         }
         let settings = runSettings(contextLength: options.contextLength, dropout: model.config.dropout, processes: mpi?.size ?? 1)
-        if let dir = `init`, (mpi?.rank ?? 0) == 0 { try copyTokenizerFiles(from: dir, to: output) } // the output loads with the same tokenizer
+        if (mpi?.rank ?? 0) == 0 { // the output loads with the same tokenizer
+            if let dir = `init` { try copyTokenizerFiles(from: dir, to: output) }
+            if chosen != nil, encoding.name != "gpt2" { try encoding.write(tiktokenFile: output + "/" + ownTokenizerFile) }
+        }
         try runTraining(objective: NextTokenPrediction(model: model, encoding: encoding), split: split, options: options, output: output, group: mpi,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,
                         overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1)
@@ -199,7 +218,7 @@ func tokenize(_ texts: [String], _ encoding: Encoding? = nil) throws -> TokenSto
 /// Copies a model directory's tokenizer files (tokenizer.json and its config, vocab.json + merges.txt, ...) into
 /// `output`, so a model trained from it is read with the tokenizer it was trained with.
 func copyTokenizerFiles(from directory: String, to output: String) throws {
-    let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
+    let names = [ownTokenizerFile, ownTokenizerFile + ".json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
                  "encoder.json", "vocab.bpe", "generation_config.json"]
     try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
     for name in names {

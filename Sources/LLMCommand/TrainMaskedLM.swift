@@ -36,7 +36,7 @@ extension Train {
         let texts = data.isEmpty ? [try embeddedVerdict()] : try data.map(Input.text)
         let writes = (group?.rank ?? 0) == 0
         let wordPiece: WordPieceTokenizer
-        if let path = wordPieceVocabulary {
+        if let path = tokenizerPath {
             var isDirectory: ObjCBool = false
             FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             if isDirectory.boolValue {
@@ -96,8 +96,8 @@ extension Train {
         let split = splitBy == .tokens ? splitTokens(encode(texts), valFraction: valFraction)
             : splitCharacters(texts.joined(separator: "\n\n"), valFraction: valFraction) { encode([$0]) }
         var settings = runSettings(contextLength: sequence, dropout: model.config.hiddenDropout, processes: group?.size ?? 1)
-        settings["--tokenizer"] = wordPieceVocabulary.map(RunSettings.path)
-        settings["--vocab-size"] = wordPieceVocabulary == nil && `init` == nil ? "\(vocabSize)" : nil
+        settings["--tokenizer"] = tokenizerPath.map(RunSettings.path)
+        settings["--vocab-size"] = tokenizerPath == nil && `init` == nil ? "\(vocabSize)" : nil
         settings["--cased"] = cased ? "true" : nil
         try runTraining(objective: objective, split: split, options: options, output: output, group: group, resume: resume, json: json,
                         title: "llm train (masked LM)", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,

@@ -88,7 +88,7 @@ final class EndToEndTests: XCTestCase {
                      setup: { try Data([0, 1, 2, 3]).write(to: URL(fileURLWithPath: $0 + "/x.tokens")) }),
             BadInput(arguments: ["train", "--preset", "bert-tiny", "--context-length", "2", "--output", "run"], expected: "--context-length must be in 3...512"),
             BadInput(arguments: ["train", "--tokenizer", LLMProcess.fixture("tiny-bert") + "/vocab.txt", "--output", "run"],
-                     expected: "--tokenizer is for BERT training"),
+                     expected: "a WordPiece vocabulary is for a BERT"),
             BadInput(arguments: ["generate", "--model", LLMProcess.fixture("tiny-bert"), "--prompt", "hi"], expected: "is a BERT, an encoder"),
             BadInput(arguments: ["classify", "--model", LLMProcess.fixture("tiny-bert-classifier"), "--adapter", "adapter", "hi"],
                      expected: "--adapter is for GPT classifiers"),
@@ -189,6 +189,37 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(classify.status, 0, classify.stderr)
         let answer = try JSONSerialization.jsonObject(with: Data(classify.stdout.utf8)) as? [String: Any]
         XCTAssertTrue(["ham", "spam"].contains(answer?["label"] as? String ?? ""), classify.stdout)
+    }
+
+    /// A GPT on a vocabulary of its own: learn a BPE from the embedded text's file, pretrain with it (the table sized to
+    /// it, the file saved with the model), and the directory tokenizes, generates and fine-tunes with that vocabulary.
+    func testGPTTrainsWithALearntTokenizer() throws {
+        let dir = try LLMProcess.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = (0..<200).map { "the cat sat on the mat number \($0 % 7)." }.joined(separator: " ")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/corpus.txt"))
+        let learn = try LLMProcess.run(["train-tokenizer", "--vocab-size", "300", "--special", "<|endoftext|>", "-o", "corpus.tiktoken", "corpus.txt"], in: dir)
+        XCTAssertEqual(learn.status, 0, learn.stderr)
+        let train = try LLMProcess.run(["train", "--preset", "small", "--tokenizer", "corpus.tiktoken", "--data", "corpus.txt", "--context-length", "16",
+                                        "--batch-size", "2", "--max-steps", "2", "--eval-every", "2", "--output", "gpt"], in: dir)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/gpt/config.json"))) as? [String: Any]
+        let learnt = try String(contentsOfFile: dir + "/corpus.tiktoken", encoding: .utf8).split(separator: "\n").count
+        XCTAssertEqual(config?["vocab_size"] as? Int, learnt + 1, "the learnt tokens and <|endoftext|>")
+        let fromFile = try LLMProcess.run(["tokenize", "--encoding", "corpus.tiktoken", "--json", "corpus.txt"], in: dir)
+        let fromModel = try LLMProcess.run(["tokenize", "--encoding", "gpt/tokenizer.tiktoken", "--json", "corpus.txt"], in: dir)
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertEqual(fromFile.stdout, fromModel.stdout, "the model keeps the vocabulary it was trained with")
+        let generate = try LLMProcess.run(["generate", "--model", "gpt", "--max-new-tokens", "3", "--prompt", "the cat"], in: dir)
+        XCTAssertEqual(generate.status, 0, generate.stderr)
+        let rows = (0..<16).map { i in i % 2 == 0 ? "spam\tthe cat \(i)" : "ham\tthe mat \(i)" }
+        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/sms.tsv"))
+        let finetune = try LLMProcess.run(["finetune", "classify", "--model", "gpt", "--data", "sms.tsv", "--epochs", "1", "--batch-size", "4",
+                                           "--output", "cls"], in: dir)
+        XCTAssertEqual(finetune.status, 0, finetune.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/cls/tokenizer.tiktoken"), "the classifier keeps the tokenizer")
+        let classify = try LLMProcess.run(["classify", "--model", "cls", "the cat"], in: dir)
+        XCTAssertEqual(classify.status, 0, classify.stderr)
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {

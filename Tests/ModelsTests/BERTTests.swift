@@ -239,6 +239,31 @@ struct BERTClassifierTests {
         #expect(a.pooler != nil && a.pooler!.weight.scalars == b.pooler!.weight.scalars)
         #expect(throws: GPTError.self) { try BERTCheckpoint.loadClassifier(mlm) }
     }
+
+    @Test("mean pooling reads the average of each text's token states (padding left out); saved without a pooler, it reads back")
+    func meanPooling() throws {
+        let bert = try BERTCheckpoint.load(fixtureDirectory("tiny-bert-mlm"), pooler: false)
+        let model = BERTForSequenceClassification(bert: bert, labels: ["a", "b"], dropout: 0, seed: 3, pooling: .mean)
+        model.eval()
+        let ids = [2, 10, 20, 30, 3, 0, 2, 40, 3, 0, 0, 0], lengths = [5, 3]
+        let logits = Autograd.withNoGrad { model(ids, batch: 2, lengths: lengths) }.scalars
+        // The same, text by text and without padding, averaged here by hand.
+        let c = bert.config.hiddenSize
+        for (row, n) in lengths.enumerated() {
+            let hidden = Autograd.withNoGrad { bert(Array(ids[(row * 6)..<(row * 6 + n)])).hidden }.scalars
+            let mean = (0..<c).map { k in (0..<n).reduce(Float(0)) { $0 + hidden[$1 * c + k] } / Float(n) }
+            let expected = Autograd.withNoGrad { model.classifier(Tensor(mean, shape: [1, c])) }.scalars
+            for j in 0..<2 { #expect(abs(logits[row * 2 + j] - expected[j]) < 1e-5, "row \(row) class \(j)") }
+        }
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("bert-mean-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try BERTCheckpoint.save(model, to: copy)
+        let names = try Safetensors.read(copy + "/model.safetensors").entries.keys
+        #expect(!names.contains { $0.contains("pooler") }, "no pooler is written, so transformers says it has none")
+        let back = try BERTCheckpoint.loadClassifier(copy)
+        #expect(back.pooling == .mean)
+        #expect(Autograd.withNoGrad { back(ids, batch: 2, lengths: lengths) }.scalars == logits)
+    }
 }
 
 @Suite("BERT attention pictures")

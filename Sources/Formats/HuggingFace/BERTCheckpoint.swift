@@ -21,14 +21,15 @@ public enum BERTCheckpoint {
     }
 
     /// The encoder of a BERT directory (the heads of BertForMaskedLM and the like are left in the file). `pooler`:
-    /// a directory saved without one (BertForMaskedLM) gets a fresh one, seeded, as transformers gives a classifier
-    /// made from it. `dropout` replaces the configuration's rates.
-    public static func load(_ directory: String, pooler: Bool = false, seed: UInt64 = 0, dropout: Float? = nil) throws -> BERTModel {
+    /// nil keeps the directory's pooler if it has one; true gives a directory saved without one (BertForMaskedLM) a
+    /// fresh one, seeded, as transformers gives a classifier made from it; false leaves any pooler out (a
+    /// mean-pooled classifier has none). `dropout` replaces the configuration's rates.
+    public static func load(_ directory: String, pooler: Bool? = nil, seed: UInt64 = 0, dropout: Float? = nil) throws -> BERTModel {
         var config = try readConfig(directory)
         if let p = dropout { (config.hiddenDropout, config.attentionDropout) = (p, p) }
         let (files, path) = try Checkpoint.readWeights(directory)
         let hasPooler = files.contains { $0.entries.keys.contains { normalized($0) == "pooler.dense.weight" } }
-        let model = try BERTModel(config, seed: seed, pooler: hasPooler || pooler)
+        let model = try BERTModel(config, seed: seed, pooler: pooler ?? hasPooler)
         let stored = hasPooler ? model.namedParameters : model.namedParameters.filter { !$0.0.hasPrefix("pooler.") }
         try fill(stored, from: files, path: path)
         model.eval()
@@ -43,11 +44,24 @@ public enum BERTCheckpoint {
         guard files.contains(where: { $0.entries["classifier.weight"] != nil }) else {
             throw GPTError(description: "\(path): no classifier.weight: not a BertForSequenceClassification")
         }
-        let bert = try BERTModel(try readConfig(directory), pooler: true)
-        let model = BERTForSequenceClassification(bert: bert, labels: labels)
+        let pooling = try classifierPooling(directory)
+        let bert = try BERTModel(try readConfig(directory), pooler: pooling == .cls)
+        let model = BERTForSequenceClassification(bert: bert, labels: labels, pooling: pooling)
         try fill(model.namedParameters, from: files, path: path)
         model.eval()
         return model
+    }
+
+    /// How a classifier directory pools its tokens: config.json's "classifier_pooling" (ours; "mean"), else transformers'
+    /// pooled [CLS].
+    static func classifierPooling(_ directory: String) throws -> BERTForSequenceClassification.Pooling {
+        let path = (directory as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: path), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let name = object["classifier_pooling"] else { return .cls }
+        guard let text = name as? String, let pooling = BERTForSequenceClassification.Pooling(rawValue: text) else {
+            throw GPTError(description: "\(path): classifier_pooling \(name) is neither cls nor mean")
+        }
+        return pooling
     }
 
     /// config.json's id2label in id order, when it is a classifier's (at least two labels).
@@ -66,8 +80,10 @@ public enum BERTCheckpoint {
 
     /// Writes a BertForSequenceClassification directory transformers loads (id2label, label2id, num_labels in
     /// config.json; "bert."/"classifier" names, nn.Linear weights as (out, in)). LoRA adapters must be merged first.
+    /// A mean-pooled classifier is written with "classifier_pooling": "mean" and no pooler: transformers' class has
+    /// no mean pooling, so it would load the directory with a fresh pooler and say so (not silently classify otherwise).
     public static func save(_ model: BERTForSequenceClassification, to directory: String) throws {
-        var extra: [String: Any] = [:]
+        var extra: [String: Any] = model.pooling == .mean ? ["classifier_pooling": "mean"] : [:]
         extra["id2label"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ("\($0.offset)", $0.element) })
         extra["label2id"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ($0.element, $0.offset) })
         try write(model, config: model.config, extra: extra, to: directory)

@@ -79,6 +79,7 @@ struct ModelOptions: ParsableArguments {
 }
 
 extension WeightType: ExpressibleByArgument {}
+extension BERTForSequenceClassification.Pooling: ExpressibleByArgument {}
 
 /// Fails with "FLAG PATH: no such directory" unless `path` is a directory.
 func requireDirectory(_ path: String, flag: String) throws {
@@ -88,11 +89,19 @@ func requireDirectory(_ path: String, flag: String) throws {
     }
 }
 
+/// The file a GPT trained with `llm train --tokenizer FILE.tiktoken` keeps its vocabulary in (with a .json sidecar
+/// for its pattern and special tokens): tiktoken's format, as transformers has no byte-level BPE file without merges.
+let ownTokenizerFile = "tokenizer.tiktoken"
+
+/// A GPT directory's tokenizer: its own .tiktoken, GPT-2's vocab.json + merges.txt (or OpenAI's names), a
+/// tokenizer.json, else gpt2.
 func tokenizer(for config: GPTConfig, directory: String) throws -> Encoding {
     let vocab = directory + "/vocab.json", merges = directory + "/merges.txt", tokenizerJSON = directory + "/tokenizer.json"
     let encoder = directory + "/encoder.json", vocabBPE = directory + "/vocab.bpe" // OpenAI's original names
     let encoding: Encoding
-    if FileManager.default.fileExists(atPath: vocab) && FileManager.default.fileExists(atPath: merges) {
+    if FileManager.default.fileExists(atPath: directory + "/" + ownTokenizerFile) {
+        encoding = try Encoding.load(nameOrPath: directory + "/" + ownTokenizerFile)
+    } else if FileManager.default.fileExists(atPath: vocab) && FileManager.default.fileExists(atPath: merges) {
         encoding = try Encoding.gpt2(encoderJSON: vocab, vocabBPE: merges)
     } else if FileManager.default.fileExists(atPath: encoder) && FileManager.default.fileExists(atPath: vocabBPE) {
         encoding = try Encoding.gpt2(encoderJSON: encoder, vocabBPE: vocabBPE)
