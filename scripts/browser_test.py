@@ -7,7 +7,8 @@ Starts `llm serve` on MODEL and chromedriver, then, as a user would: loads the p
 waits for streamed text, presses Stop and checks on /metrics that the server cancelled the request and
 freed its slot; switches encodings in the Tokens view and checks every count against `llm tokenize`;
 opens Attention and checks the grid is T x T for the T tokens of the text, and that switching heads
-redraws it; plots Embeddings. Any JavaScript error or failed resource in the browser's log fails the
+redraws it; plots Embeddings. With --encoder (a BERT directory), serves it too and checks the page's encoder
+views: Fill mask (each [MASK]'s candidates as `llm fill-mask` gives them) and a bidirectional Attention grid. Any JavaScript error or failed resource in the browser's log fails the
 test. With --screenshots, saves each view at 1280x800 as PNG.
 
 The WebDriver client is the few HTTP calls below (Python's standard library only), so CI needs
@@ -126,10 +127,75 @@ def metric(text, sample):
     return 0.0
 
 
+def encoder_views(browser, args, check, shots):
+    """The page on a BERT's server: only Fill mask and Attention, each [MASK]'s candidates as `llm fill-mask` gives
+    them, and an attention grid with nothing masked."""
+    print("encoder: fill mask", flush=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    err = tempfile.NamedTemporaryFile("w+", suffix=".err")
+    server = subprocess.Popen([args.llm, "serve", "--model", args.encoder, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_for("llm serve (BERT) to answer /health", lambda: http("GET", base + "/health", timeout=2), timeout=60)
+        browser.get(base + "/")
+        wait_for("the encoder page to load", lambda: browser.run("return document.body.dataset.ready === 'true';"))
+        info = http("GET", base + "/playground/info")
+        shown = browser.run("return Array.from(document.querySelectorAll('[role=tab]')).filter(t => !t.hidden).map(t => t.id);")
+        check(info["kind"] == "encoder" and shown == ["tab-attention", "tab-fill-mask"],
+              f"a BERT's page offers only Attention and Fill mask ({', '.join(shown)}), Fill mask open")
+        text = "the [MASK] is [MASK] ."
+        browser.type("#mask-text", text)
+        browser.type("#mask-top-k", "4")
+        browser.click("#fill-mask-button")
+        wait_for("a table per [MASK]", lambda: browser.count("#mask-results table") == 2 and browser.count("#mask-results tr") == 8, timeout=20)
+        expected = json.loads(subprocess.check_output([args.llm, "fill-mask", "--model", args.encoder, "--top-k", "4", "--json", text]))
+        page = browser.run("return Array.from(document.querySelectorAll('#mask-results table')).map(t => "
+                           "Array.from(t.rows).map(r => [r.cells[0].textContent, r.cells[2].textContent]));")
+        want = [[[f"“{json.dumps(c['token_str'], ensure_ascii=False)[1:-1]}”", None] for c in mask] for mask in expected]
+        check([[row[0] for row in m] for m in page] == [[row[0] for row in m] for m in want],
+              "each [MASK]'s candidates are those of llm fill-mask, in its order")
+        filled = browser.run("return Array.from(document.querySelectorAll('#mask-sentence .filled')).map(s => s.textContent);")
+        check(filled == [m[0]["token_str"] for m in expected], f"the text shows each [MASK] filled with its best candidate ({filled})")
+        if shots:
+            browser.screenshot(os.path.join(shots, "fill-mask.png"))
+        browser.type("#mask-text", "no mask here")
+        browser.click("#fill-mask-button")
+        wait_for("the page to say what is wrong", lambda: "[MASK]" in (browser.text("#status") or ""), timeout=10)
+        # The browser logs the 400 this asked for; taken out of the log here, so the final check sees any other error.
+        unexpected = [e["message"] for e in browser.log() if e.get("level") == "SEVERE" and "/playground/fill-mask" not in e["message"]]
+        check(not unexpected, f"a text without [MASK] gets the server's one line: {browser.text('#status')!r}" + "".join(unexpected))
+
+        print("encoder: attention", flush=True)
+        browser.click("#tab-attention")
+        sentence = "every token reads the whole text"
+        browser.type("#attention-text", sentence)
+        browser.click("#attention-button")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write(sentence)
+        t = len(json.loads(subprocess.check_output([args.llm, "tokenize", "--model", args.encoder, "--json", f.name])))
+        os.unlink(f.name)
+        wait_for("the encoder's attention grid", lambda: browser.count("#attention-grid .cell") == t * t, timeout=20)
+        check(browser.count("#attention-grid .masked") == 0 and browser.text("#attention-grid .label.col") == "[CLS]",
+              f"the grid is {t} x {t} for [CLS] … [SEP], and no cell is masked (bidirectional attention)")
+        if shots:
+            browser.screenshot(os.path.join(shots, "bert-attention.png"))
+    except AssertionError:
+        err.seek(0)
+        print(err.read()[-2000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm", default=".build/release/llm")
     parser.add_argument("--model", required=True)
+    parser.add_argument("--encoder", help="a BERT directory with its masked-LM head: also test the page's encoder views")
     parser.add_argument("--screenshots", help="directory for a PNG of each view at 1280x800")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "chromedriver")
@@ -260,6 +326,11 @@ def main():
         check(True, f"the embeddings view plots the {len(words.split())} words")
         if shots:
             browser.screenshot(os.path.join(shots, "embeddings.png"))
+
+        if args.encoder:
+            encoder_views(browser, args, check, shots)
+            browser.get(base + "/")
+            wait_for("the page to load again", lambda: browser.run("return document.body.dataset.ready === 'true';"))
 
         print("keyboard and narrow window", flush=True)
         browser.click("#tab-embeddings")

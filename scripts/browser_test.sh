@@ -2,7 +2,7 @@
 # The playground page's end-to-end test in headless Chromium (scripts/browser_test.py, through WebDriver).
 #   scripts/browser_test.sh [LLM] [--screenshots DIR] [--model DIR]
 # Without --model, makes a small model with random weights and a context of 1024 tokens, so that a long
-# generation is still running when the test presses Stop. Needs chromium, chromedriver and python3
+# generation is still running when the test presses Stop. The encoder views are tested on the tiny BERT fixture. Needs chromium, chromedriver and python3
 # (Debian: chromium chromium-driver python3; .ci/run installs them when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +16,4 @@ if [[ " $* " != *" --model "* ]]; then
     || { cat "$tmp/train.log"; exit 1; }
   set -- --model "$tmp/model" "$@"
 fi
-python3 scripts/browser_test.py --llm "$llm" "$@"
+python3 scripts/browser_test.py --llm "$llm" --encoder Tests/Fixtures/tiny-bert-mlm "$@"

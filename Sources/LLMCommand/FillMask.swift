@@ -4,8 +4,8 @@
 import ArgumentParser
 import Foundation
 import Formats
+import Inference
 import Models
-import Tensors
 import Tokenizers
 
 struct FillMask: ParsableCommand {
@@ -36,36 +36,15 @@ struct FillMask: ParsableCommand {
         guard BERTCheckpoint.isBERT(model) else {
             throw CommandError("--model \(model): not a BERT (config.json's model_type is not \"bert\"); fill-mask needs a masked-language model")
         }
-        guard let mask = tokenizer.mask else { throw CommandError("--model \(model): the vocabulary has no [MASK] token") }
         let bert = try BERTCheckpoint.loadMaskedLM(model)
-        let ids = tokenizer.encode(text).ids
-        let positions = ids.indices.filter { ids[$0] == mask }
-        guard !positions.isEmpty else { throw CommandError("the text has no [MASK] to fill") }
-        guard ids.count <= bert.config.maxPositions else {
-            throw CommandError("the text is \(ids.count) tokens; this BERT reads at most \(bert.config.maxPositions)")
-        }
-        let v = bert.config.vocabSize
-        let logits = Autograd.withNoGrad { bert(ids).scalars }
-        var answers: [[[String: Any]]] = []
-        for p in positions {
-            let row = Array(logits[(p * v)..<((p + 1) * v)])
-            let top = row.max()!
-            let exps = row.map { Foundation.exp(Double($0 - top)) }, total = exps.reduce(0, +)
-            let best = exps.indices.sorted { exps[$0] > exps[$1] }.prefix(topK)
-            answers.append(try best.map { id in
-                var filled = ids
-                filled[p] = id
-                return ["score": exps[id] / total, "token": id, "token_str": try tokenizer.decode([id]),
-                        "sequence": try tokenizer.decode(filled)] as [String: Any]
-            })
-        }
+        let answers = try Inference.fillMask(bert, tokenizer: tokenizer, text: text, topK: topK)
         if json {
-            let data = try JSONSerialization.data(withJSONObject: answers, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(withJSONObject: answers.map { $0.map(\.json) }, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             for (n, list) in answers.enumerated() {
                 if answers.count > 1 { print("[MASK] \(n + 1):") }
-                for a in list { print(String(format: "  %.4f  %@", a["score"] as! Double, a["token_str"] as! String)) }
+                for a in list { print(String(format: "  %.4f  %@", a.score, a.tokenString)) }
             }
         }
     }

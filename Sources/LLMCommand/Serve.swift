@@ -1,10 +1,12 @@
 // `llm serve`: the OpenAI-compatible server (Server target) in front of the serving engine (Inference).
 
 import ArgumentParser
+import Formats
 import Foundation
 import Inference
 import Logging
 import Server
+import Tokenizers
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +14,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Any OpenAI client works against http://HOST:PORT/v1. Requests are batched continuously: up to --max-batch \
             sequences share each decoding step. SIGINT or SIGTERM stops taking requests, lets running streams \
-            finish (up to --drain seconds), and exits 0. Binds to 127.0.0.1 unless --host says otherwise.
+            finish (up to --drain seconds), and exits 0. Binds to 127.0.0.1 unless --host says otherwise. \
+            The playground is at http://HOST:PORT/. A BERT directory (with its masked-LM head) is served for the \
+            playground's fill-mask and attention views.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -39,6 +43,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if BERTCheckpoint.isBERT(modelOptions.model) { return try await serveEncoder() }
         guard modelOptions.runsOnInferenceModel else {
             throw CommandError("serving needs a GPT-2 model with learned or sinusoidal positions, or a Llama / Qwen3 model")
         }
@@ -65,6 +70,32 @@ struct Serve: AsyncParsableCommand {
         let app = server.application(logger: logger) { bound in
             printError("serving \(id) (\(types) weights, chat template \(template)) at http://\(host):\(bound)/v1 " +
                        "— up to \(maxBatch) sequences per step; Ctrl-C stops")
+        }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        printError("stopped")
+    }
+
+    /// A BERT with its masked-LM head: the playground's fill-mask and attention views (EncoderServer).
+    func serveEncoder() async throws {
+        let dir = modelOptions.model
+        for (flag, given) in [("--weights", weights != nil), ("--chat-template", chatTemplate != nil), ("--context-length", contextLength != nil),
+                              ("--adapter", modelOptions.adapter != nil)] where given {
+            throw CommandError("\(flag) is for serving a decoder; \(dir) is a BERT, served for fill-mask and attention")
+        }
+        guard let tokenizer = try WordPieceTokenizer.load(modelDirectory: dir) else {
+            throw CommandError("--model \(dir): a BERT directory without vocab.txt or a WordPiece tokenizer.json")
+        }
+        let model = try BERTCheckpoint.loadMaskedLM(dir)
+        var options = ServerOptions(modelID: URL(fileURLWithPath: dir).lastPathComponent)
+        options.host = host
+        options.port = port
+        options.apiKeys = apiKey.map { $0.split(separator: ",").map(String.init) } ?? []
+        options.corsOrigin = corsOrigin
+        var logger = Logger(label: "llm-serve")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let (id, host) = (options.modelID, host)
+        let app = EncoderServer(model: model, tokenizer: tokenizer, options: options).application(logger: logger) { bound in
+            printError("serving \(id) (a BERT: fill-mask and attention) at http://\(host):\(bound)/ — Ctrl-C stops")
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         printError("stopped")

@@ -1,8 +1,9 @@
 // The playground: one page at `/` (Resources/playground: index.html, playground.css, playground.js, compiled
 // into the binary as SwiftPM resources: no build step, no files to install, no network) where a learner types a sentence and sees what the model sees — tokens, attention, embeddings
 // — and a practitioner tries the model (streamed generation with sampling controls). The page uses the
-// OpenAI endpoints and /tokenize like any client, plus three small JSON endpoints of its own:
-//   GET  /playground/info         the model's shape, chat template, encodings
+// OpenAI endpoints and /tokenize like any client, plus three small JSON endpoints of its own (an encoder's
+// server, EncoderServer.swift, has its own: fill-mask and attention):
+//   GET  /playground/info         the model's kind ("decoder"), shape, chat template, encodings
 //   POST /playground/attention    {"text", "layer"} → tokens and (heads, T, T) weights, as `llm attention`
 //   POST /playground/embeddings   {"words": [...]} → 2-D PCA coordinates, as `llm embeddings`
 
@@ -25,19 +26,29 @@ enum PlaygroundPage {
         "/playground.css": ("text/css; charset=utf-8", PackageResources.playground_css),
         "/playground.js": ("text/javascript; charset=utf-8", PackageResources.playground_js),
     ]
-}
 
-extension OpenAIServer {
-    func addPlayground(to router: Router<some RequestContext>) {
-        for (path, file) in PlaygroundPage.files {
+    /// Routes the page's files (for a decoder's server and an encoder's alike).
+    static func serve(on router: Router<some RequestContext>) {
+        for (path, file) in files {
             router.get(RouterPath(path)) { _, _ in
                 Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],
                          body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
             }
         }
+    }
+
+    /// Attention weights (heads, T, T), flat, as nested lists with four decimals: plenty for a heat map, and small JSON.
+    static func rounded(_ weights: [Float], heads: Int, tokens t: Int) -> [[[Double]]] {
+        (0..<heads).map { h in (0..<t).map { i in (0..<t).map { j in (Double(weights[(h * t + i) * t + j]) * 10_000).rounded() / 10_000 } } }
+    }
+}
+
+extension OpenAIServer {
+    func addPlayground(to router: Router<some RequestContext>) {
+        PlaygroundPage.serve(on: router)
         router.get("/playground/info") { _, _ in
             let config = self.engine.model.config
-            return jsonResponse(["model": self.options.modelID, "weights": self.engine.model.typeDescription, "layers": config.layers,
+            return jsonResponse(["kind": "decoder", "model": self.options.modelID, "weights": self.engine.model.typeDescription, "layers": config.layers,
                                  "heads": config.heads, "embedding_size": config.embeddingSize, "context_length": config.contextLength,
                                  "vocab_size": config.vocabSize, "chat_template": self.options.chatTemplate.rawValue,
                                  "encoding": self.engine.encoding.name, "encodings": BuiltinEncoding.allCases.map(\.rawValue),
@@ -64,13 +75,9 @@ extension OpenAIServer {
         guard !ids.isEmpty, ids.count <= limit else {
             throw APIError.invalid("text has \(ids.count) tokens; attention is drawn for 1 to \(limit).", param: "text")
         }
-        let t = ids.count, weights = model.attentionWeights(ids, layer: layer)
-        // Four decimals are plenty for a heat map and keep the JSON small.
-        let heads = (0..<model.config.heads).map { h in
-            (0..<t).map { i in (0..<t).map { j in (Double(weights[(h * t + i) * t + j]) * 10_000).rounded() / 10_000 } }
-        }
-        return jsonResponse(["tokens": ids.map(tokenText), "ids": ids, "layer": layer, "layers": model.config.layers,
-                             "heads": model.config.heads, "weights": heads])
+        let weights = model.attentionWeights(ids, layer: layer)
+        return jsonResponse(["tokens": ids.map(tokenText), "ids": ids, "layer": layer, "layers": model.config.layers, "heads": model.config.heads,
+                             "causal": true, "weights": PlaygroundPage.rounded(weights, heads: model.config.heads, tokens: ids.count)])
     }
 
     private func embeddings(_ f: RequestFields) throws -> Response {

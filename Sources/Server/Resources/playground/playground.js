@@ -5,6 +5,8 @@
 // request and the server cancels it; time to first token and tokens/s; click a token for the top
 // alternatives from logprobs), Tokens (the text coloured token by token in several encodings, id and
 // bytes on hover), Attention (one block's weights per head as a grid), Embeddings (words in 2-D).
+// An encoder's server (a BERT: /playground/info says kind "encoder") has Fill mask (each [MASK]'s candidates
+// with their probabilities) and Attention (no causal mask) instead; the other tabs are hidden.
 // Keyboard: the tabs are a tablist (arrow keys), Ctrl+Enter generates, Escape stops.
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -47,14 +49,16 @@ function selectTab(tab) {
   if (view === "tokens" && !$("token-rows").childElementCount) showTokens();
   if (view === "attention" && !$("attention-grid").childElementCount) showAttention();
   if (view === "embeddings" && !$("embedding-plot").childElementCount) showEmbeddings();
+  if (view === "fill-mask" && !$("mask-results").childElementCount) fillMask();
 }
-tabs.forEach((tab, i) => {
+tabs.forEach((tab) => {
   tab.addEventListener("click", () => selectTab(tab));
   tab.addEventListener("keydown", (e) => {
+    const shown = tabs.filter((t) => !t.hidden), i = shown.indexOf(tab);
     const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
-    if (step) { e.preventDefault(); selectTab(tabs[(i + step + tabs.length) % tabs.length]); }
-    if (e.key === "Home") { e.preventDefault(); selectTab(tabs[0]); }
-    if (e.key === "End") { e.preventDefault(); selectTab(tabs[tabs.length - 1]); }
+    if (step) { e.preventDefault(); selectTab(shown[(i + step + shown.length) % shown.length]); }
+    if (e.key === "Home") { e.preventDefault(); selectTab(shown[0]); }
+    if (e.key === "End") { e.preventDefault(); selectTab(shown[shown.length - 1]); }
   });
 });
 
@@ -301,9 +305,9 @@ function drawAttention() {
   for (let i = 0; i < t; i++) {
     grid.appendChild(label(tokens[i], "row-label"));
     for (let j = 0; j < t; j++) {
-      const cell = document.createElement("div");
-      cell.className = "cell" + (j > i ? " masked" : "");
-      if (j <= i) {
+      const cell = document.createElement("div"), masked = attention.causal && j > i;
+      cell.className = "cell" + (masked ? " masked" : "");
+      if (!masked) {
         const w = weights[i][j];
         cell.style.background = `rgba(36, 87, 197, ${Math.min(1, 0.04 + w)})`;
         cell.title = `“${visible(tokens[i])}” → “${visible(tokens[j])}”: ${w.toFixed(3)}`;
@@ -346,10 +350,71 @@ async function showEmbeddings() {
 $("embeddings-button").addEventListener("click", showEmbeddings);
 $("words").addEventListener("keydown", (e) => { if (e.key === "Enter") showEmbeddings(); });
 
+// ---- Fill mask (encoders) ----
+async function fillMask() {
+  try {
+    const answer = await api("/playground/fill-mask", { text: $("mask-text").value, top_k: Number($("mask-top-k").value) });
+    // The text as the model read it, each [MASK] shown with its most likely token.
+    const sentence = $("mask-sentence"), results = $("mask-results");
+    sentence.textContent = "";
+    results.textContent = "";
+    let n = 0;
+    answer.tokens.forEach((token, i) => {
+      const span = document.createElement("span");
+      if (token === info.mask_token) {
+        const best = answer.masks[n++][0];
+        span.className = "filled";
+        span.textContent = best.token_str;
+        span.title = `[MASK] ${n}: “${best.token_str}”, ${percent(best.score)}`;
+      } else {
+        span.textContent = token;
+        span.style.background = palette[i % palette.length];
+      }
+      sentence.appendChild(span);
+    });
+    answer.masks.forEach((candidates, m) => {
+      const table = document.createElement("table");
+      table.createCaption().textContent = answer.masks.length > 1 ? `[MASK] ${m + 1}` : "[MASK]";
+      for (const c of candidates) {
+        const row = table.insertRow();
+        row.insertCell().textContent = `“${visible(c.token_str)}”`;
+        const bar = document.createElement("div");
+        bar.className = "bar";
+        bar.style.width = Math.max(1, c.score * 100) + "%";
+        const cell = row.insertCell();
+        cell.style.width = "55%";
+        cell.appendChild(bar);
+        row.insertCell().textContent = percent(c.score);
+      }
+      results.appendChild(table);
+    });
+    status("");
+  } catch (error) { status(error.message); }
+}
+$("fill-mask-form").addEventListener("submit", (e) => { e.preventDefault(); fillMask(); });
+
+// An encoder fills masks and shows its attention; it does not generate, and its tokenizer is its own.
+function showEncoderViews() {
+  for (const view of ["generate", "tokens", "embeddings"]) $("tab-" + view).hidden = true;
+  $("tab-fill-mask").hidden = false;
+  $("attention-key").textContent = "Row: a token (the query); column: a token it attends to. Darker is more weight. " +
+    "No cell is masked: an encoder's tokens see the whole text, the tokens after them too.";
+  $("attention-text").value = "[CLS] and every other token read the whole text, in both directions.";
+  selectTab($("tab-fill-mask"));
+}
+
 // ---- Start ----
 (async () => {
   try {
     info = await api("/playground/info");
+    if (info.kind === "encoder") {
+      $("model-info").textContent = `${info.model} · a BERT encoder: ${info.layers} layers × ${info.heads} heads, ${info.embedding_size} wide · ` +
+        `${info.context_length} positions · vocabulary ${info.vocab_size}`;
+      for (let l = 0; l < info.layers; l++) $("layer").add(new Option(`layer ${l}`, l));
+      showEncoderViews();
+      document.body.dataset.ready = "true";
+      return;
+    }
     $("model-info").textContent = `${info.model} · ${info.layers} blocks × ${info.heads} heads, ${info.embedding_size} wide · ` +
       `context ${info.context_length} · ${info.weights} weights · chat template ${info.chat_template}`;
     $("plain-input").hidden = chatMode();
