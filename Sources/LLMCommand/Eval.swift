@@ -12,7 +12,9 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model's loss and perplexity on a text.",
         discussion: """
-            GPTs: mean next-token cross-entropy over non-overlapping context-length windows. BERTs (a BertForMaskedLM             directory): the masked-LM loss — sequences of up to 128 tokens with [CLS] and [SEP], 15 % of the tokens             chosen (80 % [MASK], 10 % random, 10 % kept) with a fixed seed, the loss over the chosen ones.
+            GPTs: mean next-token cross-entropy over non-overlapping context-length windows. BERTs (a BertForMaskedLM \
+            directory): the masked-LM loss — sequences of up to 128 tokens with [CLS] and [SEP], 15 % of the tokens \
+            chosen (80 % [MASK], 10 % random, 10 % kept) with a fixed seed, the loss over the chosen ones.
             """)
 
     @OptionGroup var modelOptions: ModelOptions

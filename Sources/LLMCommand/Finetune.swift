@@ -187,6 +187,7 @@ struct FinetuneClassify: ParsableCommand {
 
     func run() throws {
         let (trainFraction, valFraction) = try fractions()
+        if pooling != nil, !BERTCheckpoint.isBERT(common.model) { throw CommandError("--pooling is for a BERT; a GPT classifier reads its last token") }
         try OutputDirectory.prepare(common.output, inputs: [common.model, data])
         var examples = try LabeledTextFile.read(data, labelColumn: parseColumn(labelColumn), textColumn: parseColumn(textColumn))
         let counts = Dictionary(grouping: examples, by: \.label).mapValues(\.count)
@@ -214,7 +215,6 @@ struct FinetuneClassify: ParsableCommand {
             (model, blocks) = (classifier, bert.layers.count)
             saveModel = { directory, _ in try BERTCheckpoint.save(classifier, to: directory) }
         } else {
-            guard pooling == nil else { throw CommandError("--pooling is for a BERT; a GPT classifier reads its last token") }
             let (backbone, encoding) = try common.loadModel(keepHead: false)
             maxTokens = min(maxLength ?? backbone.config.contextLength, backbone.config.contextLength)
             sets = try parts.map { try ClassificationDataset($0, classes: labels, encoding: encoding, maxLength: maxTokens, path: data) }

@@ -28,7 +28,9 @@ struct Train: ParsableCommand {
             chosen anew at every step (80 % [MASK], 10 % random, 10 % kept), the loss on the chosen ones. It tokenizes \
             with --tokenizer, --init's vocabulary, or a WordPiece vocabulary of --vocab-size tokens learnt from the data.
 
-            Under Open MPI's mpirun (`mpirun -np N llm train ...`, Debian's openmpi-bin) it trains data-parallel:             --batch-size windows per process, N times that per step, equal to one process with N times the batch;             gradients are summed over the processes while the backward pass runs; process 0 writes the output.
+            Under Open MPI's mpirun (`mpirun -np N llm train ...`, Debian's openmpi-bin) it trains data-parallel: \
+            --batch-size windows per process, N times that per step, equal to one process with N times the batch; \
+            gradients are summed over the processes while the backward pass runs; process 0 writes the output.
             """)
 
     @Option(help: "A preset architecture.") var preset: String?

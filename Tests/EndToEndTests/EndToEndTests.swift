@@ -1,4 +1,4 @@
-// The built `llm` run as a user runs it: every subcommand's help, twenty-six bad inputs across commands (each one
+// The built `llm` run as a user runs it: every subcommand's help, twenty-nine bad inputs across commands (each one
 // clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
 // tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
 
@@ -92,6 +92,11 @@ final class EndToEndTests: XCTestCase {
             BadInput(arguments: ["generate", "--model", LLMProcess.fixture("tiny-bert"), "--prompt", "hi"], expected: "is a BERT, an encoder"),
             BadInput(arguments: ["classify", "--model", LLMProcess.fixture("tiny-bert-classifier"), "--adapter", "adapter", "hi"],
                      expected: "--adapter is for GPT classifiers"),
+            BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert-mlm"), "--weights", "f16"], expected: "--weights is for serving a decoder"),
+            BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert"), "--port", "0"], expected: "no masked-LM head"),
+            BadInput(arguments: ["finetune", "classify", "--model", LLMProcess.fixture("ours-micro"), "--data", "sms.tsv", "--pooling", "mean",
+                                 "--output", "cls"], expected: "--pooling is for a BERT",
+                     setup: { try Data("spam\tWIN\nham\thi\n".utf8).write(to: URL(fileURLWithPath: $0 + "/sms.tsv")) }),
         ]
         for bad in cases {
             let dir = try LLMProcess.scratch()

@@ -29,7 +29,6 @@ final class TestServer: @unchecked Sendable {
     }()
     static let gpt2 = try! Encoding.named("gpt2")
 
-    let engine: Engine
     let group: ServiceGroup
     let task: Task<Void, Error>
     let port: Int
@@ -37,21 +36,39 @@ final class TestServer: @unchecked Sendable {
 
     init(model: InferenceModel = TestServer.model, maxBatch: Int = 8, maxQueue: Int = 16,
          configure: (inout ServerOptions) -> Void = { _ in }) async throws {
-        engine = try Engine(model: model, encoding: Self.gpt2, maxBatch: maxBatch, maxQueue: maxQueue, prefillChunk: 16)
+        let engine = try Engine(model: model, encoding: Self.gpt2, maxBatch: maxBatch, maxQueue: maxQueue, prefillChunk: 16)
+        let options = Self.options(configure)
+        (group, task, port) = await Self.start { OpenAIServer(engine: engine, options: options).application(logger: Self.logger, onRunning: $0) }
+    }
+
+    /// An encoder's server (EncoderServer) on `model`.
+    init(encoder model: BERTForMaskedLM, tokenizer: WordPieceTokenizer, configure: (inout ServerOptions) -> Void = { _ in }) async throws {
+        let options = Self.options(configure)
+        (group, task, port) = await Self.start { EncoderServer(model: model, tokenizer: tokenizer, options: options).application(logger: Self.logger, onRunning: $0) }
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static func options(_ configure: (inout ServerOptions) -> Void) -> ServerOptions {
         var options = ServerOptions(modelID: "tiny")
         options.port = 0
         options.drainSeconds = 20
         configure(&options)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        return options
+    }
+
+    /// Runs the application made by `make` (given the callback that learns the bound port) in a service group as
+    /// `llm serve` runs it, so tests can trigger the graceful shutdown SIGTERM would.
+    static func start(_ make: (@escaping @Sendable (Int) async -> Void) -> any Service) async -> (ServiceGroup, Task<Void, Error>, Int) {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = OpenAIServer(engine: engine, options: options).application(logger: logger) { portSink.yield($0) }
-        // A service group as `llm serve` runs it, so tests can trigger the graceful shutdown SIGTERM would.
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        self.group = group
-        task = Task { try await group.run() }
+        let group = ServiceGroup(configuration: .init(services: [make { portSink.yield($0) }], logger: logger))
+        let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
-        port = await iterator.next()!
+        return (group, task, await iterator.next()!)
     }
 
     func stop() async {
@@ -296,6 +313,35 @@ struct ServerTests {
             let back = try await s.post("/detokenize", ["tokens": r.json["tokens"]!, "encoding": name], headers: auth)
             #expect(back.json["text"] as? String == text)
         }
+    }
+
+    @Test("an encoder's server: its kind and [MASK] in /playground/info, fill-mask as the offline ranking, bidirectional attention, errors")
+    func encoder() async throws {
+        let words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "a", "dog", "."]
+        let tokenizer = try WordPieceTokenizer(vocabulary: words, normalizer: BertNormalizer())
+        var config = BERTConfig(vocabSize: words.count, hiddenSize: 16, layers: 2, heads: 2, intermediateSize: 32, maxPositions: 32)
+        (config.hiddenDropout, config.attentionDropout) = (0, 0)
+        let model = try BERTForMaskedLM(config, seed: 3)
+        let s = try await TestServer(encoder: model, tokenizer: tokenizer)
+        defer { Task { await s.stop() } }
+        let info = try await s.send("GET", "/playground/info").json
+        #expect(info["kind"] as? String == "encoder" && info["mask_token"] as? String == "[MASK]" && info["layers"] as? Int == 2)
+        let text = "the [MASK] sat on the [MASK] ."
+        let reply = try await s.post("/playground/fill-mask", ["text": text, "top_k": 3])
+        #expect(reply.status == 200, "\(reply.body)")
+        let masks = reply.json["masks"] as? [[[String: Any]]] ?? []
+        let offline = try fillMask(model, tokenizer: tokenizer, text: text, topK: 3)
+        #expect(masks.count == 2 && masks.map { $0.map { $0["token"] as? Int } } == offline.map { $0.map(\.token) })
+        #expect(masks.flatMap { $0 }.allSatisfy { ($0["sequence"] as? String)?.hasPrefix("the") == true })
+        #expect((reply.json["tokens"] as? [String])?.first == "[CLS]")
+        let attention = try await s.post("/playground/attention", ["text": "the cat sat", "layer": 1]).json
+        let weights = attention["weights"] as? [[[Double]]] ?? []
+        #expect(attention["causal"] as? Bool == false && weights.count == 2 && weights[0].count == 5)
+        #expect(weights[0][0][4] > 0, "[CLS] attends to [SEP], after it")
+        let noMask = try await s.post("/playground/fill-mask", ["text": "the cat"])
+        #expect(noMask.status == 400 && ((noMask.json["error"] as? [String: Any])?["message"] as? String)?.contains("no [MASK]") == true)
+        #expect(try await s.post("/playground/fill-mask", ["text": "the [MASK]", "top_k": 0]).status == 400)
+        #expect(try await s.send("POST", "/v1/completions", "{}").status == 404, "an encoder generates nothing")
     }
 
     @Test("shutdown lets a running stream finish, then stops")
