@@ -94,6 +94,24 @@ public final class RNN: Module {
         return (input, State(h: Tensor.stack(finalH), c: finalC.isEmpty ? nil : Tensor.stack(finalC)))
     }
 
+    /// One step through every layer, for a decoder whose next input depends on its last output: x (B, in) and the
+    /// state (layers, B, H) → the new state (its top layer's h is the step's output). No padding: every row steps.
+    public func step(_ x: Tensor, state: State) -> State {
+        var input = x, hs: [Tensor] = [], cs: [Tensor] = []
+        for k in 0..<layers {
+            let (h, c) = step(input.matmulTransposed(weightIH[k]) + biasIH[k], state.h.select(0, k), state.c?.select(0, k), layer: k)
+            hs.append(h)
+            if let c { cs.append(c) }
+            input = h
+        }
+        return State(h: Tensor.stack(hs), c: cs.isEmpty ? nil : Tensor.stack(cs))
+    }
+
+    /// Zeros for `batch` rows: where a sequence starts.
+    public func zeroState(batch: Int) -> State {
+        State(h: Tensor.zeros([layers, batch, hiddenSize]), c: cell == .lstm ? Tensor.zeros([layers, batch, hiddenSize]) : nil)
+    }
+
     /// One step of layer `k`'s cell: the input already projected (B, G·H), the state h (B, H) and c → h', c'.
     func step(_ projected: Tensor, _ h: Tensor, _ c: Tensor?, layer k: Int) -> (Tensor, Tensor?) {
         let recurrent = h.matmulTransposed(weightHH[k]) + biasHH[k]

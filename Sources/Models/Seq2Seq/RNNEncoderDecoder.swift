@@ -1,0 +1,114 @@
+// The RNN encoder-decoder for translation (Sutskever et al. 2014; Cho et al. 2014), with or without Bahdanau
+// attention: the notes' chapter 3 starts from its flaw. An encoder RNN reads the source; without attention its last
+// hidden state is all the decoder ever sees of it ("the RNN cannot reach the encoder's earlier hidden states, and
+// context is lost in long sentences"); with attention the decoder looks at every encoder state at every step.
+//
+//   encoder   source ids → embeddings → RNN → states h_1 … h_S (B, S, H), final state
+//   decoder   starts from the encoder's final state; at step t reads the previous target token (and, with
+//             attention, the context c_t = attention(s_{t−1}, h)), then scores the vocabulary from [s_t; c_t]
+//
+// Training is teacher forcing (the decoder reads the true previous token); translating is greedy, token by token.
+
+import NN
+import Tensors
+
+public final class RNNEncoderDecoder: Module {
+    public struct Config: Codable, Equatable, Sendable {
+        public var sourceVocabulary: Int, targetVocabulary: Int
+        public var embeddingSize = 64, hiddenSize = 128, layers = 1
+        public var cell: String = RNN.Cell.gru.rawValue
+        public var attention = true
+
+        public init(sourceVocabulary: Int, targetVocabulary: Int, embeddingSize: Int = 64, hiddenSize: Int = 128, layers: Int = 1,
+                    cell: RNN.Cell = .gru, attention: Bool = true) {
+            (self.sourceVocabulary, self.targetVocabulary) = (sourceVocabulary, targetVocabulary)
+            (self.embeddingSize, self.hiddenSize, self.layers, self.cell, self.attention) = (embeddingSize, hiddenSize, layers, cell.rawValue, attention)
+        }
+    }
+
+    public let config: Config
+    public let sourceEmbedding: Embedding, targetEmbedding: Embedding
+    public let encoder: RNN, decoder: RNN
+    public let attention: BahdanauAttention?
+    public let output: Linear
+
+    public init(_ config: Config, seed: UInt64 = 0) {
+        precondition(RNN.Cell(rawValue: config.cell) != nil, "cell \(config.cell) is none of \(RNN.Cell.allCases.map(\.rawValue))")
+        self.config = config
+        var g = SeededGenerator(seed: seed)
+        let (e, h, cell) = (config.embeddingSize, config.hiddenSize, RNN.Cell(rawValue: config.cell)!)
+        sourceEmbedding = Embedding(config.sourceVocabulary, e, generator: &g)
+        targetEmbedding = Embedding(config.targetVocabulary, e, generator: &g)
+        encoder = RNN(cell, inputSize: e, hiddenSize: h, layers: config.layers, generator: &g)
+        decoder = RNN(cell, inputSize: e + (config.attention ? h : 0), hiddenSize: h, layers: config.layers, generator: &g)
+        attention = config.attention ? BahdanauAttention(decoderSize: h, encoderSize: h, attentionSize: h, generator: &g) : nil
+        output = Linear(h * (config.attention ? 2 : 1), config.targetVocabulary, generator: &g)
+    }
+
+    override public var children: [(String, Module)] {
+        [("source_embedding", sourceEmbedding), ("target_embedding", targetEmbedding), ("encoder", encoder), ("decoder", decoder)]
+            + (attention.map { [("attention", $0)] } ?? []) + [("output", output)]
+    }
+
+    /// The encoder's states (B, S, H) and final state for `source` ids (B × S, row after row; each row
+    /// `sourceLengths[b]` tokens, then padding).
+    public func encode(_ source: [Int], lengths: [Int]) -> (states: Tensor, final: RNN.State) {
+        let b = lengths.count, s = source.count / b
+        let (states, final) = encoder(sourceEmbedding(source, shape: [b, s]), lengths: lengths)
+        return (states, final)
+    }
+
+    /// Teacher forcing: the logits (B, T, V) for the decoder reading `targetInputs` (B × T: BOS, y_1 … y_{T−1}), and
+    /// with attention the alignments (B, T, S).
+    public func callAsFunction(source: [Int], sourceLengths: [Int], targetInputs: [Int]) -> (logits: Tensor, alignments: Tensor?) {
+        let b = sourceLengths.count, t = targetInputs.count / b
+        let (states, final) = encode(source, lengths: sourceLengths)
+        let inputs = targetEmbedding(targetInputs, shape: [b, t])                                  // (B, T, E)
+        guard let attention else {
+            // Without attention the whole target runs as one sequence from the encoder's final state.
+            let (outputs, _) = decoder(inputs, initial: final)
+            return (output(outputs), nil)
+        }
+        let keys = attention.keys(states), padding = BahdanauAttention.padding(lengths: sourceLengths, steps: states.shape[1])
+        var state = final, logits: [Tensor] = [], alignments: [Tensor] = []
+        for step in 0..<t {
+            let (context, weights) = attention(state.h.select(0, config.layers - 1), keys: keys, values: states, padding: padding)
+            state = decoder.step(Tensor.concat([inputs.select(1, step), context], axis: 1), state: state)
+            logits.append(output(Tensor.concat([state.h.select(0, config.layers - 1), context], axis: 1)))
+            alignments.append(weights)
+        }
+        return (Tensor.stack(logits, axis: 1), Tensor.stack(alignments, axis: 1))
+    }
+
+    /// Greedy translation of one source sentence: target ids up to (not including) `end`, at most `maxLength`, and
+    /// with attention each output token's alignment over the source (one row of S weights per token).
+    public func translate(_ source: [Int], begin: Int, end: Int, maxLength: Int) -> (ids: [Int], alignments: [[Float]]) {
+        Autograd.withNoGrad {
+            let wasTraining = isTraining
+            eval()
+            defer { train(wasTraining) }
+            let (states, final) = encode(source, lengths: [source.count])
+            let keys = attention?.keys(states)
+            var state = final, previous = begin, ids: [Int] = [], alignments: [[Float]] = []
+            while ids.count < maxLength {
+                var input = targetEmbedding([previous], shape: [1, 1]).reshaped([1, config.embeddingSize]), context: Tensor?
+                if let attention, let keys {
+                    let (c, weights) = attention(state.h.select(0, config.layers - 1), keys: keys, values: states, padding: nil)
+                    (input, context) = (Tensor.concat([input, c], axis: 1), c)
+                    alignments.append(weights.scalars)
+                }
+                state = decoder.step(input, state: state)
+                let top = state.h.select(0, config.layers - 1)
+                let scores = output(context.map { Tensor.concat([top, $0], axis: 1) } ?? top).scalars
+                let next = scores.indices.max { scores[$0] < scores[$1] }!
+                if next == end {
+                    if !alignments.isEmpty { alignments.removeLast() } // the row of the end token, which is not shown
+                    break
+                }
+                ids.append(next)
+                previous = next
+            }
+            return (ids, alignments)
+        }
+    }
+}
