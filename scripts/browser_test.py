@@ -143,7 +143,7 @@ def encoder_views(browser, args, check, shots):
         shown = browser.run("return Array.from(document.querySelectorAll('[role=tab]')).filter(t => !t.hidden).map(t => t.id);")
         check(info["kind"] == "encoder" and shown == ["tab-attention", "tab-fill-mask"],
               f"a BERT's page offers only Attention and Fill mask ({', '.join(shown)}), Fill mask open")
-        text = "the [MASK] is [MASK] ."
+        text = "call [MASK] now to claim your [MASK] prize"
         browser.type("#mask-text", text)
         browser.type("#mask-top-k", "4")
         browser.click("#fill-mask-button")

@@ -47,7 +47,7 @@ public final class EncoderServer: @unchecked Sendable { // the model is used und
             let c = self.model.config
             return jsonResponse(["kind": "encoder", "model": self.options.modelID, "weights": "f32", "layers": c.layers, "heads": c.heads,
                                  "embedding_size": c.hiddenSize, "context_length": c.maxPositions, "vocab_size": c.vocabSize,
-                                 "mask_token": self.tokenizer.mask.flatMap { try? self.tokenizer.decode([$0], skipSpecialTokens: false) } ?? NSNull(),
+                                 "mask_token": self.tokenizer.mask.map { self.tokenizer.vocabulary[$0] } ?? NSNull(),
                                  "attention_tokens": PlaygroundLimits.attentionTokens])
         }
         router.post("/playground/fill-mask") { request, _ in
@@ -64,6 +64,8 @@ public final class EncoderServer: @unchecked Sendable { // the model is used und
                            logger: logger ?? Logger(label: "llm-serve"))
     }
 
+    // Tokens are shown as the vocabulary writes them ("##en" continues a word), so the pieces read as the model reads them.
+
     private func fill(_ f: RequestFields) throws -> Response {
         guard let text = try f.string("text"), !text.isEmpty else { throw APIError.invalid("text is required (a non-empty string).", param: "text") }
         let topK = try f.int("top_k", in: 1...50, "a number of candidates from 1 to 50") ?? 5
@@ -74,7 +76,7 @@ public final class EncoderServer: @unchecked Sendable { // the model is used und
             throw APIError.invalid(error.description.prefix(1).uppercased() + error.description.dropFirst() + ".", param: "text")
         }
         let ids = tokenizer.encode(text).ids
-        return jsonResponse(["tokens": try ids.map { try tokenizer.decode([$0], skipSpecialTokens: false) }, "ids": ids,
+        return jsonResponse(["tokens": ids.map { tokenizer.vocabulary[$0] }, "ids": ids,
                              "masks": candidates.map { $0.map(\.json) }])
     }
 
@@ -88,7 +90,7 @@ public final class EncoderServer: @unchecked Sendable { // the model is used und
             throw APIError.invalid("text has \(ids.count) tokens with [CLS] and [SEP]; attention is drawn for at most \(limit).", param: "text")
         }
         let weights = lock.withLock { model.bert.attentionWeights(ids, layer: layer).scalars }
-        return jsonResponse(["tokens": try ids.map { try tokenizer.decode([$0], skipSpecialTokens: false) }, "ids": ids, "layer": layer,
+        return jsonResponse(["tokens": ids.map { tokenizer.vocabulary[$0] }, "ids": ids, "layer": layer,
                              "layers": layers, "heads": heads, "causal": false,
                              "weights": PlaygroundPage.rounded(weights, heads: heads, tokens: ids.count)])
     }

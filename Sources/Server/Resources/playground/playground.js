@@ -397,6 +397,7 @@ $("fill-mask-form").addEventListener("submit", (e) => { e.preventDefault(); fill
 function showEncoderViews() {
   for (const view of ["generate", "tokens", "embeddings"]) $("tab-" + view).hidden = true;
   $("tab-fill-mask").hidden = false;
+  document.querySelector("label[for=layer]").textContent = "Layer";
   $("attention-key").textContent = "Row: a token (the query); column: a token it attends to. Darker is more weight. " +
     "No cell is masked: an encoder's tokens see the whole text, the tokens after them too.";
   $("attention-text").value = "[CLS] and every other token read the whole text, in both directions.";
