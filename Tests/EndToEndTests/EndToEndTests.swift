@@ -1,4 +1,4 @@
-// The built `llm` run as a user runs it: every subcommand's help, twenty-nine bad inputs across commands (each one
+// The built `llm` run as a user runs it: every subcommand's help, thirty-one bad inputs across commands (each one
 // clear error line, a non-zero exit, nothing left behind), and the demo's outputs. These check what the unit
 // tests cannot: argument parsing, exit codes, what reaches standard error and what is written to disk.
 
@@ -92,6 +92,9 @@ final class EndToEndTests: XCTestCase {
             BadInput(arguments: ["generate", "--model", LLMProcess.fixture("tiny-bert"), "--prompt", "hi"], expected: "is a BERT, an encoder"),
             BadInput(arguments: ["classify", "--model", LLMProcess.fixture("tiny-bert-classifier"), "--adapter", "adapter", "hi"],
                      expected: "--adapter is for GPT classifiers"),
+            BadInput(arguments: ["seq2seq", "translate", "--model", LLMProcess.fixture("tiny-bert"), "a b"], expected: "not an encoder-decoder"),
+            BadInput(arguments: ["seq2seq", "train", "--data", "pairs.tsv", "--output", "m"], expected: "pairs.tsv:2: a line must be a source and a target",
+                     setup: { try Data("a b\tc d\nno tab here\n".utf8).write(to: URL(fileURLWithPath: $0 + "/pairs.tsv")) }),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert-mlm"), "--weights", "f16"], expected: "--weights is for serving a decoder"),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert"), "--port", "0"], expected: "no masked-LM head"),
             BadInput(arguments: ["finetune", "classify", "--model", LLMProcess.fixture("ours-micro"), "--data", "sms.tsv", "--pooling", "mean",
@@ -225,6 +228,32 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/cls/tokenizer.tiktoken"), "the classifier keeps the tokenizer")
         let classify = try LLMProcess.run(["classify", "--model", "cls", "the cat"], in: dir)
         XCTAssertEqual(classify.status, 0, classify.stderr)
+    }
+
+    /// The story before self-attention, run: an encoder-decoder with Bahdanau attention trained a few steps on the
+    /// synthetic translation task, its accuracy by length in the summary, and a translation with its alignment.
+    func testSeq2SeqTrainAndTranslate() throws {
+        let dir = try LLMProcess.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = try LLMProcess.run(["seq2seq", "train", "--model", "rnn-attention", "--steps", "20", "--examples", "200", "--embedding-size", "8",
+                                        "--hidden-size", "16", "--test-clauses", "2", "--output", "m", "--json"], in: dir)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data((train.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(summary?["test_sentences"] as? Int, 200)
+        XCTAssertNotNil(summary?["exact_match_by_source_words"] as? [String: Double])
+        for name in ["config.json", "model.safetensors", "source_vocab.txt", "target_vocab.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/m/" + name), name)
+        }
+        let translate = try LLMProcess.run(["seq2seq", "translate", "--model", "m", "--max-length", "8", "--json", "the red fox sees a dog"], in: dir)
+        XCTAssertEqual(translate.status, 0, translate.stderr)
+        let line = try JSONSerialization.jsonObject(with: Data(translate.stdout.utf8)) as? [String: Any]
+        let words = (line?["translation"] as? String)?.split(separator: " ").count ?? -1
+        let alignment = line?["alignment"] as? [[Double]]
+        XCTAssertEqual(alignment?.count, words, "one alignment row per output word")
+        XCTAssertTrue(alignment?.allSatisfy { $0.count == 6 } ?? false, "each over the 6 source words")
+        let unknown = try LLMProcess.run(["seq2seq", "translate", "--model", "m", "the zebra"], in: dir)
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertEqual(unknown.errorLines, ["Error: \"zebra\" is not in the vocabulary: this model was trained on another vocabulary (29 source words)"])
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {

@@ -1,0 +1,190 @@
+// `llm seq2seq`: the story before self-attention, run. `train` fits an RNN encoder-decoder, without or with Bahdanau
+// attention, on the synthetic translation task (Training/SyntheticTranslation.swift) or a TSV of sentence pairs,
+// and reports exact-match accuracy by sentence length; `translate` translates with a trained one and shows where
+// its attention looked.
+
+import ArgumentParser
+import Foundation
+import Formats
+import Models
+import NN
+import Tensors
+import Training
+
+struct Seq2Seq: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seq2seq",
+        abstract: "Train and run RNN encoder-decoders, with and without Bahdanau attention (the story before self-attention).",
+        subcommands: [Seq2SeqTrain.self, Seq2SeqTranslate.self])
+}
+
+enum Seq2SeqArchitecture: String, ExpressibleByArgument, CaseIterable {
+    case rnn, rnnAttention = "rnn-attention"
+}
+
+extension RNN.Cell: ExpressibleByArgument {}
+
+struct Seq2SeqTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an encoder-decoder by teacher forcing and report its accuracy by sentence length.",
+        discussion: """
+            Without --data, the task is the built-in synthetic translation: English-like sentences of 1 to \
+            --train-clauses clauses ("the red fox sees a dog and …") into a made-up language whose adjectives follow \
+            their noun, drawn with --seed; the test sentences (another seed) go up to --test-clauses clauses, longer \
+            than any seen in training. --data FILE.tsv (source TAB target, words separated by spaces) trains on your \
+            pairs instead, holding out every tenth for the test. Prints exact-match accuracy per source length; \
+            --json adds a summary line. The output directory holds config.json, model.safetensors and the two \
+            vocabularies.
+            """)
+
+    @Option(help: "rnn (the decoder sees the source only through the encoder's last state) or rnn-attention (Bahdanau).")
+    var model: Seq2SeqArchitecture = .rnnAttention
+    @Option(help: "The recurrent cell: tanh, relu, gru or lstm.") var cell: RNN.Cell = .gru
+    @Option(help: "Word embedding size.") var embeddingSize = 64
+    @Option(help: "Hidden state size.") var hiddenSize = 128
+    @Option(help: "Stacked recurrent layers in the encoder and the decoder.") var layers = 1
+    @Option(help: "A TSV of sentence pairs (source TAB target) instead of the synthetic task.") var data: String?
+    @Option(help: "Synthetic task: the most clauses of a training sentence.") var trainClauses = 4
+    @Option(help: "Synthetic task: the most clauses of a test sentence.") var testClauses = 6
+    @Option(help: "Synthetic task: training sentences.") var examples = 20_000
+    @Option(help: "Optimizer steps.") var steps = 2_000
+    @Option(help: "Sentence pairs per step.") var batchSize = 32
+    @Option(help: "AdamW learning rate.") var lr: Float = 3e-3
+    @Option(help: "Clip gradients to this global L2 norm (0: no clipping).") var gradClip: Float = 1
+    @Option(help: "Seed for the data, the weights and the batches.") var seed: UInt64 = 1
+    @Option(help: "Where to write the model.") var output = "seq2seq-model"
+    @Flag(help: "Print a JSON summary as the last line.") var json = false
+
+    func validate() throws {
+        guard embeddingSize >= 1, hiddenSize >= 1, layers >= 1 else { throw ValidationError("sizes and --layers must be at least 1") }
+        guard trainClauses >= 1, testClauses >= 1 else { throw ValidationError("--train-clauses and --test-clauses must be at least 1") }
+        guard examples >= 1, steps >= 1, batchSize >= 1 else { throw ValidationError("--examples, --steps and --batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        try OutputDirectory.prepare(output, inputs: data.map { [$0] } ?? [])
+        let (trainPairs, testPairs, sourceWords, targetWords) = try pairs()
+        let (source, target) = (try WordVocabulary(sourceWords), try WordVocabulary(targetWords))
+        let train = try trainPairs.map { (source: try source.encode($0.source), target: try target.encode($0.target)) }
+        let config = RNNEncoderDecoder.Config(sourceVocabulary: source.count, targetVocabulary: target.count, embeddingSize: embeddingSize,
+                                              hiddenSize: hiddenSize, layers: layers, cell: cell, attention: model == .rnnAttention)
+        let network = RNNEncoderDecoder(config, seed: seed)
+        let optimizer = AdamW(parameters: network.parameters, learningRate: lr, weightDecay: 0)
+        printError("llm seq2seq train: \(model.rawValue) (\(cell.rawValue), \(layers) × \(hiddenSize)), \(network.parameters.reduce(0) { $0 + $1.count }.formatted()) parameters, "
+                   + "\(train.count.formatted()) training pairs, \(steps) steps of \(batchSize)")
+        var g = SeededGenerator(seed: seed &+ 7)
+        var bar = ProgressBar(total: steps, label: "training")
+        let start = Date()
+        var smoothed: Float?
+        for step in 1...steps {
+            let batch = TranslationBatch((0..<batchSize).map { _ in train[Int(g.next() % UInt64(train.count))] })
+            let loss = network(source: batch.source, sourceLengths: batch.sourceLengths, targetInputs: batch.targetInputs).logits
+                .crossEntropy(targets: batch.targets)
+            optimizer.zeroGrad()
+            loss.backward()
+            if gradClip > 0 { _ = optimizer.clipGradients(maxNorm: gradClip) }
+            optimizer.update()
+            smoothed = smoothed.map { 0.95 * $0 + 0.05 * loss.item() } ?? loss.item()
+            if step % 10 == 0 || step == steps { bar.update(step, String(format: "loss %.3f", smoothed!)) }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        try Seq2SeqDirectory.save(network, sourceWords: sourceWords, targetWords: targetWords, to: output)
+
+        // Exact-match accuracy by source length (words), greedy decoding.
+        var byLength: [Int: (right: Int, total: Int)] = [:]
+        for pair in testPairs {
+            let ids = try? source.encode(pair.source)
+            let out = ids.map { network.translate($0, begin: 1, end: 2, maxLength: 2 * pair.source.count + 10).ids } ?? []
+            let n = pair.source.count
+            byLength[n, default: (0, 0)].total += 1
+            if target.decode(out) == pair.target { byLength[n]!.right += 1 }
+        }
+        let right = byLength.values.reduce(0) { $0 + $1.right }
+        printError(String(format: "trained in %.0f s; test exact match %.1f %% of %d sentences; saved %@", seconds,
+                          100 * Double(right) / Double(max(testPairs.count, 1)), testPairs.count, output))
+        printError("source words  sentences  exact match")
+        for n in byLength.keys.sorted() {
+            let (r, t) = byLength[n]!
+            printError(String(format: "%12d  %9d  %10.1f %%", n, t, 100 * Double(r) / Double(t)))
+        }
+        if json {
+            print(try jsonLine(["model": model.rawValue, "cell": cell.rawValue, "parameters": network.parameters.reduce(0) { $0 + $1.count },
+                                "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "test_sentences": testPairs.count,
+                                "test_exact_match": Double(right) / Double(max(testPairs.count, 1)),
+                                "exact_match_by_source_words": Dictionary(uniqueKeysWithValues: byLength.map { ("\($0.key)", Double($0.value.right) / Double($0.value.total)) }),
+                                "output": output]))
+        }
+    }
+
+    /// Training and test pairs, and both vocabularies (reserved ids first).
+    func pairs() throws -> ([SyntheticTranslation.Pair], [SyntheticTranslation.Pair], [String], [String]) {
+        guard let path = data else {
+            let train = SyntheticTranslation.pairs(count: examples, maxClauses: trainClauses, seed: seed)
+            let test = SyntheticTranslation.pairs(count: 100 * testClauses, maxClauses: testClauses, seed: seed &+ 1_000_003)
+            return (train, test, SyntheticTranslation.sourceVocabulary, SyntheticTranslation.targetVocabulary)
+        }
+        let text = try Input.text(path)
+        var all: [SyntheticTranslation.Pair] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let sides = line.split(separator: "\t", omittingEmptySubsequences: false)
+            let words = sides.map { $0.split(separator: " ").map(String.init) }
+            guard sides.count == 2, !words[0].isEmpty, !words[1].isEmpty else {
+                throw CommandError("\(path):\(i + 1): a line must be a source and a target separated by one tab, both with words")
+            }
+            all.append(.init(source: words[0], target: words[1]))
+        }
+        guard all.count >= 10 else { throw CommandError("\(path): \(all.count) sentence pairs; at least 10 are needed (one in ten is held out)") }
+        func vocabulary(_ side: KeyPath<SyntheticTranslation.Pair, [String]>) -> [String] {
+            var seen = Set(SyntheticTranslation.reserved), words = SyntheticTranslation.reserved
+            for pair in all { for w in pair[keyPath: side] where seen.insert(w).inserted { words.append(w) } }
+            return words
+        }
+        let test = all.indices.filter { $0 % 10 == 9 }.map { all[$0] }, train = all.indices.filter { $0 % 10 != 9 }.map { all[$0] }
+        return (train, test, vocabulary(\.source), vocabulary(\.target))
+    }
+}
+
+struct Seq2SeqTranslate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "translate",
+        abstract: "Translate sentences with a model from llm seq2seq train (greedy); with attention, show the alignment.",
+        discussion: "Words are separated by spaces, as in training. --json prints one line per sentence: {source, translation, alignment}.")
+
+    @Option(help: "A directory written by llm seq2seq train.") var model: String
+    @Option(help: "Most output words per sentence.") var maxLength = 64
+    @Flag(help: "One JSON line per sentence.") var json = false
+    @Argument(help: "The sentences to translate.") var sentences: [String]
+
+    func validate() throws {
+        guard !sentences.isEmpty else { throw ValidationError("give at least one sentence") }
+        guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
+    }
+
+    func run() throws {
+        try requireDirectory(model, flag: "--model")
+        let (network, sourceWords, targetWords) = try Seq2SeqDirectory.load(model)
+        let (source, target) = (try WordVocabulary(sourceWords), try WordVocabulary(targetWords))
+        for sentence in sentences {
+            let words = sentence.split(separator: " ").map(String.init)
+            guard !words.isEmpty else { throw CommandError("an empty sentence has nothing to translate") }
+            let ids: [Int]
+            do { ids = try source.encode(words) } catch let error as DatasetError {
+                throw CommandError("\(error.description): this model was trained on another vocabulary (\(sourceWords.count - 3) source words)")
+            }
+            let (out, alignments) = network.translate(ids, begin: 1, end: 2, maxLength: maxLength)
+            let translation = target.decode(out).joined(separator: " ")
+            if json {
+                print(try jsonLine(["source": sentence, "translation": translation,
+                                    "alignment": alignments.map { $0.map { (Double($0) * 10_000).rounded() / 10_000 } }]))
+            } else {
+                print(translation)
+                // Where each output word looked: the source word of its largest attention weight.
+                if !alignments.isEmpty {
+                    let looked = zip(target.decode(out), alignments).map { word, row in "\(word)←\(words[row.indices.max { row[$0] < row[$1] }!])" }
+                    printError("  attention: " + looked.joined(separator: " "))
+                }
+            }
+        }
+    }
+}
