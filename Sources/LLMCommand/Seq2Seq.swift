@@ -154,16 +154,22 @@ struct Seq2SeqTranslate: ParsableCommand {
     @Option(help: "A directory written by llm seq2seq train.") var model: String
     @Option(help: "Most output words per sentence.") var maxLength = 64
     @Flag(help: "One JSON line per sentence.") var json = false
+    @Option(help: "Draw the attention's alignment of one sentence as a heat map (SVG): output words against source words.")
+    var alignment: String?
     @Argument(help: "The sentences to translate.") var sentences: [String]
 
     func validate() throws {
         guard !sentences.isEmpty else { throw ValidationError("give at least one sentence") }
+        guard alignment == nil || sentences.count == 1 else { throw ValidationError("--alignment draws one sentence; give one") }
         guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
     }
 
     func run() throws {
         try requireDirectory(model, flag: "--model")
         let (network, sourceWords, targetWords) = try Seq2SeqDirectory.load(model)
+        if alignment != nil, network.attention == nil {
+            throw CommandError("--alignment: \(model) has no attention to draw (it was trained with --model rnn)")
+        }
         let (source, target) = (try WordVocabulary(sourceWords), try WordVocabulary(targetWords))
         for sentence in sentences {
             let words = sentence.split(separator: " ").map(String.init)
@@ -174,6 +180,12 @@ struct Seq2SeqTranslate: ParsableCommand {
             }
             let (out, alignments) = network.translate(ids, begin: 1, end: 2, maxLength: maxLength)
             let translation = target.decode(out).joined(separator: " ")
+            if let path = alignment {
+                let svg = HeatMaps(title: "Bahdanau alignment", rows: target.decode(out), columns: words,
+                                   maps: [alignments.flatMap { $0 }], captions: ["output words (rows) × source words"]).svg()
+                try Data(svg.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+                printError("wrote \(path): \(out.count) output words × \(words.count) source words")
+            }
             if json {
                 print(try jsonLine(["source": sentence, "translation": translation,
                                     "alignment": alignments.map { $0.map { (Double($0) * 10_000).rounded() / 10_000 } }]))

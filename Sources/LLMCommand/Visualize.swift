@@ -131,28 +131,42 @@ struct Embeddings: ParsableCommand {
 
 struct HeatMaps {
     let title: String
-    let labels: [String]
-    let maps: [[Float]] // one (T x T) row-major matrix per head
+    let rowLabels: [String], columnLabels: [String]
+    let maps: [[Float]] // one (rows x columns) row-major matrix per head
+    /// Each map's caption (default "head 0", "head 1", …).
+    var captions: [String]?
+
+    /// Square maps: every token against every token (attention heads).
+    init(title: String, labels: [String], maps: [[Float]]) {
+        (self.title, rowLabels, columnLabels, self.maps) = (title, labels, labels, maps)
+    }
+
+    /// Rows against columns (an output's alignment over its source).
+    init(title: String, rows: [String], columns: [String], maps: [[Float]], captions: [String]) {
+        (self.title, rowLabels, columnLabels, self.maps, self.captions) = (title, rows, columns, maps, captions)
+    }
 
     func svg() -> String {
-        let t = labels.count, cell = Swift.max(6.0, Swift.min(18.0, 360.0 / Double(t)))
-        let margin = 90.0, size = cell * Double(t), columns = Swift.min(4, maps.count)
-        let panelW = size + margin + 20, panelH = size + margin + 30
+        let (r, c) = (rowLabels.count, columnLabels.count), cell = Swift.max(6.0, Swift.min(18.0, 360.0 / Double(Swift.max(r, c))))
+        let margin = 90.0, sizeW = cell * Double(c), sizeH = cell * Double(r), columns = Swift.min(4, maps.count)
+        let panelW = sizeW + margin + 20, panelH = sizeH + margin + 30
         let rows = (maps.count + columns - 1) / columns
         let width = panelW * Double(columns) + 20, height = panelH * Double(rows) + 50
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"\(Int(Swift.min(11, cell)))\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/><text x=\"\(width / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">\(escapeXML(title))</text>\n"
         for (h, map) in maps.enumerated() {
             let ox = 20 + panelW * Double(h % columns) + margin, oy = 50 + panelH * Double(h / columns) + margin
-            out += "<text x=\"\(ox + size / 2)\" y=\"\(oy - margin + 14)\" text-anchor=\"middle\">head \(h)</text>\n"
-            for i in 0..<t {
-                for j in 0..<t {
-                    let w = Double(map[i * t + j])
+            out += "<text x=\"\(ox + sizeW / 2)\" y=\"\(oy - margin + 14)\" text-anchor=\"middle\">\(escapeXML(captions?[h] ?? "head \(h)"))</text>\n"
+            for i in 0..<r {
+                for j in 0..<c {
+                    let w = Double(map[i * c + j])
                     let shade = Int(255 * (1 - Swift.min(Swift.max(w, 0), 1)))
-                    out += "<rect x=\"\(ox + Double(j) * cell)\" y=\"\(oy + Double(i) * cell)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"rgb(\(shade),\(shade),255)\"><title>\(escapeXML(labels[i])) → \(escapeXML(labels[j])): \(String(format: "%.3f", w))</title></rect>"
+                    out += "<rect x=\"\(ox + Double(j) * cell)\" y=\"\(oy + Double(i) * cell)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"rgb(\(shade),\(shade),255)\"><title>\(escapeXML(rowLabels[i])) → \(escapeXML(columnLabels[j])): \(String(format: "%.3f", w))</title></rect>"
                 }
-                out += "<text x=\"\(ox - 4)\" y=\"\(oy + (Double(i) + 0.75) * cell)\" text-anchor=\"end\">\(escapeXML(labels[i]))</text>\n"
-                out += "<text transform=\"translate(\(ox + (Double(i) + 0.75) * cell) \(oy - 4)) rotate(-60)\">\(escapeXML(labels[i]))</text>\n"
+                out += "<text x=\"\(ox - 4)\" y=\"\(oy + (Double(i) + 0.75) * cell)\" text-anchor=\"end\">\(escapeXML(rowLabels[i]))</text>\n"
+            }
+            for j in 0..<c {
+                out += "<text transform=\"translate(\(ox + (Double(j) + 0.75) * cell) \(oy - 4)) rotate(-60)\">\(escapeXML(columnLabels[j]))</text>\n"
             }
         }
         return out + "</svg>\n"

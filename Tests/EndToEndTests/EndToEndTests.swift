@@ -251,6 +251,16 @@ final class EndToEndTests: XCTestCase {
         let alignment = line?["alignment"] as? [[Double]]
         XCTAssertEqual(alignment?.count, words, "one alignment row per output word")
         XCTAssertTrue(alignment?.allSatisfy { $0.count == 6 } ?? false, "each over the 6 source words")
+        let drawn = try LLMProcess.run(["seq2seq", "translate", "--model", "m", "--max-length", "8", "--alignment", "a.svg", "the red fox sees a dog"], in: dir)
+        XCTAssertEqual(drawn.status, 0, drawn.stderr)
+        let svg = try String(contentsOfFile: dir + "/a.svg", encoding: .utf8)
+        XCTAssertEqual(svg.components(separatedBy: "<rect x=").count - 1, 6 * words, "a cell per output word and source word")
+        let plain = try LLMProcess.run(["seq2seq", "train", "--model", "rnn", "--steps", "2", "--examples", "20", "--hidden-size", "8",
+                                        "--embedding-size", "4", "--test-clauses", "1", "--output", "plain"], in: dir)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let noAttention = try LLMProcess.run(["seq2seq", "translate", "--model", "plain", "--alignment", "b.svg", "the fox"], in: dir)
+        XCTAssertEqual(noAttention.errorLines.first, "Error: --alignment: plain has no attention to draw (it was trained with --model rnn)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/b.svg"))
         let unknown = try LLMProcess.run(["seq2seq", "translate", "--model", "m", "the zebra"], in: dir)
         XCTAssertEqual(unknown.status, 1)
         XCTAssertEqual(unknown.errorLines, ["Error: \"zebra\" is not in the vocabulary: this model was trained on another vocabulary (29 source words)"])
