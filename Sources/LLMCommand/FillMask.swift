@@ -37,7 +37,7 @@ struct FillMask: ParsableCommand {
             throw CommandError("--model \(model): not a BERT (config.json's model_type is not \"bert\"); fill-mask needs a masked-language model")
         }
         let bert = try BERTCheckpoint.loadMaskedLM(model)
-        let answers = try Inference.fillMask(bert, tokenizer: tokenizer, text: text, topK: topK)
+        let answers = try Inference.fillMask(bert, tokenizer: tokenizer, ids: tokenizer.encode(text).ids, topK: topK)
         if json {
             let data = try JSONSerialization.data(withJSONObject: answers.map { $0.map(\.json) }, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))

@@ -71,7 +71,8 @@ struct Seq2SeqTrain: ParsableCommand {
                                               hiddenSize: hiddenSize, layers: layers, cell: cell, attention: model == .rnnAttention)
         let network = RNNEncoderDecoder(config, seed: seed)
         let optimizer = AdamW(parameters: network.parameters, learningRate: lr, weightDecay: 0)
-        printError("llm seq2seq train: \(model.rawValue) (\(cell.rawValue), \(layers) × \(hiddenSize)), \(network.parameters.reduce(0) { $0 + $1.count }.formatted()) parameters, "
+        let parameterCount = network.parameters.reduce(0) { $0 + $1.count }
+        printError("llm seq2seq train: \(model.rawValue) (\(cell.rawValue), \(layers) × \(hiddenSize)), \(parameterCount.formatted()) parameters, "
                    + "\(train.count.formatted()) training pairs, \(steps) steps of \(batchSize)")
         var g = SeededGenerator(seed: seed &+ 7)
         var bar = ProgressBar(total: steps, label: "training")
@@ -109,7 +110,7 @@ struct Seq2SeqTrain: ParsableCommand {
             printError(String(format: "%12d  %9d  %10.1f %%", n, t, 100 * Double(r) / Double(t)))
         }
         if json {
-            print(try jsonLine(["model": model.rawValue, "cell": cell.rawValue, "parameters": network.parameters.reduce(0) { $0 + $1.count },
+            print(try jsonLine(["model": model.rawValue, "cell": cell.rawValue, "parameters": parameterCount,
                                 "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "test_sentences": testPairs.count,
                                 "test_exact_match": Double(right) / Double(max(testPairs.count, 1)),
                                 "exact_match_by_source_words": Dictionary(uniqueKeysWithValues: byLength.map { ("\($0.key)", Double($0.value.right) / Double($0.value.total)) }),

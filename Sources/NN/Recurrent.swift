@@ -107,11 +107,6 @@ public final class RNN: Module {
         return State(h: Tensor.stack(hs), c: cs.isEmpty ? nil : Tensor.stack(cs))
     }
 
-    /// Zeros for `batch` rows: where a sequence starts.
-    public func zeroState(batch: Int) -> State {
-        State(h: Tensor.zeros([layers, batch, hiddenSize]), c: cell == .lstm ? Tensor.zeros([layers, batch, hiddenSize]) : nil)
-    }
-
     /// One step of layer `k`'s cell: the input already projected (B, G·H), the state h (B, H) and c → h', c'.
     func step(_ projected: Tensor, _ h: Tensor, _ c: Tensor?, layer k: Int) -> (Tensor, Tensor?) {
         let recurrent = h.matmulTransposed(weightHH[k]) + biasHH[k]

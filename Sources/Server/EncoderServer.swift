@@ -69,13 +69,12 @@ public final class EncoderServer: @unchecked Sendable { // the model is used und
     private func fill(_ f: RequestFields) throws -> Response {
         guard let text = try f.string("text"), !text.isEmpty else { throw APIError.invalid("text is required (a non-empty string).", param: "text") }
         let topK = try f.int("top_k", in: 1...50, "a number of candidates from 1 to 50") ?? 5
-        let candidates: [[MaskCandidate]]
+        let ids = tokenizer.encode(text).ids, candidates: [[MaskCandidate]]
         do {
-            candidates = try lock.withLock { try fillMask(model, tokenizer: tokenizer, text: text, topK: topK) }
+            candidates = try lock.withLock { try fillMask(model, tokenizer: tokenizer, ids: ids, topK: topK) }
         } catch let error as FillMaskError {
             throw APIError.invalid(error.description.prefix(1).uppercased() + error.description.dropFirst() + ".", param: "text")
         }
-        let ids = tokenizer.encode(text).ids
         return jsonResponse(["tokens": ids.map { tokenizer.vocabulary[$0] }, "ids": ids,
                              "masks": candidates.map { $0.map(\.json) }])
     }

@@ -330,7 +330,7 @@ struct ServerTests {
         let reply = try await s.post("/playground/fill-mask", ["text": text, "top_k": 3])
         #expect(reply.status == 200, "\(reply.body)")
         let masks = reply.json["masks"] as? [[[String: Any]]] ?? []
-        let offline = try fillMask(model, tokenizer: tokenizer, text: text, topK: 3)
+        let offline = try fillMask(model, tokenizer: tokenizer, ids: tokenizer.encode(text).ids, topK: 3)
         #expect(masks.count == 2 && masks.map { $0.map { $0["token"] as? Int } } == offline.map { $0.map(\.token) })
         #expect(masks.flatMap { $0 }.allSatisfy { ($0["sequence"] as? String)?.hasPrefix("the") == true })
         #expect((reply.json["tokens"] as? [String])?.first == "[CLS]")

@@ -22,11 +22,11 @@ public struct FillMaskError: Error, CustomStringConvertible, Sendable {
     public let description: String
 }
 
-/// The `topK` most likely tokens at each [MASK] of `text`, in the text's order. Each [MASK] is scored by one
-/// forward pass over the whole text (the others stay masked, as the pipeline does), softmax over the vocabulary.
-public func fillMask(_ model: BERTForMaskedLM, tokenizer: WordPieceTokenizer, text: String, topK: Int) throws -> [[MaskCandidate]] {
+/// The `topK` most likely tokens at each [MASK] of a text, in the text's order; `ids` are the text as the tokenizer
+/// encodes it ([CLS] … [SEP]). Each [MASK] is scored by one forward pass over the whole text (the others stay masked,
+/// as the pipeline does), softmax over the vocabulary.
+public func fillMask(_ model: BERTForMaskedLM, tokenizer: WordPieceTokenizer, ids: [Int], topK: Int) throws -> [[MaskCandidate]] {
     guard let mask = tokenizer.mask else { throw FillMaskError(description: "the vocabulary has no [MASK] token") }
-    let ids = tokenizer.encode(text).ids
     let positions = ids.indices.filter { ids[$0] == mask }
     guard !positions.isEmpty else { throw FillMaskError(description: "the text has no [MASK] to fill") }
     guard ids.count <= model.config.maxPositions else {

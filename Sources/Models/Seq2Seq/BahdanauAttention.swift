@@ -27,8 +27,8 @@ public final class BahdanauAttention: Module {
     /// U h_j for every source position: encoder states (B, S, He) → (B, S, A).
     public func keys(_ encoderStates: Tensor) -> Tensor { key(encoderStates) }
 
-    /// The context (B, He) and the alignment weights (B, S) for decoder states `state` (B, Hd); positions at or past
-    /// each row's `lengths` get no weight.
+    /// The context (B, He) and the alignment weights (B, S) for decoder states `state` (B, Hd); positions marked in
+    /// `padding` (B, S; see `padding(lengths:steps:)`) get no weight.
     public func callAsFunction(_ state: Tensor, keys: Tensor, values: Tensor, padding: Tensor?) -> (context: Tensor, weights: Tensor) {
         let (b, s) = (values.shape[0], values.shape[1])
         var scores = score((keys + query(state).unsqueezed(1)).tanh()).reshaped([b, s]) // (B, S)

@@ -72,12 +72,20 @@ public final class RNNEncoderDecoder: Module {
         let keys = attention.keys(states), padding = BahdanauAttention.padding(lengths: sourceLengths, steps: states.shape[1])
         var state = final, logits: [Tensor] = [], alignments: [Tensor] = []
         for step in 0..<t {
-            let (context, weights) = attention(state.h.select(0, config.layers - 1), keys: keys, values: states, padding: padding)
-            state = decoder.step(Tensor.concat([inputs.select(1, step), context], axis: 1), state: state)
-            logits.append(output(Tensor.concat([state.h.select(0, config.layers - 1), context], axis: 1)))
-            alignments.append(weights)
+            let (scores, next, weights) = attend(inputs.select(1, step), state: state, attention: attention, keys: keys, values: states, padding: padding)
+            (state, logits, alignments) = (next, logits + [scores], alignments + [weights])
         }
         return (Tensor.stack(logits, axis: 1), Tensor.stack(alignments, axis: 1))
+    }
+
+    /// One decoder step with attention: the context from the previous state s_{t−1}, then s_t from [y_{t−1}; c_t],
+    /// then the scores from [s_t; c_t]. `input` is the previous token's embedding (B, E). Returns the scores (B, V), the
+    /// new state and the alignment (B, S).
+    func attend(_ input: Tensor, state: RNN.State, attention: BahdanauAttention, keys: Tensor, values: Tensor,
+                padding: Tensor?) -> (scores: Tensor, state: RNN.State, weights: Tensor) {
+        let (context, weights) = attention(state.h.select(0, config.layers - 1), keys: keys, values: values, padding: padding)
+        let next = decoder.step(Tensor.concat([input, context], axis: 1), state: state)
+        return (output(Tensor.concat([next.h.select(0, config.layers - 1), context], axis: 1)), next, weights)
     }
 
     /// Greedy translation of one source sentence: target ids up to (not including) `end`, at most `maxLength`, and
@@ -91,15 +99,17 @@ public final class RNNEncoderDecoder: Module {
             let keys = attention?.keys(states)
             var state = final, previous = begin, ids: [Int] = [], alignments: [[Float]] = []
             while ids.count < maxLength {
-                var input = targetEmbedding([previous], shape: [1, 1]).reshaped([1, config.embeddingSize]), context: Tensor?
+                let input = targetEmbedding([previous], shape: [1, 1]).reshaped([1, config.embeddingSize])
+                let logits: Tensor
                 if let attention, let keys {
-                    let (c, weights) = attention(state.h.select(0, config.layers - 1), keys: keys, values: states, padding: nil)
-                    (input, context) = (Tensor.concat([input, c], axis: 1), c)
+                    let (scores, next, weights) = attend(input, state: state, attention: attention, keys: keys, values: states, padding: nil)
+                    (logits, state) = (scores, next)
                     alignments.append(weights.scalars)
+                } else {
+                    state = decoder.step(input, state: state)
+                    logits = output(state.h.select(0, config.layers - 1))
                 }
-                state = decoder.step(input, state: state)
-                let top = state.h.select(0, config.layers - 1)
-                let scores = output(context.map { Tensor.concat([top, $0], axis: 1) } ?? top).scalars
+                let scores = logits.scalars
                 let next = scores.indices.max { scores[$0] < scores[$1] }!
                 if next == end {
                     if !alignments.isEmpty { alignments.removeLast() } // the row of the end token, which is not shown
