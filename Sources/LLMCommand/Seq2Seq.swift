@@ -1,7 +1,7 @@
 // `llm seq2seq`: the story before self-attention, run. `train` fits an RNN encoder-decoder, without or with Bahdanau
-// attention, on the synthetic translation task (Training/SyntheticTranslation.swift) or a TSV of sentence pairs,
-// and reports exact-match accuracy by sentence length; `translate` translates with a trained one and shows where
-// its attention looked.
+// attention, or the original Transformer, on the synthetic translation task (Training/SyntheticTranslation.swift)
+// or a TSV of sentence pairs, and reports exact-match accuracy by sentence length; `translate` translates with a
+// trained one (greedy or beam search) and shows where its attention looked.
 
 import ArgumentParser
 import Foundation
@@ -14,12 +14,12 @@ import Training
 struct Seq2Seq: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
-        abstract: "Train and run RNN encoder-decoders, with and without Bahdanau attention (the story before self-attention).",
+        abstract: "Train and run encoder-decoders: RNNs without and with Bahdanau attention, and the Transformer (the story before self-attention).",
         subcommands: [Seq2SeqTrain.self, Seq2SeqTranslate.self])
 }
 
 enum Seq2SeqArchitecture: String, ExpressibleByArgument, CaseIterable {
-    case rnn, rnnAttention = "rnn-attention"
+    case rnn, rnnAttention = "rnn-attention", transformer
 }
 
 extension RNN.Cell: ExpressibleByArgument {}
@@ -38,12 +38,14 @@ struct Seq2SeqTrain: ParsableCommand {
             vocabularies.
             """)
 
-    @Option(help: "rnn (the decoder sees the source only through the encoder's last state) or rnn-attention (Bahdanau).")
+    @Option(help: "rnn (the decoder sees the source only through the encoder's last state), rnn-attention (Bahdanau) or transformer.")
     var model: Seq2SeqArchitecture = .rnnAttention
-    @Option(help: "The recurrent cell: tanh, relu, gru or lstm.") var cell: RNN.Cell = .gru
-    @Option(help: "Word embedding size.") var embeddingSize = 64
-    @Option(help: "Hidden state size.") var hiddenSize = 128
-    @Option(help: "Stacked recurrent layers in the encoder and the decoder.") var layers = 1
+    @Option(help: "RNNs: the recurrent cell: tanh, relu, gru or lstm.") var cell: RNN.Cell = .gru
+    @Option(help: "Word embedding size (the Transformer's model size d).") var embeddingSize = 64
+    @Option(help: "RNNs: the hidden state size (default 128); the Transformer: the feed-forward size (default 256).") var hiddenSize: Int?
+    @Option(help: "Layers in the encoder and in the decoder (default 1 for RNNs, 2 for the Transformer).") var layers: Int?
+    @Option(help: "Transformer: attention heads.") var heads = 4
+    @Option(help: "Transformer: dropout on embeddings, attention weights and sublayer outputs.") var dropout: Float = 0
     @Option(help: "A TSV of sentence pairs (source TAB target) instead of the synthetic task.") var data: String?
     @Option(help: "Synthetic task: the most clauses of a training sentence.") var trainClauses = 4
     @Option(help: "Synthetic task: the most clauses of a test sentence.") var testClauses = 6
@@ -53,11 +55,17 @@ struct Seq2SeqTrain: ParsableCommand {
     @Option(help: "AdamW learning rate.") var lr: Float = 3e-3
     @Option(help: "Clip gradients to this global L2 norm (0: no clipping).") var gradClip: Float = 1
     @Option(help: "Seed for the data, the weights and the batches.") var seed: UInt64 = 1
+    @Option(help: "Translate the test sentences with a beam this wide (1: greedy).") var beam = 1
     @Option(help: "Where to write the model.") var output = "seq2seq-model"
     @Flag(help: "Print a JSON summary as the last line.") var json = false
 
     func validate() throws {
-        guard embeddingSize >= 1, hiddenSize >= 1, layers >= 1 else { throw ValidationError("sizes and --layers must be at least 1") }
+        guard embeddingSize >= 1, (hiddenSize ?? 1) >= 1, (layers ?? 1) >= 1, heads >= 1 else { throw ValidationError("sizes, --layers and --heads must be at least 1") }
+        guard model != .transformer || embeddingSize % heads == 0 else {
+            throw ValidationError("--embedding-size \(embeddingSize) must be divisible by --heads \(heads)")
+        }
+        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+        guard beam >= 1 else { throw ValidationError("--beam must be at least 1") }
         guard trainClauses >= 1, testClauses >= 1 else { throw ValidationError("--train-clauses and --test-clauses must be at least 1") }
         guard examples >= 1, steps >= 1, batchSize >= 1 else { throw ValidationError("--examples, --steps and --batch-size must be at least 1") }
     }
@@ -67,12 +75,23 @@ struct Seq2SeqTrain: ParsableCommand {
         let (trainPairs, testPairs, sourceWords, targetWords) = try pairs()
         let (source, target) = (try WordVocabulary(sourceWords), try WordVocabulary(targetWords))
         let train = try trainPairs.map { (source: try source.encode($0.source), target: try target.encode($0.target)) }
-        let config = RNNEncoderDecoder.Config(sourceVocabulary: source.count, targetVocabulary: target.count, embeddingSize: embeddingSize,
-                                              hiddenSize: hiddenSize, layers: layers, cell: cell, attention: model == .rnnAttention)
-        let network = RNNEncoderDecoder(config, seed: seed)
+        let network: any EncoderDecoder, shape: String
+        if model == .transformer {
+            let (layers, hidden) = (layers ?? 2, hiddenSize ?? 256)
+            let longest = (trainPairs + testPairs).map { max($0.source.count, $0.target.count) }.max() ?? 0
+            network = TransformerEncoderDecoder(.init(sourceVocabulary: source.count, targetVocabulary: target.count, modelSize: embeddingSize,
+                                                      heads: heads, encoderLayers: layers, decoderLayers: layers, feedForwardSize: hidden,
+                                                      dropout: dropout, maxPositions: max(256, 2 * longest + 11)), seed: seed)
+            shape = "\(layers) + \(layers) layers, d \(embeddingSize), \(heads) heads, feed-forward \(hidden)"
+        } else {
+            let (layers, hidden) = (layers ?? 1, hiddenSize ?? 128)
+            network = RNNEncoderDecoder(.init(sourceVocabulary: source.count, targetVocabulary: target.count, embeddingSize: embeddingSize,
+                                              hiddenSize: hidden, layers: layers, cell: cell, attention: model == .rnnAttention), seed: seed)
+            shape = "\(cell.rawValue), \(layers) × \(hidden)"
+        }
         let optimizer = AdamW(parameters: network.parameters, learningRate: lr, weightDecay: 0)
         let parameterCount = network.parameters.reduce(0) { $0 + $1.count }
-        printError("llm seq2seq train: \(model.rawValue) (\(cell.rawValue), \(layers) × \(hiddenSize)), \(parameterCount.formatted()) parameters, "
+        printError("llm seq2seq train: \(model.rawValue) (\(shape)), \(parameterCount.formatted()) parameters, "
                    + "\(train.count.formatted()) training pairs, \(steps) steps of \(batchSize)")
         var g = SeededGenerator(seed: seed &+ 7)
         var bar = ProgressBar(total: steps, label: "training")
@@ -80,7 +99,7 @@ struct Seq2SeqTrain: ParsableCommand {
         var smoothed: Float?
         for step in 1...steps {
             let batch = TranslationBatch((0..<batchSize).map { _ in train[Int(g.next() % UInt64(train.count))] })
-            let loss = network(source: batch.source, sourceLengths: batch.sourceLengths, targetInputs: batch.targetInputs).logits
+            let loss = network.logits(source: batch.source, sourceLengths: batch.sourceLengths, targetInputs: batch.targetInputs)
                 .crossEntropy(targets: batch.targets)
             optimizer.zeroGrad()
             loss.backward()
@@ -92,11 +111,11 @@ struct Seq2SeqTrain: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         try Seq2SeqDirectory.save(network, sourceWords: sourceWords, targetWords: targetWords, to: output)
 
-        // Exact-match accuracy by source length (words), greedy decoding.
+        // Exact-match accuracy by source length (words).
         var byLength: [Int: (right: Int, total: Int)] = [:]
         for pair in testPairs {
             let ids = try? source.encode(pair.source)
-            let out = ids.map { network.translate($0, begin: 1, end: 2, maxLength: 2 * pair.source.count + 10).ids } ?? []
+            let out = ids.map { network.translate($0, begin: 1, end: 2, maxLength: 2 * pair.source.count + 10, beam: beam).ids } ?? []
             let n = pair.source.count
             byLength[n, default: (0, 0)].total += 1
             if target.decode(out) == pair.target { byLength[n]!.right += 1 }
@@ -110,7 +129,7 @@ struct Seq2SeqTrain: ParsableCommand {
             printError(String(format: "%12d  %9d  %10.1f %%", n, t, 100 * Double(r) / Double(t)))
         }
         if json {
-            print(try jsonLine(["model": model.rawValue, "cell": cell.rawValue, "parameters": parameterCount,
+            print(try jsonLine(["model": model.rawValue, "cell": model == .transformer ? "" : cell.rawValue, "parameters": parameterCount, "beam": beam,
                                 "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "test_sentences": testPairs.count,
                                 "test_exact_match": Double(right) / Double(max(testPairs.count, 1)),
                                 "exact_match_by_source_words": Dictionary(uniqueKeysWithValues: byLength.map { ("\($0.key)", Double($0.value.right) / Double($0.value.total)) }),
@@ -149,11 +168,16 @@ struct Seq2SeqTrain: ParsableCommand {
 struct Seq2SeqTranslate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "translate",
-        abstract: "Translate sentences with a model from llm seq2seq train (greedy); with attention, show the alignment.",
-        discussion: "Words are separated by spaces, as in training. --json prints one line per sentence: {source, translation, alignment}.")
+        abstract: "Translate sentences with a model from llm seq2seq train; with attention, show the alignment.",
+        discussion: """
+            Words are separated by spaces, as in training. Decoding is greedy, or a beam search with --beam N. The \
+            alignment is the Bahdanau attention of an RNN, or the Transformer's last-layer cross-attention averaged \
+            over its heads. --json prints one line per sentence: {source, translation, alignment}.
+            """)
 
     @Option(help: "A directory written by llm seq2seq train.") var model: String
     @Option(help: "Most output words per sentence.") var maxLength = 64
+    @Option(help: "Beam width (1: greedy).") var beam = 1
     @Flag(help: "One JSON line per sentence.") var json = false
     @Option(help: "Draw the attention's alignment of one sentence as a heat map (SVG): output words against source words.")
     var alignment: String?
@@ -163,26 +187,30 @@ struct Seq2SeqTranslate: ParsableCommand {
         guard !sentences.isEmpty else { throw ValidationError("give at least one sentence") }
         guard alignment == nil || sentences.count == 1 else { throw ValidationError("--alignment draws one sentence; give one") }
         guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
+        guard beam >= 1 else { throw ValidationError("--beam must be at least 1") }
     }
 
     func run() throws {
         try requireDirectory(model, flag: "--model")
         let (network, sourceWords, targetWords) = try Seq2SeqDirectory.load(model)
-        if alignment != nil, network.attention == nil {
+        if alignment != nil, network.alignmentName == nil {
             throw CommandError("--alignment: \(model) has no attention to draw (it was trained with --model rnn)")
         }
         let (source, target) = (try WordVocabulary(sourceWords), try WordVocabulary(targetWords))
         for sentence in sentences {
             let words = sentence.split(separator: " ").map(String.init)
             guard !words.isEmpty else { throw CommandError("an empty sentence has nothing to translate") }
+            if let limit = network.maxSourceLength, words.count > limit {
+                throw CommandError("a sentence of \(words.count) words is longer than this model's \(limit) positions")
+            }
             let ids: [Int]
             do { ids = try source.encode(words) } catch let error as DatasetError {
                 throw CommandError("\(error.description): this model was trained on another vocabulary (\(sourceWords.count - 3) source words)")
             }
-            let (out, alignments) = network.translate(ids, begin: 1, end: 2, maxLength: maxLength)
+            let (out, alignments) = network.translate(ids, begin: 1, end: 2, maxLength: maxLength, beam: beam)
             let translation = target.decode(out).joined(separator: " ")
             if let path = alignment {
-                let svg = HeatMaps(title: "Bahdanau alignment", rows: target.decode(out), columns: words,
+                let svg = HeatMaps(title: network.alignmentName!.prefix(1).uppercased() + network.alignmentName!.dropFirst(), rows: target.decode(out), columns: words,
                                    maps: [alignments.flatMap { $0 }], captions: ["output words (rows) × source words"]).svg()
                 try Data(svg.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
                 printError("wrote \(path): \(out.count) output words × \(words.count) source words")

@@ -160,13 +160,14 @@ struct AttentionTests {
     }
 
     // BERT's batches: no causal mask, right padding per batch row; the fused kernel against the composed ops with a
-    // -10,000 mask bias, outputs and gradients, with and without dropout, across the 64-row blocks (T = 70).
-    @Test(arguments: [0, 0.2] as [Float])
-    func paddedAttentionEqualsComposedMaskedAttention(dropout: Float) {
+    // -10,000 mask bias, outputs and gradients, with and without dropout, across the 64-row blocks (T = 70). With
+    // fewer queries than keys (tq 9) it is a Transformer decoder's cross-attention to a padded source.
+    @Test(arguments: [(0, 70), (0.2, 70), (0, 9), (0.2, 9)] as [(Float, Int)])
+    func paddedAttentionEqualsComposedMaskedAttention(dropout: Float, tq: Int) {
         var g = SeededGenerator(seed: 23)
         let (b, h, t, d) = (3, 2, 70, 8), lengths = [70, 33, 1]
-        let q = Tensor.normal([b, h, t, d], generator: &g), k = Tensor.normal([b, h, t, d], generator: &g)
-        let v = Tensor.normal([b, h, t, d], generator: &g), up = Tensor.normal([b, h, t, d], generator: &g)
+        let q = Tensor.normal([b, h, tq, d], generator: &g), k = Tensor.normal([b, h, t, d], generator: &g)
+        let v = Tensor.normal([b, h, t, d], generator: &g), up = Tensor.normal([b, h, tq, d], generator: &g)
         let bias = Tensor((0..<(b * t)).map { $0 % t < lengths[$0 / t] ? 0 : Float(-10_000) }, shape: [b, 1, 1, t])
         func run(_ fused: Bool) -> [Tensor] {
             let (qq, kk, vv) = (q.detached(), k.detached(), v.detached())
@@ -182,7 +183,7 @@ struct AttentionTests {
             return [y.detached(), qq.grad!, kk.grad!, vv.grad!]
         }
         for (name, (a, c)) in zip(["output", "dq", "dk", "dv"], zip(run(true), run(false))) {
-            expectClose(a, c, atol: 1e-4, rtol: 1e-3, "\(name), dropout \(dropout)")
+            expectClose(a, c, atol: 1e-4, rtol: 1e-3, "\(name), dropout \(dropout), \(tq) queries")
         }
     }
 

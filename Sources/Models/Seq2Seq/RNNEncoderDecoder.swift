@@ -7,12 +7,12 @@
 //   decoder   starts from the encoder's final state; at step t reads the previous target token (and, with
 //             attention, the context c_t = attention(s_{t−1}, h)), then scores the vocabulary from [s_t; c_t]
 //
-// Training is teacher forcing (the decoder reads the true previous token); translating is greedy, token by token.
+// Training is teacher forcing (the decoder reads the true previous token); translating is greedy or beam search.
 
 import NN
 import Tensors
 
-public final class RNNEncoderDecoder: Module {
+public final class RNNEncoderDecoder: Module, EncoderDecoder {
     public struct Config: Codable, Equatable, Sendable {
         public var sourceVocabulary: Int, targetVocabulary: Int
         public var embeddingSize = 64, hiddenSize = 128, layers = 1
@@ -88,37 +88,36 @@ public final class RNNEncoderDecoder: Module {
         return (output(Tensor.concat([next.h.select(0, config.layers - 1), context], axis: 1)), next, weights)
     }
 
-    /// Greedy translation of one source sentence: target ids up to (not including) `end`, at most `maxLength`, and
-    /// with attention each output token's alignment over the source (one row of S weights per token).
-    public func translate(_ source: [Int], begin: Int, end: Int, maxLength: Int) -> (ids: [Int], alignments: [[Float]]) {
+    public func logits(source: [Int], sourceLengths: [Int], targetInputs: [Int]) -> Tensor {
+        self(source: source, sourceLengths: sourceLengths, targetInputs: targetInputs).logits
+    }
+
+    public var maxSourceLength: Int? { nil }
+    public var alignmentName: String? { attention == nil ? nil : "Bahdanau attention" }
+
+    /// Greedy (`beam` 1) or beam-search translation; with attention, each output token's alignment over the source.
+    /// A hypothesis carries its decoder state and its alignment rows.
+    public func translate(_ source: [Int], begin: Int, end: Int, maxLength: Int, beam: Int) -> (ids: [Int], alignments: [[Float]]) {
         Autograd.withNoGrad {
             let wasTraining = isTraining
             eval()
             defer { train(wasTraining) }
             let (states, final) = encode(source, lengths: [source.count])
             let keys = attention?.keys(states)
-            var state = final, previous = begin, ids: [Int] = [], alignments: [[Float]] = []
-            while ids.count < maxLength {
-                let input = targetEmbedding([previous], shape: [1, 1]).reshaped([1, config.embeddingSize])
-                let logits: Tensor
-                if let attention, let keys {
-                    let (scores, next, weights) = attend(input, state: state, attention: attention, keys: keys, values: states, padding: nil)
-                    (logits, state) = (scores, next)
-                    alignments.append(weights.scalars)
-                } else {
-                    state = decoder.step(input, state: state)
-                    logits = output(state.h.select(0, config.layers - 1))
+            let best = BeamSearch.decode(start: (state: final, alignments: [[Float]]()), end: end, width: beam, maxLength: maxLength) { live in
+                live.map { hypothesis in
+                    let previous = hypothesis.tokens.last ?? begin, state = hypothesis.state.state
+                    let input = targetEmbedding([previous], shape: [1, 1]).reshaped([1, config.embeddingSize])
+                    if let attention, let keys {
+                        let (scores, next, weights) = attend(input, state: state, attention: attention, keys: keys, values: states, padding: nil)
+                        return (BeamSearch.logSoftmax(scores.scalars), (next, hypothesis.state.alignments + [weights.scalars]))
+                    }
+                    let next = decoder.step(input, state: state)
+                    return (BeamSearch.logSoftmax(output(next.h.select(0, config.layers - 1)).scalars), (next, []))
                 }
-                let scores = logits.scalars
-                let next = scores.indices.max { scores[$0] < scores[$1] }!
-                if next == end {
-                    if !alignments.isEmpty { alignments.removeLast() } // the row of the end token, which is not shown
-                    break
-                }
-                ids.append(next)
-                previous = next
             }
-            return (ids, alignments)
+            // The state after the end token holds one row more than there are tokens: the end token's, not shown.
+            return (best.tokens, Array(best.state.alignments.prefix(best.tokens.count)))
         }
     }
 }

@@ -38,19 +38,22 @@ extension Tensor {
         }
     }
 
-    /// Bidirectional attention over right-padded batches (BERT's): q, k, v (B, H, T, D); batch row b's queries see
-    /// its first `keyLengths[b]` keys (the rest are padding: weight 0, as a mask bias of −∞ would give) → (B, H, T, D).
-    /// Outputs at padded query positions are computed like any other and mean nothing.
+    /// Bidirectional attention over right-padded keys (BERT's batches; a Transformer decoder's cross-attention to its
+    /// encoder): q (B, H, Tq, D), k and v (B, H, Tk, D); batch row b's queries see its first `keyLengths[b]` keys (the
+    /// rest are padding: weight 0, as a mask bias of −∞ would give) → (B, H, Tq, D). Outputs at padded query positions
+    /// are computed like any other and mean nothing.
     public static func paddedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyLengths: [Int], dropout p: Float = 0,
                                        dropoutKey: UInt64 = 0, dropoutFirstRow: Int = 0) -> Tensor {
-        precondition(q.rank == 4 && q.shape == k.shape && k.shape == v.shape, "paddedAttention needs q, k, v of one shape (B, H, T, D)")
-        let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-        precondition(keyLengths.count == b && keyLengths.allSatisfy { $0 >= 1 && $0 <= t }, "a key length from 1 to \(t) per batch row")
-        let strides = llm_attention_strides(batch: h * t * d, head: t * d, row: d)
+        precondition(q.rank == 4 && k.shape == v.shape && k.rank == 4 && q.shape[0] == k.shape[0] && q.shape[1] == k.shape[1]
+                     && q.shape[3] == k.shape[3], "paddedAttention needs q (B, H, Tq, D) and k, v (B, H, Tk, D)")
+        let (b, h, tq, tk, d) = (q.shape[0], q.shape[1], q.shape[2], k.shape[2], q.shape[3])
+        precondition(keyLengths.count == b && keyLengths.allSatisfy { $0 >= 1 && $0 <= tk }, "a key length from 1 to \(tk) per batch row")
+        let sq = llm_attention_strides(batch: h * tq * d, head: tq * d, row: d)
+        let sk = llm_attention_strides(batch: h * tk * d, head: tk * d, row: d)
         let out = Tensor(uninitializedShape: q.shape)
-        let kernel = AttentionKernel(batch: b, heads: h, tq: t, tk: t, d: d, sq: strides, sk: strides, so: strides,
+        let kernel = AttentionKernel(batch: b, heads: h, tq: tq, tk: tk, d: d, sq: sq, sk: sk, so: sq,
                                      scale: 1 / Float(d).squareRoot(), causal: false, dropout: p, key: dropoutKey,
-                                     firstIndex: dropoutFirstRow * h * t * t,
+                                     firstIndex: dropoutFirstRow * h * tq * tk,
                                      keyLengths: keyLengths.map { Int32($0) })
         kernel.forward(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer)
         return out.recording("paddedAttention", [q, k, v]) { output in
