@@ -15,7 +15,7 @@ struct Seq2Seq: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
         abstract: "Train and run encoder-decoders: RNNs without and with Bahdanau attention, and the Transformer (the story before self-attention).",
-        subcommands: [Seq2SeqTrain.self, Seq2SeqTranslate.self])
+        subcommands: [Seq2SeqTrain.self, Seq2SeqEvaluate.self, Seq2SeqTranslate.self])
 }
 
 enum Seq2SeqArchitecture: String, ExpressibleByArgument, CaseIterable {
@@ -111,34 +111,25 @@ struct Seq2SeqTrain: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         try Seq2SeqDirectory.save(network, sourceWords: sourceWords, targetWords: targetWords, to: output)
 
-        // Exact-match accuracy by source length (words).
-        var byLength: [Int: (right: Int, total: Int)] = [:]
-        for pair in testPairs {
-            let ids = try? source.encode(pair.source)
-            let out = ids.map { network.translate($0, begin: 1, end: 2, maxLength: 2 * pair.source.count + 10, beam: beam).ids } ?? []
-            let n = pair.source.count
-            byLength[n, default: (0, 0)].total += 1
-            if target.decode(out) == pair.target { byLength[n]!.right += 1 }
-        }
-        let right = byLength.values.reduce(0) { $0 + $1.right }
-        printError(String(format: "trained in %.0f s; test exact match %.1f %% of %d sentences; saved %@", seconds,
-                          100 * Double(right) / Double(max(testPairs.count, 1)), testPairs.count, output))
-        printError("source words  sentences  exact match")
-        for n in byLength.keys.sorted() {
-            let (r, t) = byLength[n]!
-            printError(String(format: "%12d  %9d  %10.1f %%", n, t, 100 * Double(r) / Double(t)))
-        }
+        let scores = TranslationScores(network, pairs: testPairs, source: source, target: target, beam: beam)
+        printError(String(format: "trained in %.0f s; saved %@", seconds, output))
+        scores.report()
         if json {
-            print(try jsonLine(["model": model.rawValue, "cell": model == .transformer ? "" : cell.rawValue, "parameters": parameterCount, "beam": beam,
-                                "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "test_sentences": testPairs.count,
-                                "test_exact_match": Double(right) / Double(max(testPairs.count, 1)),
-                                "exact_match_by_source_words": Dictionary(uniqueKeysWithValues: byLength.map { ("\($0.key)", Double($0.value.right) / Double($0.value.total)) }),
-                                "output": output]))
+            print(try jsonLine(["model": model.rawValue, "cell": model == .transformer ? "" : cell.rawValue, "parameters": parameterCount,
+                                "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "output": output].merging(scores.json) { a, _ in a }))
         }
     }
 
-    /// Training and test pairs, and both vocabularies (reserved ids first).
     func pairs() throws -> ([SyntheticTranslation.Pair], [SyntheticTranslation.Pair], [String], [String]) {
+        try Seq2SeqData.pairs(data: data, examples: examples, trainClauses: trainClauses, testClauses: testClauses, seed: seed)
+    }
+}
+
+enum Seq2SeqData {
+    /// Training and test pairs, and both vocabularies (reserved ids first): the synthetic task drawn with `seed` (the
+    /// test sentences with another seed), or the pairs of a TSV with every tenth held out.
+    static func pairs(data: String?, examples: Int, trainClauses: Int, testClauses: Int, seed: UInt64) throws
+        -> ([SyntheticTranslation.Pair], [SyntheticTranslation.Pair], [String], [String]) {
         guard let path = data else {
             let train = SyntheticTranslation.pairs(count: examples, maxClauses: trainClauses, seed: seed)
             let test = SyntheticTranslation.pairs(count: 100 * testClauses, maxClauses: testClauses, seed: seed &+ 1_000_003)
@@ -162,6 +153,42 @@ struct Seq2SeqTrain: ParsableCommand {
         }
         let test = all.indices.filter { $0 % 10 == 9 }.map { all[$0] }, train = all.indices.filter { $0 % 10 != 9 }.map { all[$0] }
         return (train, test, vocabulary(\.source), vocabulary(\.target))
+    }
+}
+
+struct Seq2SeqEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model from llm seq2seq train on its test sentences: exact match and word accuracy by length.",
+        discussion: """
+            The test sentences are those train scored: the synthetic task's (give the --seed and --test-clauses of \
+            training) or every tenth pair of --data. Use it to compare greedy decoding with a beam (--beam N) on one \
+            trained model.
+            """)
+
+    @Option(help: "A directory written by llm seq2seq train.") var model: String
+    @Option(help: "The TSV of sentence pairs the model was trained on (its held-out tenth is scored).") var data: String?
+    @Option(help: "Synthetic task: the most clauses of a test sentence.") var testClauses = 6
+    @Option(help: "Synthetic task: the seed of training.") var seed: UInt64 = 1
+    @Option(help: "Beam width (1: greedy).") var beam = 1
+    @Flag(help: "Print a JSON summary as the last line.") var json = false
+
+    func validate() throws {
+        guard beam >= 1 else { throw ValidationError("--beam must be at least 1") }
+        guard testClauses >= 1 else { throw ValidationError("--test-clauses must be at least 1") }
+    }
+
+    func run() throws {
+        try requireDirectory(model, flag: "--model")
+        let (network, sourceWords, targetWords) = try Seq2SeqDirectory.load(model)
+        let (_, testPairs, dataSource, dataTarget) = try Seq2SeqData.pairs(data: data, examples: 1, trainClauses: 1, testClauses: testClauses, seed: seed)
+        guard Set(dataSource).isSubset(of: sourceWords), Set(dataTarget).isSubset(of: targetWords) else {
+            let missing = Set(dataSource).subtracting(sourceWords).union(Set(dataTarget).subtracting(targetWords)).sorted()
+            throw CommandError("\(model) was trained on other vocabularies: \(missing.count) words of the data are not in them (\(missing.prefix(3).joined(separator: ", ")) …)")
+        }
+        let scores = TranslationScores(network, pairs: testPairs, source: try WordVocabulary(sourceWords), target: try WordVocabulary(targetWords), beam: beam)
+        scores.report()
+        if json { print(try jsonLine(scores.json.merging(["model": model]) { a, _ in a })) }
     }
 }
 
@@ -227,5 +254,58 @@ struct Seq2SeqTranslate: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// Exact-match and word accuracy of translations, by source length in words. A word counts as right when it is the
+/// reference's word at the same position (so a dropped or an extra word makes the rest of the sentence wrong).
+struct TranslationScores {
+    struct Length { var sentences = 0, exact = 0, words = 0, wordsRight = 0 }
+    var byLength: [Int: Length] = [:]
+
+    init(_ network: any EncoderDecoder, pairs: [SyntheticTranslation.Pair], source: WordVocabulary, target: WordVocabulary, beam: Int) {
+        var bar = ProgressBar(total: pairs.count, label: "translating")
+        for (i, pair) in pairs.enumerated() {
+            let ids = try? source.encode(pair.source)
+            let out = ids.map { target.decode(network.translate($0, begin: 1, end: 2, maxLength: 2 * pair.source.count + 10, beam: beam).ids) } ?? []
+            var length = byLength[pair.source.count, default: Length()]
+            length.sentences += 1
+            length.exact += out == pair.target ? 1 : 0
+            length.words += pair.target.count
+            length.wordsRight += zip(out, pair.target).filter { $0 == $1 }.count
+            byLength[pair.source.count] = length
+            if (i + 1) % 20 == 0 || i + 1 == pairs.count { bar.update(i + 1) }
+        }
+        self.beam = beam
+    }
+    let beam: Int
+
+    var total: Length {
+        byLength.values.reduce(Length()) { Length(sentences: $0.sentences + $1.sentences, exact: $0.exact + $1.exact, words: $0.words + $1.words,
+                                                  wordsRight: $0.wordsRight + $1.wordsRight) }
+    }
+
+    func report() {
+        let all = total
+        printError(String(format: "test: exact match %.1f %%, word accuracy %.1f %% of %d sentences (%@)",
+                          100 * Double(all.exact) / Double(max(all.sentences, 1)), 100 * Double(all.wordsRight) / Double(max(all.words, 1)),
+                          all.sentences, beam == 1 ? "greedy" : "beam \(beam)"))
+        printError("source words  sentences  exact match  word accuracy")
+        for n in byLength.keys.sorted() {
+            let l = byLength[n]!
+            printError(String(format: "%12d  %9d  %9.1f %%  %11.1f %%", n, l.sentences, 100 * Double(l.exact) / Double(l.sentences),
+                              100 * Double(l.wordsRight) / Double(max(l.words, 1))))
+        }
+    }
+
+    var json: [String: Any] {
+        let all = total
+        return ["beam": beam, "test_sentences": all.sentences,
+                "test_exact_match": Double(all.exact) / Double(max(all.sentences, 1)),
+                "test_word_accuracy": Double(all.wordsRight) / Double(max(all.words, 1)),
+                "by_source_words": Dictionary(uniqueKeysWithValues: byLength.map { n, l in
+                    ("\(n)", ["sentences": l.sentences, "exact_match": Double(l.exact) / Double(l.sentences),
+                               "word_accuracy": Double(l.wordsRight) / Double(max(l.words, 1))] as [String: Any])
+                })]
     }
 }

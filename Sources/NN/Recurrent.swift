@@ -12,7 +12,8 @@
 //
 // Layer k's weights are weight_ih_l{k} (G·H, in) and weight_hh_l{k} (G·H, H), G = 1, 3, 4 gates stacked in that
 // order, with biases bias_ih_l{k}, bias_hh_l{k}; layer k + 1 reads layer k's outputs. The input projection of every
-// step is one matrix product per layer (x (B, T, in) · W_ihᵀ); only h · W_hhᵀ runs step by step, as it must.
+// step is one matrix product per layer (x (B, T, in) · W_ihᵀ); only h · W_hhᵀ runs step by step, as it must. The GRU's
+// gates are one fused op (Tensors/Ops/GRUCell.swift); the other cells are composed of the engine's ops.
 // Rows of different lengths behave as PyTorch's packed sequences: past its length a row's state stays as it was
 // (so the final state is the one after its last token) and its outputs are zero.
 
@@ -76,7 +77,15 @@ public final class RNN: Module {
             let projected = input.matmulTransposed(weightIH[k]) + biasIH[k] // (B, T, G·H): every step's input at once
             var outputs: [Tensor] = []
             for s in 0..<t {
-                let (next, nextCell) = step(projected.select(1, s), state, cellState, layer: k)
+                let next: Tensor, nextCell: Tensor?
+                if cell == .gru { // the fused cell reads step s of the projection in place and carries padded rows itself
+                    next = Tensor.gruCell(inputGates: projected, step: s, hiddenGates: state.matmulTransposed(weightHH[k]), hiddenBias: biasHH[k],
+                                          state: state, keep: lengths.map { $0.map { s < $0 } })
+                    (state, nextCell) = (next, nil)
+                    outputs.append(keep.map { next * $0[s] } ?? next)
+                    continue
+                }
+                (next, nextCell) = step(projected.select(1, s), state, cellState, layer: k)
                 if let keep {
                     let m = keep[s], carry = 1 - m
                     state = m * next + carry * state
@@ -109,18 +118,15 @@ public final class RNN: Module {
 
     /// One step of layer `k`'s cell: the input already projected (B, G·H), the state h (B, H) and c → h', c'.
     func step(_ projected: Tensor, _ h: Tensor, _ c: Tensor?, layer k: Int) -> (Tensor, Tensor?) {
-        let recurrent = h.matmulTransposed(weightHH[k]) + biasHH[k]
+        let recurrent = { h.matmulTransposed(self.weightHH[k]) + self.biasHH[k] }
         let n = hiddenSize
         switch cell {
-        case .tanh: return ((projected + recurrent).tanh(), nil)
-        case .relu: return ((projected + recurrent).relu(), nil)
+        case .tanh: return ((projected + recurrent()).tanh(), nil)
+        case .relu: return ((projected + recurrent()).relu(), nil)
         case .gru:
-            let x = projected.split([n, n, n], axis: 1), r = recurrent.split([n, n, n], axis: 1)
-            let reset = (x[0] + r[0]).sigmoid(), update = (x[1] + r[1]).sigmoid()
-            let candidate = (x[2] + reset * r[2]).tanh()
-            return ((1 - update) * candidate + update * h, nil)
+            return (Tensor.gruCell(inputGates: projected, hiddenGates: h.matmulTransposed(weightHH[k]), hiddenBias: biasHH[k], state: h), nil)
         case .lstm:
-            let gates = (projected + recurrent).split([n, n, n, n], axis: 1)
+            let gates = (projected + recurrent()).split([n, n, n, n], axis: 1)
             let (input, forget, cellInput, output) = (gates[0].sigmoid(), gates[1].sigmoid(), gates[2].tanh(), gates[3].sigmoid())
             let c2 = forget * c! + input * cellInput
             return (output * c2.tanh(), c2)

@@ -240,7 +240,14 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(train.status, 0, train.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data((train.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
         XCTAssertEqual(summary?["test_sentences"] as? Int, 200)
-        XCTAssertNotNil(summary?["exact_match_by_source_words"] as? [String: Double])
+        let byLength = summary?["by_source_words"] as? [String: [String: Any]]
+        XCTAssertEqual(byLength?.values.reduce(0) { $0 + ($1["sentences"] as? Int ?? 0) }, 200)
+        XCTAssertNotNil(summary?["test_word_accuracy"] as? Double)
+        let evaluate = try LLMProcess.run(["seq2seq", "evaluate", "--model", "m", "--test-clauses", "2", "--beam", "2", "--json"], in: dir)
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let scored = try JSONSerialization.jsonObject(with: Data((evaluate.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(scored?["beam"] as? Int, 2)
+        XCTAssertEqual(scored?["test_sentences"] as? Int, 200)
         for name in ["config.json", "model.safetensors", "source_vocab.txt", "target_vocab.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/m/" + name), name)
         }
@@ -264,6 +271,20 @@ final class EndToEndTests: XCTestCase {
         let unknown = try LLMProcess.run(["seq2seq", "translate", "--model", "m", "the zebra"], in: dir)
         XCTAssertEqual(unknown.status, 1)
         XCTAssertEqual(unknown.errorLines, ["Error: \"zebra\" is not in the vocabulary: this model was trained on another vocabulary (29 source words)"])
+
+        // The Transformer: trained, translated with a beam, its cross-attention drawn; an over-long input refused.
+        let transformer = try LLMProcess.run(["seq2seq", "train", "--model", "transformer", "--steps", "5", "--examples", "50", "--embedding-size", "8",
+                                              "--heads", "2", "--hidden-size", "16", "--layers", "1", "--test-clauses", "1", "--output", "t"], in: dir)
+        XCTAssertEqual(transformer.status, 0, transformer.stderr)
+        let beam = try LLMProcess.run(["seq2seq", "translate", "--model", "t", "--beam", "3", "--max-length", "5", "--alignment", "c.svg", "the red fox"], in: dir)
+        XCTAssertEqual(beam.status, 0, beam.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/c.svg", encoding: .utf8).contains("Cross-attention"))
+        let long = try LLMProcess.run(["seq2seq", "translate", "--model", "t", Array(repeating: "the fox", count: 200).joined(separator: " ")], in: dir)
+        XCTAssertEqual(long.errorLines, ["Error: a sentence of 400 words is longer than this model's 256 positions"])
+        try Data(String(repeating: "un chat\tle chat\n", count: 10).utf8).write(to: URL(fileURLWithPath: dir + "/pairs.tsv"))
+        let otherData = try LLMProcess.run(["seq2seq", "evaluate", "--model", "t", "--data", "pairs.tsv"], in: dir)
+        XCTAssertEqual(otherData.status, 1)
+        XCTAssertTrue(otherData.errorLines.first?.hasPrefix("Error: t was trained on other vocabularies") ?? false, otherData.stderr)
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {

@@ -1,5 +1,6 @@
 // Each fused kernel against the same function composed from primitive ops (values and gradients).
 
+import Foundation
 import Testing
 import Tensors
 
@@ -126,5 +127,71 @@ struct FusedKernelTests {
                     let picked = kept.enumerated().map { row, t in logp.select(0, row).select(0, t.element) }
                     return -Tensor.stack(picked).mean()
                 })
+    }
+}
+
+@Suite("Vectorised activations and the fused GRU cell")
+struct ActivationKernelTests {
+    /// tanh and sigmoid against libm in double precision, over tiny, ordinary and saturating inputs of both signs
+    /// (enough of them that the kernel runs on the thread pool, and on the ISA LLM_GEMM_ISA selects).
+    @Test func tanhAndSigmoidAreWithinAFewUlps() {
+        var inputs: [Float] = [0, -0, 1e-30, -1e-8, 1e-4, 0.2499, 0.25, 0.2501, -0.25, 1, -3, 9, 20, -44, 88, -100]
+        var g = SeededGenerator(seed: 4)
+        inputs += (0..<20_000).map { _ in Float.random(in: -12...12, using: &g) * (Bool.random(using: &g) ? 1 : 0.01) }
+        let x = Tensor(inputs, shape: [inputs.count])
+        for (name, y, reference) in [("tanh", x.tanh().scalars, { Foundation.tanh($0) }),
+                                     ("sigmoid", x.sigmoid().scalars, { 1 / (1 + Foundation.exp(-$0)) })] as [(String, [Float], (Double) -> Double)] {
+            for (u, v) in zip(inputs, y) {
+                let exact = reference(Double(u))
+                #expect(abs(Double(v) - exact) <= 1e-6 * abs(exact) + 1e-37, "\(name)(\(u)) = \(v), not \(exact)")
+            }
+        }
+    }
+
+    /// The fused cell against PyTorch's GRU equations composed of primitive ops, padded rows included: values and
+    /// the gradients of all four inputs.
+    @Test func gruCellEqualsTheComposedEquations() {
+        var g = SeededGenerator(seed: 8)
+        let (b, t, n, step) = (5, 3, 7, 1), keep = [true, false, true, true, false]
+        let gx = Tensor.normal([b, t, 3 * n], generator: &g), gh = Tensor.normal([b, 3 * n], generator: &g)
+        let bias = Tensor.normal([3 * n], generator: &g), h = Tensor.normal([b, n], generator: &g), up = Tensor.normal([b, n], generator: &g)
+        let mask = Tensor(keep.map { $0 ? 1 : 0 }, shape: [b, 1])
+        func run(_ fused: Bool) -> [Tensor] {
+            let inputs = [gx, gh, bias, h].map { t -> Tensor in let c = t.detached(); c.requiresGrad = true; return c }
+            let (x, hh, bb, state) = (inputs[0], inputs[1], inputs[2], inputs[3])
+            let y: Tensor
+            if fused {
+                y = Tensor.gruCell(inputGates: x, step: step, hiddenGates: hh, hiddenBias: bb, state: state, keep: keep)
+            } else {
+                let xs = x.select(1, step).split([n, n, n], axis: 1), hs = (hh + bb).split([n, n, n], axis: 1)
+                let r = (xs[0] + hs[0]).sigmoid(), z = (xs[1] + hs[1]).sigmoid(), c = (xs[2] + r * hs[2]).tanh()
+                y = mask * ((1 - z) * c + z * state) + (1 - mask) * state
+            }
+            (y * up).sum().backward()
+            return [y.detached()] + inputs.map { $0.grad! }
+        }
+        for (name, (a, c)) in zip(["h'", "∂input gates", "∂hidden gates", "∂bias", "∂h"], zip(run(true), run(false))) {
+            expectClose(a, c, atol: 1e-5, rtol: 1e-4, name)
+        }
+    }
+}
+
+extension ActivationKernelTests {
+    /// Bahdanau's scores vᵀ tanh(K + q) fused against the composed broadcast sum, tanh and product, with gradients.
+    @Test func additiveAttentionScoresEqualTheComposedOps() {
+        var g = SeededGenerator(seed: 12)
+        let (b, s, a) = (3, 5, 9)
+        let keys = Tensor.normal([b, s, a], generator: &g), query = Tensor.normal([b, a], generator: &g)
+        let v = Tensor.normal([a], generator: &g), up = Tensor.normal([b, s], generator: &g)
+        func run(_ fused: Bool) -> [Tensor] {
+            let inputs = [keys, query, v].map { t -> Tensor in let c = t.detached(); c.requiresGrad = true; return c }
+            let y = fused ? Tensor.additiveAttentionScores(keys: inputs[0], query: inputs[1], v: inputs[2])
+                          : (inputs[0] + inputs[1].unsqueezed(1)).tanh().matmul(inputs[2].reshaped([a, 1])).reshaped([b, s])
+            (y * up).sum().backward()
+            return [y.detached()] + inputs.map { $0.grad! }
+        }
+        for (name, (x, y)) in zip(["scores", "∂keys", "∂query", "∂v"], zip(run(true), run(false))) {
+            expectClose(x, y, atol: 1e-5, rtol: 1e-4, name)
+        }
     }
 }

@@ -95,6 +95,21 @@ void llm_gelu_forward(const float *x, float *y, long count);
 /// dx += dy * gelu'(x); with `accumulate` 0, dx = dy * gelu'(x) (dx need not be initialised).
 void llm_gelu_backward(const float *x, const float *dy, float *dx, long count, int accumulate);
 
+/// tanh and the logistic sigmoid, elementwise (relative error about 3e-7).
+void llm_tanh_forward(const float *x, float *y, long count);
+void llm_sigmoid_forward(const float *x, float *y, long count);
+
+/// One step of PyTorch's GRU cell for `rows` rows of width n: gx row b at gx + b * gx_row_stride (r, z, n blocks:
+/// x W_ih^T + b_ih), gh (rows, 3n) = h W_hh^T, bias = b_hh (3n), h (rows, n) → out (rows, n); saved (rows, 4n)
+/// receives r, z, n and h_n + b_hn for the backward pass. Rows whose `keep` is 0 copy h (keep may be NULL).
+void llm_gru_cell_forward(const float *gx, long gx_row_stride, const float *gh, const float *bias, const float *h,
+                          const uint8_t *keep, float *out, float *saved, long rows, long n);
+
+/// Bahdanau's scores: scores[b, s] = sum_a v[a] tanh(keys[b, s, a] + query[b, a]) for keys (batch, steps, width),
+/// query (batch, width); activations (batch, steps, width) receives the tanh values for the backward pass.
+void llm_additive_scores_forward(const float *keys, const float *query, const float *v, float *activations, float *scores,
+                                 long batch, long steps, long width);
+
 /// Cross-entropy of logits (rows x cols) against integer targets; rows whose target equals
 /// `ignore_index` are skipped. Writes each row's log-sum-exp into `lse` (for the backward pass) and
 /// returns the sum of the per-row losses; *counted receives the number of rows not ignored.

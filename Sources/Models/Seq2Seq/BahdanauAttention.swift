@@ -6,7 +6,8 @@
 //   e_j = vᵀ tanh(W s + U h_j),     α = softmax(e) over the source's tokens,     context = Σ_j α_j h_j
 //
 // so it can reach back to any encoder state, however long the sentence. α is the alignment drawn as a heat map.
-// U h_j does not change from step to step, so `keys` computes it once per source sentence.
+// U h_j does not change from step to step, so `keys` computes it once per source sentence; the scores are one fused op
+// (Tensors/Ops/AdditiveAttention.swift).
 
 import NN
 import Tensors
@@ -31,7 +32,7 @@ public final class BahdanauAttention: Module {
     /// `padding` (B, S; see `padding(lengths:steps:)`) get no weight.
     public func callAsFunction(_ state: Tensor, keys: Tensor, values: Tensor, padding: Tensor?) -> (context: Tensor, weights: Tensor) {
         let (b, s) = (values.shape[0], values.shape[1])
-        var scores = score((keys + query(state).unsqueezed(1)).tanh()).reshaped([b, s]) // (B, S)
+        var scores = Tensor.additiveAttentionScores(keys: keys, query: query(state), v: score.weight.reshaped([keys.shape[2]])) // (B, S)
         if let padding { scores = scores.maskedFill(padding, value: -.infinity) }
         let weights = scores.softmax(axis: -1)
         return (weights.unsqueezed(1).matmul(values).reshaped([b, values.shape[2]]), weights)

@@ -2,6 +2,7 @@
 // comparisons, `where` and masked fill, and the triangular masks tril/triu.
 // Each op's backward sits right under its forward.
 
+import CKernels
 import Foundation
 
 enum BinaryOperator { case add, subtract, multiply, divide }
@@ -109,14 +110,25 @@ extension Tensor {
     public func exp() -> Tensor { unary("exp", { Foundation.exp($0) }, derivative: { _, y in y }) }
     public func log() -> Tensor { unary("log", { Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
     public func sqrt() -> Tensor { unary("sqrt", { $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
-    public func tanh() -> Tensor { unary("tanh", { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
+    public func tanh() -> Tensor { vectorised("tanh", llm_tanh_forward) { y in 1 - y * y } }
     public func pow(_ exponent: Float) -> Tensor {
         unary("pow", { Foundation.pow($0, exponent) },
               derivative: { x, _ in exponent * Foundation.pow(x, exponent - 1) })
     }
     public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
-    public func sigmoid() -> Tensor {
-        unary("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }, derivative: { _, y in y * (1 - y) })
+    public func sigmoid() -> Tensor { vectorised("sigmoid", llm_sigmoid_forward) { y in y * (1 - y) } }
+
+    /// An activation computed by a vectorised C kernel, whose derivative is a function of its output.
+    func vectorised(_ name: String, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                    derivative: @escaping (_ y: Float) -> Float) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        kernel(pointer, out.pointer, count)
+        return out.recording(name, [self]) { output in
+            let g = output.gradPointer(), y = output.pointer
+            self.updateGrad { dx in
+                for i in 0..<self.count { dx[i] += g[i] * derivative(y[i]) }
+            }
+        }
     }
 
     // MARK: Comparisons (no gradient: the result is piecewise constant)

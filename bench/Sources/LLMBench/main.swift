@@ -67,7 +67,8 @@ case "decode-batch": benchDecodeBatch(Array(args.dropFirst()))
 case "llama": benchLlama(Array(args.dropFirst()))
 case "sample": benchSample(Array(args.dropFirst()))
 case "bert": benchBERT(Array(args.dropFirst()))
+case "seq2seq": benchSeq2Seq(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama|sample|bert\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama|sample|bert|seq2seq\n".data(using: .utf8)!)
     exit(2)
 }
