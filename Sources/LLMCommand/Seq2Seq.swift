@@ -33,9 +33,11 @@ struct Seq2SeqTrain: ParsableCommand {
             --train-clauses clauses ("the red fox sees a dog and …") into a made-up language whose adjectives follow \
             their noun, drawn with --seed; the test sentences (another seed) go up to --test-clauses clauses, longer \
             than any seen in training. --data FILE.tsv (source TAB target, words separated by spaces) trains on your \
-            pairs instead, holding out every tenth for the test. Prints exact-match accuracy per source length; \
-            --json adds a summary line. The output directory holds config.json, model.safetensors and the two \
-            vocabularies.
+            pairs instead, holding out every tenth for the test. --model transformer is the original Transformer \
+            (sinusoidal positions, post-norm layers, causal self-attention and cross-attention in the decoder): \
+            --embedding-size is its width, --hidden-size its feed-forward size, --layers its depth on each side. \
+            Prints exact-match and word accuracy per source length (greedy, or --beam N); --json adds a summary \
+            line. The output directory holds config.json, model.safetensors and the two vocabularies.
             """)
 
     @Option(help: "rnn (the decoder sees the source only through the encoder's last state), rnn-attention (Bahdanau) or transformer.")
@@ -116,7 +118,8 @@ struct Seq2SeqTrain: ParsableCommand {
         scores.report()
         if json {
             print(try jsonLine(["model": model.rawValue, "cell": model == .transformer ? "" : cell.rawValue, "parameters": parameterCount,
-                                "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "output": output].merging(scores.json) { a, _ in a }))
+                                "steps": steps, "seconds": seconds, "train_loss": smoothed ?? 0, "output": output,
+                                "longest_training_source_words": trainPairs.map(\.source.count).max() ?? 0].merging(scores.json) { a, _ in a }))
         }
     }
 

@@ -31,7 +31,7 @@ public final class BahdanauAttention: Module {
     /// The context (B, He) and the alignment weights (B, S) for decoder states `state` (B, Hd); positions marked in
     /// `padding` (B, S; see `padding(lengths:steps:)`) get no weight.
     public func callAsFunction(_ state: Tensor, keys: Tensor, values: Tensor, padding: Tensor?) -> (context: Tensor, weights: Tensor) {
-        let (b, s) = (values.shape[0], values.shape[1])
+        let b = values.shape[0]
         var scores = Tensor.additiveAttentionScores(keys: keys, query: query(state), v: score.weight.reshaped([keys.shape[2]])) // (B, S)
         if let padding { scores = scores.maskedFill(padding, value: -.infinity) }
         let weights = scores.softmax(axis: -1)
