@@ -16,7 +16,9 @@ struct Serve: AsyncParsableCommand {
             sequences share each decoding step. SIGINT or SIGTERM stops taking requests, lets running streams \
             finish (up to --drain seconds), and exits 0. Binds to 127.0.0.1 unless --host says otherwise. \
             The playground is at http://HOST:PORT/. A BERT directory (with its masked-LM head) is served for the \
-            playground's fill-mask and attention views.
+            playground's fill-mask and attention views. A sentence-transformers directory (modules.json), or any \
+            BERT directory with --embeddings, is served for POST /v1/embeddings in OpenAI's shape (texts or token \
+            ids; float or base64), concurrent requests sharing forward passes.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -31,6 +33,8 @@ struct Serve: AsyncParsableCommand {
     var chatTemplate: String?
     @Option(help: "Convert the weights to f32, f16, bf16 or q8_0 after loading (default: as stored).") var weights: WeightType?
     @Option(help: "Seconds running streams get to finish after SIGINT/SIGTERM.") var drain: Double = 30
+    @Flag(help: "Serve a BERT directory's sentence embeddings (POST /v1/embeddings); the default for sentence-transformers directories.")
+    var embeddings = false
 
     func validate() throws {
         guard (1...16).contains(maxBatch) else { throw ValidationError("--max-batch must be from 1 to 16") }
@@ -43,7 +47,12 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if BERTCheckpoint.isBERT(modelOptions.model) { return try await serveEncoder() }
+        let dir = modelOptions.model
+        if BERTCheckpoint.isBERT(dir) {
+            let sentenceTransformer = FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("modules.json"))
+            return try await (embeddings || sentenceTransformer ? serveEmbeddings() : serveEncoder())
+        }
+        guard !embeddings else { throw CommandError("--embeddings serves a BERT encoder's sentence embeddings; \(dir) is not a BERT directory") }
         guard modelOptions.runsOnInferenceModel else {
             throw CommandError("serving needs a GPT-2 model with learned or sinusoidal positions, or a Llama / Qwen3 model")
         }
@@ -55,15 +64,9 @@ struct Serve: AsyncParsableCommand {
             model = model.withContextLength(c)
         }
         let engine = try Engine(model: model, encoding: encoding, maxBatch: maxBatch, maxQueue: maxQueue)
-        var options = ServerOptions(modelID: URL(fileURLWithPath: modelOptions.model).deletingPathExtension().lastPathComponent)
-        options.host = host
-        options.port = port
-        options.apiKeys = apiKey.map { $0.split(separator: ",").map(String.init) } ?? []
-        options.corsOrigin = corsOrigin
+        var options = serverOptions(id: URL(fileURLWithPath: modelOptions.model).deletingPathExtension().lastPathComponent)
         options.chatTemplate = modelOptions.chatTemplate(chatTemplate)
-        options.drainSeconds = drain
-        var logger = Logger(label: "llm-serve")
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let logger = serverLogger
         let server = OpenAIServer(engine: engine, options: options)
         let template = options.chatTemplate.rawValue, id = options.modelID, types = model.typeDescription
         let (host, maxBatch) = (host, maxBatch)
@@ -73,6 +76,40 @@ struct Serve: AsyncParsableCommand {
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         printError("stopped")
+    }
+
+    /// A sentence-embedding model: POST /v1/embeddings (EmbeddingServer).
+    func serveEmbeddings() async throws {
+        let dir = modelOptions.model
+        for (flag, given) in [("--weights", weights != nil), ("--chat-template", chatTemplate != nil), ("--context-length", contextLength != nil),
+                              ("--adapter", modelOptions.adapter != nil)] where given {
+            throw CommandError("\(flag) is for serving a decoder; \(dir) is served for sentence embeddings")
+        }
+        let embedder = try SentenceTransformer(directory: dir)
+        let options = serverOptions(id: URL(fileURLWithPath: dir).lastPathComponent)
+        let (id, host, dimension, pooling) = (options.modelID, host, embedder.dimension, embedder.pooling)
+        let app = EmbeddingServer(embedder: embedder, options: options).application(logger: serverLogger) { bound in
+            printError("serving \(id) (sentence embeddings: \(dimension) dimensions, \(pooling) pooling) at http://\(host):\(bound)/v1/embeddings — Ctrl-C stops")
+        }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        printError("stopped")
+    }
+
+    /// The options every server takes from the command line.
+    func serverOptions(id: String) -> ServerOptions {
+        var options = ServerOptions(modelID: id)
+        options.host = host
+        options.port = port
+        options.apiKeys = apiKey.map { $0.split(separator: ",").map(String.init) } ?? []
+        options.corsOrigin = corsOrigin
+        options.drainSeconds = drain
+        return options
+    }
+
+    var serverLogger: Logger {
+        var logger = Logger(label: "llm-serve")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
     }
 
     /// A BERT with its masked-LM head: the playground's fill-mask and attention views (EncoderServer).
@@ -86,15 +123,9 @@ struct Serve: AsyncParsableCommand {
             throw CommandError("--model \(dir): a BERT directory without vocab.txt or a WordPiece tokenizer.json")
         }
         let model = try BERTCheckpoint.loadMaskedLM(dir)
-        var options = ServerOptions(modelID: URL(fileURLWithPath: dir).lastPathComponent)
-        options.host = host
-        options.port = port
-        options.apiKeys = apiKey.map { $0.split(separator: ",").map(String.init) } ?? []
-        options.corsOrigin = corsOrigin
-        var logger = Logger(label: "llm-serve")
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let options = serverOptions(id: URL(fileURLWithPath: dir).lastPathComponent)
         let (id, host) = (options.modelID, host)
-        let app = EncoderServer(model: model, tokenizer: tokenizer, options: options).application(logger: logger) { bound in
+        let app = EncoderServer(model: model, tokenizer: tokenizer, options: options).application(logger: serverLogger) { bound in
             printError("serving \(id) (a BERT: fill-mask and attention) at http://\(host):\(bound)/ — Ctrl-C stops")
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -23,7 +23,7 @@ struct RequestFields {
     private func value(_ key: String) -> Any? { has(key) ? object[key] : nil }
 
     /// JSON true/false arrive as NSNumbers of type "c" (numbers 0 and 1 would also cast to Bool).
-    private static func isBool(_ v: Any) -> Bool {
+    static func isBool(_ v: Any) -> Bool {
         (v as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
     }
 

@@ -16,6 +16,8 @@ final class ServerMetrics: EngineObserver, @unchecked Sendable { // thread-safe:
     private let promptTokens: Counter, cachedTokens: Counter, generatedTokens: Counter
     private let active: Gauge, queued: Gauge
     private let firstTokenSeconds: ValueHistogram, interTokenSeconds: ValueHistogram
+    private let embeddingRequests: Counter, embeddingInputs: Counter, embeddingTokens: Counter
+    private let embeddingRounds: Gauge, embeddingServed: Gauge, embeddingQueued: Gauge
 
     init() {
         let registry = self.registry
@@ -35,9 +37,28 @@ final class ServerMetrics: EngineObserver, @unchecked Sendable { // thread-safe:
         interTokenSeconds = registry.makeValueHistogram(name: "llm_inter_token_latency_seconds",
                                                         buckets: [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56],
                                                         help: "Between consecutive tokens of one request")
+        embeddingRequests = registry.makeCounter(name: "llm_embedding_requests_total", help: "Embedding requests accepted")
+        embeddingInputs = registry.makeCounter(name: "llm_embedding_inputs_total", help: "Inputs (texts or token lists) embedded")
+        embeddingTokens = registry.makeCounter(name: "llm_embedding_tokens_total", help: "Tokens read by the encoder for embeddings")
+        embeddingRounds = registry.makeGauge(name: "llm_embedding_batches", help: "Rounds of batched forward passes run for embeddings")
+        embeddingServed = registry.makeGauge(name: "llm_embedding_batched_requests", help: "Requests those rounds served (over rounds: requests per round)")
+        embeddingQueued = registry.makeGauge(name: "llm_embedding_queued_requests", help: "Embedding requests waiting for the next round")
     }
 
     func httpRequest() { httpRequests.increment() }
+
+    func embeddingRequest(inputs: Int, tokens: Int) {
+        embeddingRequests.increment()
+        embeddingInputs.increment(by: Int64(inputs))
+        embeddingTokens.increment(by: Int64(tokens))
+    }
+
+    func embeddingText(passes: Int, served: Int, queued: Int) -> String {
+        embeddingRounds.set(Double(passes))
+        embeddingServed.set(Double(served))
+        embeddingQueued.set(Double(queued))
+        return histograms.withLock { registry.emitToString() }
+    }
 
     func requestStarted(promptTokens n: Int, cachedTokens cached: Int) {
         promptTokens.increment(by: Int64(n))

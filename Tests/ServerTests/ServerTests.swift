@@ -4,6 +4,7 @@
 // graceful shutdown that lets a running stream finish.
 
 import AsyncHTTPClient
+import Formats
 import Foundation
 import Hummingbird
 import Inference
@@ -46,6 +47,15 @@ final class TestServer: @unchecked Sendable {
         let options = Self.options(configure)
         (group, task, port) = await Self.start { EncoderServer(model: model, tokenizer: tokenizer, options: options).application(logger: Self.logger, onRunning: $0) }
     }
+
+    /// A sentence-embedding server (EmbeddingServer) on `embedder`.
+    init(embedder: SentenceTransformer, configure: (inout ServerOptions) -> Void = { _ in }) async throws {
+        let options = Self.options(configure)
+        let server = EmbeddingServer(embedder: embedder, options: options)
+        embeddingServer = server
+        (group, task, port) = await Self.start { server.application(logger: Self.logger, onRunning: $0) }
+    }
+    private(set) var embeddingServer: EmbeddingServer?
 
     static let logger: Logger = {
         var logger = Logger(label: "test")
@@ -342,6 +352,71 @@ struct ServerTests {
         #expect(noMask.status == 400 && ((noMask.json["error"] as? [String: Any])?["message"] as? String)?.contains("no [MASK]") == true)
         #expect(try await s.post("/playground/fill-mask", ["text": "the [MASK]", "top_k": 0]).status == 400)
         #expect(try await s.send("POST", "/v1/completions", "{}").status == 404, "an encoder generates nothing")
+    }
+
+    @Test("an embedding server: OpenAI's shape for every input form, the offline vectors, base64, shared rounds, errors, metrics")
+    func embeddings() async throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/tiny-bert").path
+        let embedder = try SentenceTransformer(directory: directory)
+        let s = try await TestServer(embedder: embedder)
+        defer { Task { await s.stop() } }
+        let texts = ["The cat sat on the mat.", "A longer second sentence, with more words in it than the first!"]
+        let offline = embedder.embed(texts)
+        func vectors(_ reply: TestServer.Reply) -> [[Double]] {
+            (reply.json["data"] as? [[String: Any]] ?? []).map { $0["embedding"] as? [Double] ?? [] }
+        }
+        func close(_ a: [[Double]], _ b: [[Float]]) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { x, y in x.count == y.count && zip(x, y).allSatisfy { abs($0 - Double($1)) < 1e-6 } }
+        }
+        let one = try await s.post("/v1/embeddings", ["input": texts[0], "model": "tiny"])
+        #expect(one.status == 200, "\(one.body)")
+        #expect(one.json["object"] as? String == "list" && one.json["model"] as? String == "tiny")
+        #expect(close(vectors(one), [offline[0]]))
+        let usage = one.json["usage"] as? [String: Any]
+        #expect(usage?["prompt_tokens"] as? Int == embedder.tokens(texts[0]).count && usage?["total_tokens"] as? Int == embedder.tokens(texts[0]).count)
+        let two = try await s.post("/v1/embeddings", ["input": texts])
+        #expect(close(vectors(two), offline), "a list of texts, in order")
+        #expect((two.json["data"] as? [[String: Any]])?.map { $0["index"] as? Int } == [0, 1])
+        // Token ids are the text's WordPiece ids without [CLS] and [SEP], which the server adds.
+        let ids = texts.map { Array(embedder.tokenizer.encode($0).ids.dropFirst().dropLast()) }
+        #expect(close(vectors(try await s.post("/v1/embeddings", ["input": ids[0]])), [offline[0]]), "one list of token ids")
+        #expect(close(vectors(try await s.post("/v1/embeddings", ["input": ids])), offline), "a list of token-id lists")
+        let encoded = try await s.post("/v1/embeddings", ["input": texts[1], "encoding_format": "base64", "dimensions": embedder.dimension])
+        let base64 = (encoded.json["data"] as? [[String: Any]])?.first?["embedding"] as? String ?? ""
+        let floats = Data(base64Encoded: base64).map { data in
+            stride(from: 0, to: data.count, by: 4).map { i in Float(bitPattern: data[i..<(i + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }) }
+        } ?? []
+        #expect(floats == offline[1], "base64: the float32 values, little-endian")
+
+        // Requests that arrive while the batcher is held meet in one round.
+        let (rounds, served) = (try await s.metric("llm_embedding_batches") ?? 0, try await s.metric("llm_embedding_batched_requests") ?? 0)
+        s.embeddingServer!.pauseBatching(true)
+        let replies = (0..<4).map { i in Task { try await s.post("/v1/embeddings", ["input": texts[i % 2]]) } }
+        let deadline = Date().addingTimeInterval(20)
+        while try await s.metric("llm_embedding_queued_requests") != 4 && Date() < deadline { try await Task.sleep(nanoseconds: 2_000_000) }
+        s.embeddingServer!.pauseBatching(false)
+        for (i, reply) in replies.enumerated() { #expect(close(vectors(try await reply.value), [offline[i % 2]])) }
+        #expect(try await s.metric("llm_embedding_batches") == rounds + 1, "four requests, one round")
+        #expect(try await s.metric("llm_embedding_batched_requests") == served + 4)
+        #expect(try await s.metric("llm_embedding_requests_total") == 9)
+
+        func error(_ body: [String: Any]) async throws -> (Int, String?, String?) {
+            let reply = try await s.post("/v1/embeddings", body), e = reply.json["error"] as? [String: Any]
+            return (reply.status, e?["param"] as? String, e?["code"] as? String)
+        }
+        #expect(try await error(["input": ""]).0 == 400)
+        #expect(try await error(["input": ["fine", "  \n "]]).1 == "input")
+        #expect(try await error(["input": []]).0 == 400)
+        #expect(try await error([:]).0 == 400)
+        #expect(try await error(["input": [3, 99_999]]).0 == 400, "a token id outside the vocabulary")
+        let long = try await error(["input": String(repeating: "the cat ", count: 80)])
+        #expect(long.0 == 400 && long.2 == "context_length_exceeded")
+        #expect(try await error(["input": "hi", "model": "gpt-4"]) == (404, nil, "model_not_found"))
+        #expect(try await error(["input": "hi", "encoding_format": "int8"]).1 == "encoding_format")
+        #expect(try await error(["input": "hi", "dimensions": 8]).1 == "dimensions")
+        #expect(try await s.send("POST", "/v1/completions", "{}").status == 404, "an embedding model generates nothing")
+        #expect((try await s.send("GET", "/v1/models").json["data"] as? [[String: Any]])?.first?["id"] as? String == "tiny")
     }
 
     @Test("shutdown lets a running stream finish, then stops")

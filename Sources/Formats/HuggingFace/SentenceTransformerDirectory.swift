@@ -46,8 +46,12 @@ public struct SentenceTransformer {
 
     /// One vector per text, in the order given; `progress(done)` after each batch.
     public func embed(_ texts: [String], batchSize: Int = 32, progress: (Int) -> Void = { _ in }) -> [[Float]] {
-        let ids = texts.map(tokens)
-        var out = [[Float]](repeating: [], count: texts.count), done = 0
+        embed(ids: texts.map(tokens), batchSize: batchSize, progress: progress)
+    }
+
+    /// `embed` on texts already tokenized as `tokens` does ([CLS] … [SEP], at most `maxSequenceLength` each).
+    public func embed(ids: [[Int]], batchSize: Int = 32, progress: (Int) -> Void = { _ in }) -> [[Float]] {
+        var out = [[Float]](repeating: [], count: ids.count), done = 0
         // Longest first, so each batch pads to the length of its own first row.
         let order = ids.indices.sorted { ids[$0].count > ids[$1].count }
         for start in stride(from: 0, to: order.count, by: batchSize) {
