@@ -15,7 +15,7 @@ seconds="${1:-60}"
 shift || true
 repo="$(pwd)"
 fuzz="$repo/fuzz"
-readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow word2vec wordpiece-vocab wordpiece-json)
+readers=(safetensors config tiktoken tiktoken-sidecar tokenizer-json encoder-vocab token-file csv instructions adapter gguf tensorflow word2vec wordpiece-vocab wordpiece-json vector-index sentence-transformer)
 requested=("$@")
 [ $# -gt 0 ] || requested=(readers http)
 targets=()
@@ -96,6 +96,10 @@ head -c 5000 "$repo/Tests/TokenizersTests/Resources/wordpiece-cased-tokenizer.js
 head -c 3000 "$res/word2vec/gensim-vectors.txt" | seed word2vec gensim-text
 head -c 2000 "$res/word2vec/gensim-vectors.bin" | seed word2vec gensim-binary
 printf '2 3\nking 0.1 -0.2 3e-05\nqueen 1 2 3\n' | seed word2vec small-text
+# Retrieval: an index our writer made (with the GGUF seeds above); sentence-transformers files split at NUL bytes.
+mkdir -p "$corpus/vector-index"
+printf '[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},{"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]\0{"word_embedding_dimension":32,"pooling_mode_cls_token":false,"pooling_mode_mean_tokens":true}\0{"max_seq_length":16,"do_lower_case":false}' \
+  | seed sentence-transformer minilm-like
 
 mkdir -p "$fuzz/crashes"
 printf '%-18s %12s %10s %8s %8s\n' target executions exec/s cov ft

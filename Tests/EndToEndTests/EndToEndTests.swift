@@ -105,6 +105,14 @@ final class EndToEndTests: XCTestCase {
                      expected: "--embeddings serves a BERT encoder's sentence embeddings"),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert"), "--embeddings", "--weights", "f16", "--port", "0"],
                      expected: "--weights is for serving a decoder"),
+            BadInput(arguments: ["index", "build", "--embedder", LLMProcess.fixture("tiny-bert"), "--output", "x.index", "bad.txt"],
+                     expected: "bad.txt: not valid UTF-8", setup: { try Data([0x61, 0xFF, 0x62]).write(to: URL(fileURLWithPath: $0 + "/bad.txt")) }),
+            BadInput(arguments: ["index", "build", "--embedder", LLMProcess.fixture("tiny-bert"), "--output", "x.index", "--chunk-tokens", "100", "a.txt"],
+                     expected: "--chunk-tokens 100 is longer than", setup: { try Data("hello".utf8).write(to: URL(fileURLWithPath: $0 + "/a.txt")) }),
+            BadInput(arguments: ["index", "build", "--embedder", LLMProcess.fixture("tiny-bert"), "--output", "x.index", "r.jsonl"],
+                     expected: "r.jsonl:2: a record must be a JSON object with a \"text\" string",
+                     setup: { try Data("{\"text\": \"fine\"}\n[1, 2]\n".utf8).write(to: URL(fileURLWithPath: $0 + "/r.jsonl")) }),
+            BadInput(arguments: ["index", "search", "--index", "missing.index", "cats"], expected: "--index missing.index: no such file"),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert-mlm"), "--weights", "f16"], expected: "--weights is for serving a decoder"),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert"), "--port", "0"], expected: "no masked-LM head"),
             BadInput(arguments: ["finetune", "classify", "--model", LLMProcess.fixture("ours-micro"), "--data", "sms.tsv", "--pooling", "mean",
@@ -295,6 +303,50 @@ final class EndToEndTests: XCTestCase {
         let otherData = try LLMProcess.run(["seq2seq", "evaluate", "--model", "t", "--data", "pairs.tsv"], in: dir)
         XCTAssertEqual(otherData.status, 1)
         XCTAssertTrue(otherData.errorLines.first?.hasPrefix("Error: t was trained on other vocabularies") ?? false, otherData.stderr)
+    }
+
+    /// A retrieval index: built from a text file and JSONL records, searched (the best chunk of a query that is a
+    /// chunk's own text is that chunk), extended, and refused with another embedder or once damaged.
+    func testIndexBuildSearchAdd() throws {
+        let dir = try LLMProcess.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let embedder = LLMProcess.fixture("tiny-bert")
+        try Data("# Cats\n\nThe cat sat on the mat. It was warm.\n\n# Dogs\n\nA dog ran in the park all day long.\n".utf8)
+            .write(to: URL(fileURLWithPath: dir + "/notes.md"))
+        try Data("{\"id\": \"r1\", \"text\": \"Rain falls on the hills.\", \"lang\": \"en\"}\n\n{\"id\": 7, \"text\": \"Snow.\"}\n".utf8)
+            .write(to: URL(fileURLWithPath: dir + "/records.jsonl"))
+        let build = try LLMProcess.run(["index", "build", "--embedder", embedder, "--output", "notes.index", "--chunk-tokens", "32",
+                                        "notes.md", "records.jsonl"], in: dir)
+        XCTAssertEqual(build.status, 0, build.stderr)
+        XCTAssertTrue(build.stderr.contains("wrote notes.index: 6 chunks of 2 files"), build.stderr)
+        let search = try LLMProcess.run(["index", "search", "--index", "notes.index", "--top-k", "2", "--json",
+                                         "A dog ran in the park all day long.", "Rain falls on the hills."], in: dir)
+        XCTAssertEqual(search.status, 0, search.stderr)
+        let lines = search.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(lines.count, 2)
+        let first = (lines.first?["results"] as? [[String: Any]])?.first
+        XCTAssertEqual(first?["id"] as? String, "notes.md#4")
+        XCTAssertEqual(first?["score"] as? Double ?? 0, 1, accuracy: 1e-4, "a chunk's own text is its best match")
+        XCTAssertEqual(first?["source"] as? String, "notes.md")
+        let rain = (lines.last?["results"] as? [[String: Any]])?.first
+        XCTAssertEqual(rain?["id"] as? String, "r1")
+        XCTAssertEqual(rain?["lang"] as? String, "en", "a record's fields come back as metadata")
+        try Data("Birds sing at dawn.\n".utf8).write(to: URL(fileURLWithPath: dir + "/more.txt"))
+        let add = try LLMProcess.run(["index", "add", "--index", "notes.index", "more.txt"], in: dir)
+        XCTAssertEqual(add.status, 0, add.stderr)
+        XCTAssertTrue(add.stderr.contains("7 in all"), add.stderr)
+        let again = try LLMProcess.run(["index", "add", "--index", "notes.index", "more.txt"], in: dir)
+        XCTAssertEqual(again.errorLines, ["Error: notes.index already has a chunk \"more.txt#1\": more.txt is indexed already"])
+        let other = try LLMProcess.run(["index", "search", "--index", "notes.index", "--embedder", LLMProcess.fixture("tiny-bert-mlm"), "cats"], in: dir)
+        XCTAssertEqual(other.status, 1)
+        XCTAssertTrue(other.errorLines.first?.hasPrefix("Error: notes.index was built with another embedder (tiny-bert,") ?? false, other.stderr)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/notes.index"))
+        bytes[bytes.count - 30] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: dir + "/damaged.index"))
+        let damaged = try LLMProcess.run(["index", "search", "--index", "damaged.index", "cats"], in: dir)
+        XCTAssertEqual(damaged.errorLines, ["Error: damaged.index: the checksum does not match: the file is damaged"])
+        let empty = try LLMProcess.run(["index", "search", "--index", "notes.index", "  "], in: dir)
+        XCTAssertEqual(empty.errorLines, ["Error: an empty query (only whitespace) matches nothing"])
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {

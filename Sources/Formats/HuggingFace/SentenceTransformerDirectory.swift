@@ -41,6 +41,29 @@ public struct SentenceTransformer {
                                 encoder.config.maxPositions)
     }
 
+    /// Who made a vector, as an index records it: the directory's name and path, the vector's shape and pooling, and a
+    /// fingerprint of the files that decide the vectors (config.json, the vocabulary, and the weights' size and first
+    /// megabyte), so an index is not searched with another model's vectors.
+    public func identity(directory: String) -> [String: Any] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: Data) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        for name in ["config.json", "modules.json", "1_Pooling/config.json", "vocab.txt", "tokenizer.json"] {
+            if let d = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) { mix(Data(name.utf8)); mix(d) }
+        }
+        let weights = (directory as NSString).appendingPathComponent("model.safetensors")
+        if let handle = FileHandle(forReadingAtPath: weights) {
+            mix(Data("\((try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0)".utf8))
+            mix((try? handle.read(upToCount: 1 << 20)) ?? Data())
+            try? handle.close()
+        }
+        return ["name": URL(fileURLWithPath: directory).lastPathComponent, "path": URL(fileURLWithPath: directory).standardizedFileURL.path,
+                "dimension": dimension, "pooling": "\(pooling)", "normalize": normalize, "max_seq_length": maxSequenceLength,
+                "fingerprint": String(h, radix: 16)]
+    }
+
+    /// The number of tokens of `text` without [CLS] and [SEP] (what a chunk of the text costs).
+    public func tokenCount(_ text: String) -> Int { tokenizer.encode(text).ids.count - 2 }
+
     /// Token ids of each text as the model reads it ([CLS] … [SEP], cut to max_seq_length).
     public func tokens(_ text: String) -> [Int] { tokenizer.encode(text, maxLength: maxSequenceLength).ids }
 

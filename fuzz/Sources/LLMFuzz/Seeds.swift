@@ -28,4 +28,11 @@ func writeSeeds(to directory: String) {
         let small = try! InferenceModel(GPTModel(c))
         try! small.converted(to: .q8_0).writeGGUF(to: "\(directory)/small-\(preset).gguf", encoding: encoding, name: "fuzz")
     }
+    // An index of three chunks of four dimensions (llm index), beside the GGUF seeds' directory.
+    let indexSeeds = (directory as NSString).deletingLastPathComponent + "/vector-index"
+    try! FileManager.default.createDirectory(atPath: indexSeeds, withIntermediateDirectories: true)
+    let index = VectorIndex(embedder: ["name": "fuzz", "fingerprint": "0"], settings: ["chunk_tokens": 8, "overlap": 0], dimension: 4)
+    index.add((0..<3).map { IndexedChunk(id: "c\($0)", source: "a.txt", start: $0, end: $0 + 1, text: "chunk \($0)", metadata: ["k": $0]) },
+              vectors: [[1, 0, 0, 0], [0, 1, 0, 0], [0.5, 0.5, 0, 0]])
+    try! index.write(to: indexSeeds + "/small.index")
 }

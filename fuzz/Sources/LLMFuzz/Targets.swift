@@ -17,6 +17,18 @@ import Training
 /// A tiny model for the adapter target (built once).
 let tinyModel: GPTModel = try! GPTModel(GPTConfig(vocabSize: 64, contextLength: 8, embeddingSize: 8, layers: 1, heads: 2, dropout: 0))
 
+/// A copy of the tiny BERT fixture in the scratch directory, for the sentence-transformer target (made once).
+let sentenceTransformerDirectory: String = {
+    let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/tiny-bert").path
+    let dir = scratch + "/st"
+    try? FileManager.default.createDirectory(atPath: dir + "/1_Pooling", withIntermediateDirectories: true)
+    for name in ["config.json", "model.safetensors", "vocab.txt"] {
+        try? FileManager.default.copyItem(atPath: fixture + "/" + name, toPath: dir + "/" + name)
+    }
+    return dir
+}()
+
 let targets: [String: (Data) -> Void] = [
     "safetensors": { data in
         guard let file = try? Safetensors.parse(data, path: "fuzz.safetensors") else { return }
@@ -100,6 +112,24 @@ let targets: [String: (Data) -> Void] = [
     "wordpiece-json": { data in
         guard let tokenizer = try? WordPieceTokenizer(tokenizerJSON: file("tokenizer.json", data)) else { return }
         _ = try? tokenizer.decode(tokenizer.encode("Héllo, [MASK] wörld 北京 unaffable!").ids)
+    },
+    "vector-index": { data in
+        // An index file (llm index), then what search and add do with it.
+        guard let index = try? VectorIndex(contentsOf: file("fuzz.index", data)), index.dimension <= 4096 else { return }
+        _ = index.search([[Float](repeating: 1, count: index.dimension)], topK: 3)
+        index.add([IndexedChunk(id: "new", source: "fuzz", start: 0, end: 1, text: "x")], vectors: [[Float](repeating: 0.5, count: index.dimension)])
+        try? index.write(to: scratch + "/rewritten.index")
+    },
+    "sentence-transformer": { data in
+        // A sentence-transformers directory's own files (modules.json, 1_Pooling/config.json, sentence_bert_config.json,
+        // split at NUL bytes) around a real tiny BERT, then a text through the embedder.
+        let (modules, rest) = halves(data), (pooling, sbert) = halves(rest)
+        let dir = sentenceTransformerDirectory
+        for (name, bytes) in [("modules.json", modules), ("1_Pooling/config.json", pooling), ("sentence_bert_config.json", sbert)] {
+            _ = file("st/" + name, bytes)
+        }
+        guard let embedder = try? SentenceTransformer(directory: dir) else { return }
+        _ = embedder.embed(["Héllo wörld, a sentence to embed."])
     },
     "word2vec": { data in
         // A vectors file, text or binary (the reader tells them apart), then what `llm word2vec similar` does with it.

@@ -1,0 +1,187 @@
+// A retrieval index on disk and in memory: text chunks, their sentence embeddings, and which embedder made them.
+// One file, written atomically (a new file renamed over the old), read with its vectors memory-mapped:
+//
+//   offset 0    "LLMINDEX"                      8 bytes, the magic
+//          8    version                         u32 little-endian (1)
+//         12    dimension                       u32, the vectors' width
+//         16    count                           u64, chunks = vectors
+//         24    manifest length                 u64
+//         32    manifest                        UTF-8 JSON: {"embedder": {name, path, dimension, pooling, normalize,
+//                                               max_seq_length, fingerprint}, "settings": {chunk_tokens, overlap},
+//                                               "chunks": [{id, source, start, end, text, metadata?}]}
+//               zero padding to a multiple of 64 bytes
+//               vectors                         count × dimension float32 little-endian, each of unit length
+//               checksum                        u64, FNV-1a 64 of every byte before it
+//
+// A vector's score against a query is their dot product: both have unit length, so it is the cosine similarity.
+// Opening checks the magic, the version, every length against the file's size, and the checksum, so a truncated
+// or damaged file is refused with one line rather than read as garbage.
+
+import Foundation
+import Tensors
+
+public struct IndexedChunk: @unchecked Sendable { // metadata holds JSON values only
+    public let id: String
+    /// The file (or record) the chunk comes from, and its UTF-8 byte range there.
+    public let source: String
+    public let start: Int, end: Int
+    public let text: String
+    /// A JSONL record's other fields.
+    public let metadata: [String: Any]
+
+    public init(id: String, source: String, start: Int, end: Int, text: String, metadata: [String: Any] = [:]) {
+        (self.id, self.source, self.start, self.end, self.text, self.metadata) = (id, source, start, end, text, metadata)
+    }
+
+    var json: [String: Any] {
+        var o: [String: Any] = ["id": id, "source": source, "start": start, "end": end, "text": text]
+        if !metadata.isEmpty { o["metadata"] = metadata }
+        return o
+    }
+}
+
+public struct IndexError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public final class VectorIndex: @unchecked Sendable { // read-only after opening, except `add`
+    public static let magic = Array("LLMINDEX".utf8)
+    public static let version: UInt32 = 1
+
+    /// The embedder's identity: {name, path, dimension, pooling, normalize, max_seq_length, fingerprint}.
+    public let embedder: [String: Any]
+    /// How the chunks were cut: {chunk_tokens, overlap}.
+    public let settings: [String: Any]
+    public let dimension: Int
+    public private(set) var chunks: [IndexedChunk]
+    /// count × dimension floats: a memory-mapped part of the file, or vectors added since.
+    private var vectors: Data
+
+    public var count: Int { chunks.count }
+
+    /// An empty index for vectors of `dimension`.
+    public init(embedder: [String: Any], settings: [String: Any], dimension: Int) {
+        (self.embedder, self.settings, self.dimension) = (embedder, settings, dimension)
+        (chunks, vectors) = ([], Data())
+    }
+
+    /// Adds chunks with their vectors (each `dimension` long; scaled here to unit length).
+    public func add(_ newChunks: [IndexedChunk], vectors newVectors: [[Float]]) {
+        precondition(newChunks.count == newVectors.count && newVectors.allSatisfy { $0.count == dimension }, "one vector of \(dimension) per chunk")
+        var floats: [Float] = []
+        floats.reserveCapacity(newVectors.count * dimension)
+        for v in newVectors {
+            let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+            floats += norm > 0 ? v.map { $0 / norm } : v
+        }
+        var data = Data(vectors) // a copy: the mapped part is read-only
+        floats.withUnsafeBytes { data.append(contentsOf: $0) }
+        vectors = data
+        chunks += newChunks
+    }
+
+    /// The `topK` best chunks for each query (a vector of `dimension`; scaled to unit length here), best first: one
+    /// matrix product of the queries against every stored vector, 64 queries at a time.
+    public func search(_ queries: [[Float]], topK: Int) -> [[(chunk: Int, score: Float)]] {
+        precondition(queries.allSatisfy { $0.count == dimension }, "queries of \(dimension) values")
+        let n = count, d = dimension, k = min(topK, n)
+        guard n > 0, k > 0 else { return queries.map { _ in [] } }
+        var results: [[(chunk: Int, score: Float)]] = []
+        vectors.withUnsafeBytes { raw in
+            let stored = raw.bindMemory(to: Float.self).baseAddress!
+            for start in stride(from: 0, to: queries.count, by: 64) {
+                let block = Array(queries[start..<min(start + 64, queries.count)])
+                let q = block.flatMap { v -> [Float] in
+                    let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+                    return norm > 0 ? v.map { $0 / norm } : v
+                }
+                var scores = [Float](repeating: 0, count: block.count * n)
+                q.withUnsafeBufferPointer { qp in
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        Kernels.sgemm(transB: true, m: block.count, n: n, k: d, a: qp.baseAddress!, lda: d, b: stored, ldb: d,
+                                      c: sp.baseAddress!, ldc: n)
+                    }
+                }
+                for row in 0..<block.count {
+                    results.append(Self.top(k, scores[(row * n)..<((row + 1) * n)]))
+                }
+            }
+        }
+        return results
+    }
+
+    /// The k largest scores of a row with their positions, largest first (ties: the earlier chunk first).
+    static func top(_ k: Int, _ row: ArraySlice<Float>) -> [(chunk: Int, score: Float)] {
+        var best: [(chunk: Int, score: Float)] = []
+        best.reserveCapacity(k + 1)
+        for (i, s) in zip(0..., row) where best.count < k || s > best[best.count - 1].score {
+            let at = best.firstIndex { s > $0.score } ?? best.count
+            best.insert((i, s), at: at)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+
+    // MARK: The file
+
+    /// Writes the index to `path` atomically.
+    public func write(to path: String) throws {
+        let manifest: [String: Any] = ["embedder": embedder, "settings": settings, "chunks": chunks.map(\.json)]
+        let json = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes])
+        var file = Data(Self.magic)
+        func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { file.append(contentsOf: $0) } }
+        append(Self.version)
+        append(UInt32(dimension))
+        append(UInt64(count))
+        append(UInt64(json.count))
+        file.append(json)
+        file.append(Data(count: (64 - file.count % 64) % 64))
+        file.append(vectors)
+        append(Self.checksum(file))
+        do { try file.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw IndexError(description: "\(path): cannot write the index (\(error.localizedDescription))")
+        }
+    }
+
+    /// Opens an index written by `write`, its vectors memory-mapped.
+    public init(contentsOf path: String) throws {
+        func fail(_ why: String) -> IndexError { IndexError(description: "\(path): \(why)") }
+        guard let file = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw fail("cannot be read") }
+        guard file.count >= 40, Array(file.prefix(8)) == Self.magic else { throw fail("not an index written by llm index build") }
+        func integer<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+            file.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+        }
+        let version = integer(8, UInt32.self)
+        guard version == Self.version else { throw fail("index format version \(version); this llm reads version \(Self.version)") }
+        let (dimension, count, manifestLength) = (Int(integer(12, UInt32.self)), integer(16, UInt64.self), integer(24, UInt64.self))
+        guard dimension >= 1, count < 1 << 40, manifestLength < 1 << 40 else { throw fail("a damaged header") }
+        let vectorsStart = (32 + Int(manifestLength) + 63) / 64 * 64, vectorBytes = Int(count) * dimension * 4
+        guard file.count == vectorsStart + vectorBytes + 8 else {
+            throw fail("\(file.count) bytes where its header says \(vectorsStart + vectorBytes + 8): truncated or damaged")
+        }
+        guard integer(file.count - 8, UInt64.self) == Self.checksum(file.prefix(file.count - 8)) else {
+            throw fail("the checksum does not match: the file is damaged")
+        }
+        guard let manifest = try? JSONSerialization.jsonObject(with: file.subdata(in: 32..<(32 + Int(manifestLength)))) as? [String: Any],
+              let embedder = manifest["embedder"] as? [String: Any], let settings = manifest["settings"] as? [String: Any],
+              let chunkList = manifest["chunks"] as? [[String: Any]], chunkList.count == Int(count) else {
+            throw fail("a damaged manifest")
+        }
+        chunks = try chunkList.map { c in
+            guard let id = c["id"] as? String, let source = c["source"] as? String, let start = c["start"] as? Int,
+                  let end = c["end"] as? Int, let text = c["text"] as? String else { throw fail("a damaged chunk record") }
+            return IndexedChunk(id: id, source: source, start: start, end: end, text: text, metadata: c["metadata"] as? [String: Any] ?? [:])
+        }
+        (self.embedder, self.settings, self.dimension) = (embedder, settings, dimension)
+        vectors = file[vectorsStart..<(vectorsStart + vectorBytes)] // a slice: still the mapped pages, not a copy
+    }
+
+    /// FNV-1a, 64 bits.
+    static func checksum(_ data: Data) -> UInt64 {
+        data.withUnsafeBytes { raw in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in raw { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h
+        }
+    }
+}
