@@ -11,7 +11,7 @@ struct LLM: AsyncParsableCommand {
         abstract: "Build, train and run GPT-style language models from first principles.",
         discussion: "Start with `llm demo`: it trains a small model on an embedded text and generates from it.",
         subcommands: [Demo.self, Prepare.self, Train.self, Generate.self, Eval.self, Quantize.self, Convert.self, Download.self, Serve.self, Finetune.self, Classify.self, Tokenize.self, Detokenize.self, TrainTokenizer.self,
-                      Attention.self, Embeddings.self, Word2Vec.self, FillMask.self, Embed.self, Seq2Seq.self, Index.self]
+                      Attention.self, Embeddings.self, Word2Vec.self, FillMask.self, Embed.self, Seq2Seq.self, Index.self, Ask.self]
     )
 
     /// Runs the command; a file-system error from Foundation becomes one readable line ("x: permission

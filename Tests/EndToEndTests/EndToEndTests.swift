@@ -113,6 +113,7 @@ final class EndToEndTests: XCTestCase {
                      expected: "r.jsonl:2: a record must be a JSON object with a \"text\" string",
                      setup: { try Data("{\"text\": \"fine\"}\n[1, 2]\n".utf8).write(to: URL(fileURLWithPath: $0 + "/r.jsonl")) }),
             BadInput(arguments: ["index", "search", "--index", "missing.index", "cats"], expected: "--index missing.index: no such file"),
+            BadInput(arguments: ["ask", "--index", "missing.index", "--model", LLMProcess.fixture("ours-micro"), " "], expected: "the question is empty"),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert-mlm"), "--weights", "f16"], expected: "--weights is for serving a decoder"),
             BadInput(arguments: ["serve", "--model", LLMProcess.fixture("tiny-bert"), "--port", "0"], expected: "no masked-LM head"),
             BadInput(arguments: ["finetune", "classify", "--model", LLMProcess.fixture("ours-micro"), "--data", "sms.tsv", "--pooling", "mean",
@@ -347,6 +348,18 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(damaged.errorLines, ["Error: damaged.index: the checksum does not match: the file is damaged"])
         let empty = try LLMProcess.run(["index", "search", "--index", "notes.index", "  "], in: dir)
         XCTAssertEqual(empty.errorLines, ["Error: an empty query (only whitespace) matches nothing"])
+
+        // Retrieval-augmented generation: the prompt the model read holds the retrieved chunks, numbered, and the question.
+        let ask = try LLMProcess.run(["ask", "--index", "notes.index", "--model", LLMProcess.fixture("ours-micro"), "--top-k", "2",
+                                      "--max-new-tokens", "4", "--json", "A dog ran in the park all day long."], in: dir)
+        XCTAssertEqual(ask.status, 0, ask.stderr)
+        let answer = try JSONSerialization.jsonObject(with: Data(ask.stdout.utf8)) as? [String: Any]
+        let sources = answer?["sources"] as? [[String: Any]] ?? []
+        XCTAssertEqual(sources.count, 2)
+        XCTAssertEqual(sources.first?["id"] as? String, "notes.md#4", "the chunk whose text is the question comes first")
+        let prompt = answer?["prompt"] as? String ?? ""
+        XCTAssertTrue(prompt.contains("[1] A dog ran in the park all day long.") && prompt.hasSuffix("Question: A dog ran in the park all day long.\nAssistant:"), prompt)
+        XCTAssertNotNil(answer?["answer"] as? String)
     }
 
     func testDemoWritesItsModelPlotAndSample() throws {

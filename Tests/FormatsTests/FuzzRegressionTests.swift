@@ -53,6 +53,8 @@ struct FuzzRegressionTests {
             _ = try? WordPieceTokenizer(tokenizerJSON: path)
         case "word2vec":
             #expect(throws: Word2VecError.self) { try Word2VecFormat.read([UInt8](data), name: path) }
+        case "vector-index":
+            #expect(throws: IndexError.self) { try VectorIndex(contentsOf: path) }
         case let other:
             Issue.record("no replay for target \(other): add one here")
         }

@@ -154,7 +154,10 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         let version = integer(8, UInt32.self)
         guard version == Self.version else { throw fail("index format version \(version); this llm reads version \(Self.version)") }
         let (dimension, count, manifestLength) = (Int(integer(12, UInt32.self)), integer(16, UInt64.self), integer(24, UInt64.self))
-        guard dimension >= 1, count < 1 << 40, manifestLength < 1 << 40 else { throw fail("a damaged header") }
+        // Each length bounded by the file's size before any arithmetic on it, so no product can overflow.
+        guard (1...(1 << 16)).contains(dimension), manifestLength <= UInt64(file.count), count <= UInt64(file.count / (4 * dimension)) else {
+            throw fail("a damaged header (dimension \(dimension), \(count) vectors, a manifest of \(manifestLength) bytes in \(file.count))")
+        }
         let vectorsStart = (32 + Int(manifestLength) + 63) / 64 * 64, vectorBytes = Int(count) * dimension * 4
         guard file.count == vectorsStart + vectorBytes + 8 else {
             throw fail("\(file.count) bytes where its header says \(vectorsStart + vectorBytes + 8): truncated or damaged")

@@ -68,7 +68,8 @@ case "llama": benchLlama(Array(args.dropFirst()))
 case "sample": benchSample(Array(args.dropFirst()))
 case "bert": benchBERT(Array(args.dropFirst()))
 case "seq2seq": benchSeq2Seq(Array(args.dropFirst()))
+case "retrieval": benchRetrieval(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama|sample|bert|seq2seq\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: LLMBench gemm|tokenize|attention|load|train|generate|finetune|llama|sample|bert|seq2seq|retrieval\n".data(using: .utf8)!)
     exit(2)
 }
