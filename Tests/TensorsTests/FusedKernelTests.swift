@@ -195,3 +195,21 @@ extension ActivationKernelTests {
         }
     }
 }
+
+extension ActivationKernelTests {
+    /// BERT's exact GELU on its vectorised kernel against x Φ(x) with libm's erf in double precision, and its gradient
+    /// against the closed form.
+    @Test func exactGELUIsWithinItsErfBound() {
+        var g = SeededGenerator(seed: 5)
+        let inputs = [0, 1e-6, -1e-3, 0.5, -0.5, 3, -3, 6, -6, 12, -12] + (0..<5_000).map { _ in Float.random(in: -8...8, using: &g) }
+        let x = Tensor(inputs, shape: [inputs.count], requiresGrad: true)
+        let y = x.exactGELU()
+        y.sum().backward()
+        for (i, (u, v)) in zip(inputs, y.scalars).enumerated() {
+            let d = Double(u), exact = 0.5 * d * (1 + Foundation.erf(d / 2.squareRoot()))
+            let slope = 0.5 * (1 + Foundation.erf(d / 2.squareRoot())) + d * Foundation.exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
+            #expect(abs(Double(v) - exact) <= 1e-6 * max(1, abs(d)), "gelu(\(u)) = \(v), not \(exact)")
+            #expect(abs(Double(x.grad!.scalars[i]) - slope) <= 1e-6 * max(1, abs(d)), "gelu'(\(u))")
+        }
+    }
+}

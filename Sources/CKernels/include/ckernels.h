@@ -95,6 +95,11 @@ void llm_gelu_forward(const float *x, float *y, long count);
 /// dx += dy * gelu'(x); with `accumulate` 0, dx = dy * gelu'(x) (dx need not be initialised).
 void llm_gelu_backward(const float *x, const float *dy, float *dx, long count, int accumulate);
 
+/// GELU as BERT computes it, x * Phi(x) with the exact erf (to 1.5e-7), and its backward (dx += dy * gelu'(x); with
+/// `accumulate` 0, dx = dy * gelu'(x)).
+void llm_exact_gelu_forward(const float *x, float *y, long count);
+void llm_exact_gelu_backward(const float *x, const float *dy, float *dx, long count, int accumulate);
+
 /// tanh and the logistic sigmoid, elementwise (relative error about 3e-7).
 void llm_tanh_forward(const float *x, float *y, long count);
 void llm_sigmoid_forward(const float *x, float *y, long count);

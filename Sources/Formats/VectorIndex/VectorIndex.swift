@@ -80,46 +80,64 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         chunks += newChunks
     }
 
-    /// The `topK` best chunks for each query (a vector of `dimension`; scaled to unit length here), best first: one
-    /// matrix product of the queries against every stored vector, 64 queries at a time.
+    /// The `topK` best chunks for each query (a vector of `dimension`; scaled to unit length here), best first.
+    /// Blocked as FAISS's flat index is: a tile of 2,048 stored vectors against up to 1,024 queries is one matrix
+    /// product (the stored vectors pass through the kernel once per query block, rather than once per few queries),
+    /// and each query keeps its best k while the tile is scanned, the queries split over the threads. (Tiles of 256
+    /// to 2,048 queries and 1,024 to 16,384 vectors measured within 10 % of each other here.)
     public func search(_ queries: [[Float]], topK: Int) -> [[(chunk: Int, score: Float)]] {
         precondition(queries.allSatisfy { $0.count == dimension }, "queries of \(dimension) values")
         let n = count, d = dimension, k = min(topK, n)
         guard n > 0, k > 0 else { return queries.map { _ in [] } }
-        var results: [[(chunk: Int, score: Float)]] = []
+        let q = queries.flatMap { v -> [Float] in
+            let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+            return norm > 0 ? v.map { $0 / norm } : v
+        }
+        var best = [[(chunk: Int, score: Float)]](repeating: [], count: queries.count)
+        var threshold = [Float](repeating: -.infinity, count: queries.count) // the k-th best score so far (once k are kept)
+        let (queryBlock, storedBlock) = (1024, 2048)
+        var tile = [Float](repeating: 0, count: queryBlock * storedBlock)
         vectors.withUnsafeBytes { raw in
             let stored = raw.bindMemory(to: Float.self).baseAddress!
-            for start in stride(from: 0, to: queries.count, by: 64) {
-                let block = Array(queries[start..<min(start + 64, queries.count)])
-                let q = block.flatMap { v -> [Float] in
-                    let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-                    return norm > 0 ? v.map { $0 / norm } : v
-                }
-                var scores = [Float](repeating: 0, count: block.count * n)
-                q.withUnsafeBufferPointer { qp in
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        Kernels.sgemm(transB: true, m: block.count, n: n, k: d, a: qp.baseAddress!, lda: d, b: stored, ldb: d,
-                                      c: sp.baseAddress!, ldc: n)
+            q.withUnsafeBufferPointer { qp in
+                tile.withUnsafeMutableBufferPointer { tp in
+                    let t = tp.baseAddress!
+                    for q0 in stride(from: 0, to: queries.count, by: queryBlock) {
+                        let qb = min(queryBlock, queries.count - q0)
+                        for n0 in stride(from: 0, to: n, by: storedBlock) {
+                            let nb = min(storedBlock, n - n0)
+                            Kernels.sgemm(transB: true, m: nb, n: qb, k: d, a: stored + n0 * d, lda: d, b: qp.baseAddress! + q0 * d, ldb: d,
+                                          c: t, ldc: qb)
+                            // The scan, split by queries over the threads (each query's list is touched by one).
+                            let groups = min(Threads.count, qb), per = (qb + groups - 1) / groups
+                            best.withUnsafeMutableBufferPointer { lists in
+                                threshold.withUnsafeMutableBufferPointer { kth in
+                                    Threads.parallelFor(groups) { g in
+                                        let columns = (g * per)..<min(qb, (g + 1) * per)
+                                        for i in 0..<nb {
+                                            let row = t + i * qb
+                                            for j in columns where row[j] > kth[q0 + j] {
+                                                Self.insert((n0 + i, row[j]), into: &lists[q0 + j], keeping: k)
+                                                if lists[q0 + j].count == k { kth[q0 + j] = lists[q0 + j][k - 1].score }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
-                }
-                for row in 0..<block.count {
-                    results.append(Self.top(k, scores[(row * n)..<((row + 1) * n)]))
                 }
             }
         }
-        return results
+        return best
     }
 
-    /// The k largest scores of a row with their positions, largest first (ties: the earlier chunk first).
-    static func top(_ k: Int, _ row: ArraySlice<Float>) -> [(chunk: Int, score: Float)] {
-        var best: [(chunk: Int, score: Float)] = []
-        best.reserveCapacity(k + 1)
-        for (i, s) in zip(0..., row) where best.count < k || s > best[best.count - 1].score {
-            let at = best.firstIndex { s > $0.score } ?? best.count
-            best.insert((i, s), at: at)
-            if best.count > k { best.removeLast() }
-        }
-        return best
+    /// Puts a hit into a list kept sorted best first and at most k long (an equal score goes after the earlier chunk).
+    static func insert(_ hit: (chunk: Int, score: Float), into list: inout [(chunk: Int, score: Float)], keeping k: Int) {
+        var at = list.count
+        while at > 0, hit.score > list[at - 1].score { at -= 1 }
+        list.insert(hit, at: at)
+        if list.count > k { list.removeLast() }
     }
 
     // MARK: The file
