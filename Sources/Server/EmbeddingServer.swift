@@ -81,13 +81,12 @@ public final class EmbeddingServer: Sendable {
                                    param: "dimensions")
         }
         _ = try f.string("user") // accepted and ignored
-        let ids = try inputs(f["input"])
-        metrics.embeddingRequest(inputs: ids.count, tokens: ids.reduce(0) { $0 + $1.count })
+        let ids = try inputs(f["input"]), tokens = ids.reduce(0) { $0 + $1.count }
+        metrics.embeddingRequest(inputs: ids.count, tokens: tokens)
         let vectors = await batcher.embed(ids)
         let data: [[String: Any]] = vectors.enumerated().map { i, v in
             ["object": "embedding", "index": i, "embedding": format == "float" ? v.map(Double.init) as Any : Self.base64(v)]
         }
-        let tokens = ids.reduce(0) { $0 + $1.count }
         return jsonResponse(["object": "list", "data": data, "model": options.modelID,
                              "usage": ["prompt_tokens": tokens, "total_tokens": tokens]])
     }

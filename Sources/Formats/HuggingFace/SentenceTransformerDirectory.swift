@@ -46,7 +46,7 @@ public struct SentenceTransformer {
     /// megabyte), so an index is not searched with another model's vectors.
     public func identity(directory: String) -> [String: Any] {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: Data) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        func mix(_ bytes: Data) { h = fnv1a64(bytes, from: h) }
         for name in ["config.json", "modules.json", "1_Pooling/config.json", "vocab.txt", "tokenizer.json"] {
             if let d = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) { mix(Data(name.utf8)); mix(d) }
         }

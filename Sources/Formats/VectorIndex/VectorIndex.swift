@@ -70,10 +70,7 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         precondition(newChunks.count == newVectors.count && newVectors.allSatisfy { $0.count == dimension }, "one vector of \(dimension) per chunk")
         var floats: [Float] = []
         floats.reserveCapacity(newVectors.count * dimension)
-        for v in newVectors {
-            let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-            floats += norm > 0 ? v.map { $0 / norm } : v
-        }
+        for v in newVectors { floats += Self.unitLength(v) }
         var data = Data(vectors) // a copy: the mapped part is read-only
         floats.withUnsafeBytes { data.append(contentsOf: $0) }
         vectors = data
@@ -89,10 +86,7 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         precondition(queries.allSatisfy { $0.count == dimension }, "queries of \(dimension) values")
         let n = count, d = dimension, k = min(topK, n)
         guard n > 0, k > 0 else { return queries.map { _ in [] } }
-        let q = queries.flatMap { v -> [Float] in
-            let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-            return norm > 0 ? v.map { $0 / norm } : v
-        }
+        let q = queries.flatMap(Self.unitLength)
         var best = [[(chunk: Int, score: Float)]](repeating: [], count: queries.count)
         var threshold = [Float](repeating: -.infinity, count: queries.count) // the k-th best score so far (once k are kept)
         let (queryBlock, storedBlock) = (1024, 2048)
@@ -198,11 +192,21 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
     }
 
     /// FNV-1a, 64 bits.
-    static func checksum(_ data: Data) -> UInt64 {
-        data.withUnsafeBytes { raw in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in raw { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            return h
-        }
+    static func checksum(_ data: Data) -> UInt64 { fnv1a64(data) }
+
+    /// v scaled to length 1 (a zero vector stays zero).
+    static func unitLength(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? v.map { $0 / norm } : v
+    }
+}
+
+/// FNV-1a, 64 bits, continuing from `h` (so several pieces hash as one): the index's checksum and an embedder's
+/// fingerprint.
+func fnv1a64(_ data: Data, from h: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    data.withUnsafeBytes { raw in
+        var h = h
+        for b in raw { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 }

@@ -26,14 +26,13 @@ extension Tensor {
         let out = Tensor(uninitializedShape: [b, n])
         let saved = Storage(count: b * 4 * n) // r, z, n and h_n + b_n of every row: what the backward pass needs
         let pstate = h.pointer
-        var ps = saved.pointer
         func run(_ flags: UnsafePointer<UInt8>?) {
-            llm_gru_cell_forward(gx.pointer + offset, rowStride, gh.pointer, bias.pointer, pstate, flags, out.pointer, ps, b, n)
+            llm_gru_cell_forward(gx.pointer + offset, rowStride, gh.pointer, bias.pointer, pstate, flags, out.pointer, saved.pointer, b, n)
         }
         if let keep { keep.map { UInt8($0 ? 1 : 0) }.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
         return out.recording("gruCell", [gx, gh, bias, h]) { output in
             let g = output.gradPointer()
-            ps = saved.pointer // (the closure holds `saved`, so the saved gates live as long as the graph)
+            let ps = saved.pointer // the closure holds `saved`, so the saved gates live as long as the graph
             // Per row: ∂pre-activations of r, z, n (what both projections and the bias receive; the state's n gate
             // gets ∂n_pre ⊙ r), and ∂h.
             let dGates = Storage(zeros: b * 3 * n), dHidden = Storage(zeros: b * 3 * n)
