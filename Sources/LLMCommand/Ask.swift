@@ -50,7 +50,7 @@ struct Ask: ParsableCommand {
         guard modelOptions.runsOnInferenceModel else {
             throw CommandError("llm ask needs a GPT-2 model with learned or sinusoidal positions, a Llama / Qwen3 model, or a GGUF file")
         }
-        let hits = opened.search(embedding.embed([question]), topK: topK)[0]
+        let hits = opened.search(embedding.embed([question]), topK: topK, ef: max(64, topK))[0] // exact without a graph
         let sources = hits.map { opened.chunks[$0.chunk] }
         let (model, encoding) = try modelOptions.loadInference(weights: weights)
         let template = modelOptions.chatTemplate(chatTemplate)

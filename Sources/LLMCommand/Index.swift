@@ -1,7 +1,7 @@
 // `llm index`: a retrieval index of text chunks and their sentence embeddings (Formats/VectorIndex). `build` cuts
 // text, Markdown and JSONL files into chunks (Inference/Retrieval/TextChunker), embeds them and writes the index;
 // `add` embeds more files into an existing one; `search` embeds queries and ranks the chunks by cosine similarity,
-// exactly (one matrix product against every stored vector).
+// exactly (one matrix product against every stored vector) or, on an index built with `--hnsw`, through its graph.
 
 import ArgumentParser
 import Foundation
@@ -85,10 +85,16 @@ struct IndexBuild: ParsableCommand {
     var chunkTokens: Int?
     @Option(help: "Tokens of whole sentences consecutive chunks of a paragraph may share.") var overlap = 16
     @Option(help: "Chunks per forward pass.") var batchSize = 32
+    @Flag(help: "Also build an HNSW graph, for approximate search that scores a few thousand chunks instead of all.")
+    var hnsw = false
+    @Option(help: "With --hnsw: links per chunk (twice as many on the bottom layer).") var hnswM = 16
+    @Option(help: "With --hnsw: candidates weighed when linking a chunk (more: a better graph, built slower).")
+    var efConstruction = 200
     @Argument(help: "Text, Markdown or JSONL files.") var files: [String]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file to index") }
+        guard (2...256).contains(hnswM), efConstruction >= 1 else { throw ValidationError("--hnsw-m must be 2 to 256 and --ef-construction at least 1") }
         guard (chunkTokens ?? 128) >= 1, overlap >= 0, overlap < (chunkTokens ?? 128) else {
             throw ValidationError("--chunk-tokens must be at least 1 and --overlap below it")
         }
@@ -108,8 +114,13 @@ struct IndexBuild: ParsableCommand {
         let index = VectorIndex(embedder: model.identity(directory: embedder), settings: ["chunk_tokens": chunkTokens, "overlap": overlap],
                                 dimension: model.dimension)
         index.add(chunks, vectors: input.embed(chunks, batchSize: batchSize))
+        if hnsw {
+            var bar = ProgressBar(total: chunks.count, label: "linking", enabled: chunks.count > 2000)
+            index.buildGraph(m: hnswM, efConstruction: efConstruction) { bar.update($0, "chunks") }
+        }
         try index.write(to: output)
-        printError("wrote \(output): \(chunks.count) chunks of \(files.count) file\(files.count == 1 ? "" : "s"), \(model.dimension) dimensions")
+        printError("wrote \(output): \(chunks.count) chunks of \(files.count) file\(files.count == 1 ? "" : "s"), \(model.dimension) dimensions"
+                   + (hnsw ? ", an HNSW graph (m \(hnswM))" : ""))
     }
 }
 
@@ -138,7 +149,9 @@ struct IndexAdd: ParsableCommand {
         if let repeated = chunks.first(where: { known.contains($0.id) }) {
             throw CommandError("\(index) already has a chunk \"\(repeated.id)\": \(repeated.source) is indexed already")
         }
-        existing.add(chunks, vectors: input.embed(chunks, batchSize: batchSize))
+        let vectors = input.embed(chunks, batchSize: batchSize)
+        var bar = ProgressBar(total: existing.count + chunks.count, label: "linking", enabled: existing.graph != nil && chunks.count > 2000)
+        existing.add(chunks, vectors: vectors) { bar.update($0, "chunks") }
         try existing.write(to: index)
         printError("added \(chunks.count) chunks to \(index): \(existing.count) in all")
     }
@@ -147,18 +160,25 @@ struct IndexAdd: ParsableCommand {
 struct IndexSearch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Rank an index's chunks against queries by cosine similarity (exact search).",
-        discussion: "--json prints one line per query: {query, results: [{id, score, text, source, start, end, …metadata}]}.")
+        abstract: "Rank an index's chunks against queries by cosine similarity.",
+        discussion: """
+            The search is exact (every chunk scored) unless the index was built with --hnsw: then its graph is searched, \
+            weighing --ef candidates (more finds more of the exact best, slower; --exact scores every chunk). \
+            --json prints one line per query: {query, results: [{id, score, text, source, start, end, …metadata}]}.
+            """)
 
     @Option(help: "The index to search.") var index: String
     @Option(help: "The embedder (default: the one the index records).") var embedder: String?
     @Option(help: "Results per query.") var topK = 5
+    @Option(help: "Candidates the HNSW search weighs (at least --top-k).") var ef = 64
+    @Flag(help: "Score every chunk, even when the index has an HNSW graph.") var exact = false
     @Flag(help: "One JSON line per query.") var json = false
     @Argument(help: "Queries.") var queries: [String]
 
     func validate() throws {
         guard !queries.isEmpty else { throw ValidationError("give at least one query") }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        guard ef >= 1 else { throw ValidationError("--ef must be at least 1") }
     }
 
     func run() throws {
@@ -167,7 +187,8 @@ struct IndexSearch: ParsableCommand {
         }
         let opened = try openIndex(index)
         let model = try indexEmbedder(opened, path: index, given: embedder)
-        let results = opened.search(model.embed(queries), topK: topK)
+        let vectors = model.embed(queries)
+        let results = exact ? opened.search(vectors, topK: topK) : opened.search(vectors, topK: topK, ef: ef)
         for (query, hits) in zip(queries, results) {
             if json {
                 print(try jsonLine(["query": query, "results": hits.map { hit -> [String: Any] in

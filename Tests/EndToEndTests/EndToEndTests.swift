@@ -349,6 +349,22 @@ final class EndToEndTests: XCTestCase {
         let empty = try LLMProcess.run(["index", "search", "--index", "notes.index", "  "], in: dir)
         XCTAssertEqual(empty.errorLines, ["Error: an empty query (only whitespace) matches nothing"])
 
+        // With an HNSW graph: the same best chunks on an index this small, kept through add.
+        let graph = try LLMProcess.run(["index", "build", "--embedder", embedder, "--output", "graph.index", "--chunk-tokens", "32",
+                                        "--hnsw", "--hnsw-m", "4", "notes.md", "records.jsonl"], in: dir)
+        XCTAssertTrue(graph.stderr.contains("an HNSW graph (m 4)"), graph.stderr)
+        XCTAssertEqual(try LLMProcess.run(["index", "add", "--index", "graph.index", "more.txt"], in: dir).status, 0)
+        let viaGraph = try LLMProcess.run(["index", "search", "--index", "graph.index", "--top-k", "3", "--ef", "8", "--json", "Birds sing at dawn."], in: dir)
+        let viaScan = try LLMProcess.run(["index", "search", "--index", "notes.index", "--top-k", "3", "--json", "Birds sing at dawn."], in: dir)
+        XCTAssertEqual(viaGraph.status, 0, viaGraph.stderr)
+        func ranked(_ run: LLMRun) -> [(String, Double)] {
+            let line = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return (line?["results"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0["score"] as? Double ?? 0) }
+        }
+        XCTAssertEqual(ranked(viaGraph).map(\.0), ranked(viaScan).map(\.0))
+        XCTAssertEqual(ranked(viaGraph).count, 3)
+        for (a, b) in zip(ranked(viaGraph), ranked(viaScan)) { XCTAssertEqual(a.1, b.1, accuracy: 1e-5, "scores as the scan's, to rounding") }
+
         // Retrieval-augmented generation: the prompt the model read holds the retrieved chunks, numbered, and the question.
         let ask = try LLMProcess.run(["ask", "--index", "notes.index", "--model", LLMProcess.fixture("ours-micro"), "--top-k", "2",
                                       "--max-new-tokens", "4", "--json", "A dog ran in the park all day long."], in: dir)

