@@ -18,7 +18,11 @@ struct Serve: AsyncParsableCommand {
             The playground is at http://HOST:PORT/. A BERT directory (with its masked-LM head) is served for the \
             playground's fill-mask and attention views. A sentence-transformers directory (modules.json), or any \
             BERT directory with --embeddings, is served for POST /v1/embeddings in OpenAI's shape (texts or token \
-            ids; float or base64), concurrent requests sharing forward passes.
+            ids; float or base64), concurrent requests sharing forward passes. With --index, a chat model's server \
+            also serves that retrieval index (llm index build) as an OpenAI vector store: POST \
+            /v1/vector_stores/ID/search (ID: the index file's name), and retrieval-augmented chat through a \
+            "file_search": {"vector_store_ids": [ID]} field on /v1/chat/completions (the playground's Search view \
+            and its "answer from the index" switch use them).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -35,6 +39,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds running streams get to finish after SIGINT/SIGTERM.") var drain: Double = 30
     @Flag(help: "Serve a BERT directory's sentence embeddings (POST /v1/embeddings); the default for sentence-transformers directories.")
     var embeddings = false
+    @Option(help: "A retrieval index (llm index build) to serve as a vector store beside a chat model.") var index: String?
+    @Option(help: "With --index: the index's embedder (default: the directory the index records).") var embedder: String?
 
     func validate() throws {
         guard (1...16).contains(maxBatch) else { throw ValidationError("--max-batch must be from 1 to 16") }
@@ -53,6 +59,13 @@ struct Serve: AsyncParsableCommand {
             return try await (embeddings || sentenceTransformer ? serveEmbeddings() : serveEncoder())
         }
         guard !embeddings else { throw CommandError("--embeddings serves a BERT encoder's sentence embeddings; \(dir) is not a BERT directory") }
+        guard index != nil || embedder == nil else { throw CommandError("--embedder goes with --index") }
+        let store = try index.map { path -> VectorStore in
+            let opened = try openIndex(path)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            return VectorStore(id: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, index: opened,
+                               embedder: try indexEmbedder(opened, path: path, given: embedder), usageBytes: bytes)
+        }
         guard modelOptions.runsOnInferenceModel else {
             throw CommandError("serving needs a GPT-2 model with learned or sinusoidal positions, or a Llama / Qwen3 model")
         }
@@ -67,12 +80,13 @@ struct Serve: AsyncParsableCommand {
         var options = serverOptions(id: URL(fileURLWithPath: modelOptions.model).deletingPathExtension().lastPathComponent)
         options.chatTemplate = modelOptions.chatTemplate(chatTemplate)
         let logger = serverLogger
-        let server = OpenAIServer(engine: engine, options: options)
+        let server = OpenAIServer(engine: engine, options: options, store: store)
+        let storeLine = store.map { "; vector store \($0.id) (\($0.chunkCount) chunks)" } ?? ""
         let template = options.chatTemplate.rawValue, id = options.modelID, types = model.typeDescription
         let (host, maxBatch) = (host, maxBatch)
         let app = server.application(logger: logger) { bound in
             printError("serving \(id) (\(types) weights, chat template \(template)) at http://\(host):\(bound)/v1 " +
-                       "— up to \(maxBatch) sequences per step; Ctrl-C stops")
+                       "— up to \(maxBatch) sequences per step" + storeLine + "; Ctrl-C stops")
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         printError("stopped")

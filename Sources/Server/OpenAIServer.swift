@@ -4,6 +4,8 @@
 //   POST /v1/completions                      prompt (text or token ids) → text, streamed or not
 //   POST /v1/chat/completions                 messages → prompt through a chat template → text
 //   POST /tokenize, /detokenize               any embedded encoding or the model's
+//   /v1/vector_stores…                        with --index: the index as a vector store, and file_search on chat
+//                                             (retrieval-augmented generation; VectorStore.swift)
 //   GET  /health (open without a key), /metrics (Prometheus text)
 //
 // Streams are server-sent events, `data: {chunk}\n\n`, ending with exactly one `data: [DONE]`; a comment
@@ -41,10 +43,13 @@ public final class OpenAIServer: Sendable {
     let metrics = ServerMetrics()
     let created = Int(Date().timeIntervalSince1970)
     let fingerprint: String
+    /// The retrieval index served beside the model, if any.
+    let store: VectorStore?
 
-    public init(engine: Engine, options: ServerOptions) {
+    public init(engine: Engine, options: ServerOptions, store: VectorStore? = nil) {
         self.engine = engine
         self.options = options
+        self.store = store
         engine.observer = metrics
         fingerprint = "fp_llm_\(engine.model.typeDescription.prefix(4))_\(String(engine.model.weightBytes, radix: 16))"
     }
@@ -71,6 +76,7 @@ public final class OpenAIServer: Sendable {
         router.post("/v1/chat/completions") { request, context in try await self.chat(request, context) }
         router.post("/tokenize") { request, context in try await self.tokenize(request, context) }
         router.post("/detokenize") { request, context in try await self.detokenize(request, context) }
+        addVectorStore(to: router)
         addPlayground(to: router)
         let logger = logger ?? Logger(label: "llm-serve")
         let port = options.port
@@ -175,7 +181,7 @@ public final class OpenAIServer: Sendable {
         guard let raw = f["messages"] as? [Any], !raw.isEmpty else {
             throw APIError.invalid("messages must be a non-empty list of {role, content}.", param: "messages")
         }
-        let messages = try raw.enumerated().map { i, item -> ChatTemplate.Message in
+        var messages = try raw.enumerated().map { i, item -> ChatTemplate.Message in
             guard let m = item as? [String: Any], let role = m["role"] as? String,
                   ["system", "developer", "user", "assistant"].contains(role) else {
                 throw APIError.invalid("messages[\(i)] needs a role of system, developer, user or assistant.", param: "messages[\(i)].role")
@@ -186,6 +192,8 @@ public final class OpenAIServer: Sendable {
             }
             throw APIError.invalid("messages[\(i)].content must be a string or a list of text parts.", param: "messages[\(i)].content")
         }
+        let retrieved = try retrieval(f, messages: messages)
+        if let retrieved { messages = retrieved.messages }
         let sampling = try SamplingFields(f)
         let prompt: [Int]
         do {
@@ -202,8 +210,12 @@ public final class OpenAIServer: Sendable {
                                 stops: sampling.stop + options.chatTemplate.stopStrings, logprobs: wantsLogprobs ? (top ?? 0) : nil,
                                 maxTokensField: field, chat: true)
         let id = "chatcmpl-" + Self.randomID()
-        @Sendable func object(_ kind: String, _ choice: [String: Any]) -> [String: Any] {
-            ["id": id, "object": kind, "created": created, "model": options.modelID, "system_fingerprint": fingerprint, "choices": [choice]]
+        let sources = RetrievedSources(list: retrieved?.sources)
+        @Sendable func object(_ kind: String, _ choice: [String: Any], sources: RetrievedSources = .init(list: nil)) -> [String: Any] {
+            var o: [String: Any] = ["id": id, "object": kind, "created": created, "model": options.modelID, "system_fingerprint": fingerprint,
+                                    "choices": [choice]]
+            if let list = sources.list { o["sources"] = list } // file_search: what the answer was given to read
+            return o
         }
         @Sendable func logprobsField(_ lps: [TokenLogprob]) -> Any { wantsLogprobs ? ["content": lps.map(chatLogprob)] as [String: Any] : NSNull() }
         if sampling.stream {
@@ -217,12 +229,13 @@ public final class OpenAIServer: Sendable {
                 default: return nil
                 }
             } prelude: {
-                [object("chat.completion.chunk", ["index": 0, "delta": ["role": "assistant", "content": ""], "logprobs": NSNull(), "finish_reason": NSNull()])]
+                [object("chat.completion.chunk", ["index": 0, "delta": ["role": "assistant", "content": ""], "logprobs": NSNull(), "finish_reason": NSNull()],
+                        sources: sources)]
             }
         }
         let (text, lps, reason, usage) = try await collect(handle)
         var response = object("chat.completion", ["index": 0, "message": ["role": "assistant", "content": text, "refusal": NSNull()] as [String: Any],
-                                                  "logprobs": logprobsField(lps), "finish_reason": reason.rawValue])
+                                                  "logprobs": logprobsField(lps), "finish_reason": reason.rawValue], sources: sources)
         response["usage"] = Self.usage(usage)
         return jsonResponse(response)
     }

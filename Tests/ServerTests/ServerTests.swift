@@ -35,11 +35,13 @@ final class TestServer: @unchecked Sendable {
     let port: Int
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
-    init(model: InferenceModel = TestServer.model, maxBatch: Int = 8, maxQueue: Int = 16,
+    init(model: InferenceModel = TestServer.model, maxBatch: Int = 8, maxQueue: Int = 16, store: VectorStore? = nil,
          configure: (inout ServerOptions) -> Void = { _ in }) async throws {
         let engine = try Engine(model: model, encoding: Self.gpt2, maxBatch: maxBatch, maxQueue: maxQueue, prefillChunk: 16)
         let options = Self.options(configure)
-        (group, task, port) = await Self.start { OpenAIServer(engine: engine, options: options).application(logger: Self.logger, onRunning: $0) }
+        (group, task, port) = await Self.start {
+            OpenAIServer(engine: engine, options: options, store: store).application(logger: Self.logger, onRunning: $0)
+        }
     }
 
     /// An encoder's server (EncoderServer) on `model`.
