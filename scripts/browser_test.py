@@ -191,11 +191,71 @@ def encoder_views(browser, args, check, shots):
             server.kill()
 
 
+def search_views(browser, args, check, shots):
+    """The page on a chat model's server with --index: the Search view ranks chunks as `llm index search` does, and
+    "answer from the index" lists the sources beside the streamed answer."""
+    print("retrieval: search and sources", flush=True)
+    work = tempfile.mkdtemp()
+    paragraphs = ["The painter gave up his art and married a rich widow.", "Gisburn lived at the Riviera in a villa.",
+                  "The portrait hung above the mantel in the studio.", "Mrs. Gisburn showed the sketches to her visitors."]
+    with open(os.path.join(work, "notes.md"), "w") as f:
+        f.write("\n\n".join(paragraphs) + "\n")
+    index = os.path.join(work, "notes.index")
+    subprocess.check_call([args.llm, "index", "build", "--embedder", args.embedder, "--output", index, os.path.join(work, "notes.md")],
+                          stderr=subprocess.DEVNULL)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    err = tempfile.NamedTemporaryFile("w+", suffix=".err")
+    server = subprocess.Popen([args.llm, "serve", "--model", args.model, "--index", index, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_for("llm serve --index to answer /health", lambda: http("GET", base + "/health", timeout=2), timeout=120)
+        browser.get(base + "/")
+        wait_for("the page to load", lambda: browser.run("return document.body.dataset.ready === 'true';"))
+        check(not browser.run("return document.getElementById('tab-search').hidden;"), "a server with --index shows the Search view")
+        browser.click("#tab-search")
+        query = paragraphs[2]
+        browser.type("#search-query", query)
+        browser.type("#search-count", "3")
+        browser.click("#search-button")
+        wait_for("three ranked chunks", lambda: browser.count("#search-results li") == 3, timeout=20)
+        page = browser.run("return Array.from(document.querySelectorAll('#search-results li')).map(li => "
+                           "[li.querySelector('.score').textContent, li.querySelector('.hit-text').textContent]);")
+        expected = json.loads(subprocess.check_output([args.llm, "index", "search", "--index", index, "--top-k", "3", "--json", query]))
+        check([t for _, t in page] == [r["text"] for r in expected["results"]] and page[0][1] == query and page[0][0] in ("1.0000", "0.9999"),
+              f"the Search view ranks as llm index search does, the query's own chunk first at cosine 1 ({page[0][0]})")
+        if shots:
+            browser.screenshot(os.path.join(shots, "search.png"))
+        browser.click("#tab-generate")
+        browser.run("document.getElementById('use-index').checked = true;")
+        box = "#user" if browser.run("return !document.getElementById('chat-input').hidden;") else "#prompt"
+        browser.type(box, paragraphs[0])
+        browser.type("#max-tokens", "6")
+        browser.click("#generate")
+        wait_for("the sources beside the answer", lambda: browser.count("#source-list li") == 4, timeout=30)
+        wait_for("the answer to finish", lambda: browser.text("#finish") not in ("–", ""), timeout=60)
+        first = browser.run("return document.querySelector('#source-list .hit-text').textContent;")
+        check(first == paragraphs[0], "answering from the index lists the retrieved sources, the message's own paragraph first")
+        if shots:
+            browser.screenshot(os.path.join(shots, "answer-with-sources.png"))
+    except AssertionError:
+        err.seek(0)
+        print(err.read()[-2000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm", default=".build/release/llm")
     parser.add_argument("--model", required=True)
     parser.add_argument("--encoder", help="a BERT directory with its masked-LM head: also test the page's encoder views")
+    parser.add_argument("--embedder", help="a BERT directory: also index a few paragraphs with it and test the Search view and sources")
     parser.add_argument("--screenshots", help="directory for a PNG of each view at 1280x800")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "chromedriver")
@@ -329,6 +389,9 @@ def main():
 
         if args.encoder:
             encoder_views(browser, args, check, shots)
+        if args.embedder:
+            search_views(browser, args, check, shots)
+        if args.encoder or args.embedder:
             browser.get(base + "/")
             wait_for("the page to load again", lambda: browser.run("return document.body.dataset.ready === 'true';"))
 

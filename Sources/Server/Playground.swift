@@ -1,9 +1,10 @@
 // The playground: one page at `/` (Resources/playground: index.html, playground.css, playground.js, compiled
 // into the binary as SwiftPM resources: no build step, no files to install, no network) where a learner types a sentence and sees what the model sees — tokens, attention, embeddings
-// — and a practitioner tries the model (streamed generation with sampling controls). The page uses the
+// — and a practitioner tries the model (streamed generation with sampling controls) and, with --index, searches the
+// index (the Search view) and has answers written over retrieved sources, shown beside them. The page uses the
 // OpenAI endpoints and /tokenize like any client, plus three small JSON endpoints of its own (an encoder's
 // server, EncoderServer.swift, has its own: fill-mask and attention):
-//   GET  /playground/info         the model's kind ("decoder"), shape, chat template, encodings
+//   GET  /playground/info         the model's kind ("decoder"), shape, chat template, encodings, vector store (--index)
 //   POST /playground/attention    {"text", "layer"} → tokens and (heads, T, T) weights, as `llm attention`
 //   POST /playground/embeddings   {"words": [...]} → 2-D PCA coordinates, as `llm embeddings`
 
@@ -52,7 +53,8 @@ extension OpenAIServer {
                                  "heads": config.heads, "embedding_size": config.embeddingSize, "context_length": config.contextLength,
                                  "vocab_size": config.vocabSize, "chat_template": self.options.chatTemplate.rawValue,
                                  "encoding": self.engine.encoding.name, "encodings": BuiltinEncoding.allCases.map(\.rawValue),
-                                 "attention_tokens": PlaygroundLimits.attentionTokens])
+                                 "attention_tokens": PlaygroundLimits.attentionTokens,
+                                 "vector_store": self.store?.id ?? NSNull(), "vector_store_chunks": self.store?.chunkCount ?? 0] as [String: Any])
         }
         router.post("/playground/attention") { request, _ in
             var request = request

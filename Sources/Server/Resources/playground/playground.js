@@ -4,7 +4,8 @@
 // Views: Generate (streamed with fetch + ReadableStream, since EventSource cannot POST; Stop aborts the
 // request and the server cancels it; time to first token and tokens/s; click a token for the top
 // alternatives from logprobs), Tokens (the text coloured token by token in several encodings, id and
-// bytes on hover), Attention (one block's weights per head as a grid), Embeddings (words in 2-D).
+// bytes on hover), Attention (one block's weights per head as a grid), Embeddings (words in 2-D), and, on a server
+// started with --index, Search (ranked chunks with their scores) and "answer from the index" (sources beside the answer).
 // An encoder's server (a BERT: /playground/info says kind "encoder") has Fill mask (each [MASK]'s candidates
 // with their probabilities) and Attention (no causal mask) instead; the other tabs are hidden.
 // Keyboard: the tabs are a tablist (arrow keys), Ctrl+Enter generates, Escape stops.
@@ -63,7 +64,10 @@ tabs.forEach((tab) => {
 });
 
 // ---- Generate ----
-const chatMode = () => info && info.chat_template !== "plain";
+// With "answer from the index" (a server started with --index), the message goes to chat completions with
+// file_search, whatever the template, and the sources the server retrieved are listed beside the answer.
+const useIndex = () => info && info.vector_store && $("use-index").checked;
+const chatMode = () => info && (info.chat_template !== "plain" || useIndex());
 
 function requestBody() {
   const number = (id) => $(id).value === "" ? undefined : Number($(id).value);
@@ -73,8 +77,10 @@ function requestBody() {
   if (stop) body.stop = stop;
   if (chatMode()) {
     body.messages = [];
-    if ($("system").value.trim()) body.messages.push({ role: "system", content: $("system").value });
-    body.messages.push({ role: "user", content: $("user").value });
+    const templated = info.chat_template !== "plain";
+    if (templated && $("system").value.trim()) body.messages.push({ role: "system", content: $("system").value });
+    body.messages.push({ role: "user", content: templated ? $("user").value : $("prompt").value });
+    if (useIndex()) body.file_search = { vector_store_ids: [info.vector_store], max_num_results: 4 };
     body.logprobs = true;
     body.top_logprobs = 5;
   } else {
@@ -154,6 +160,8 @@ async function generate() {
   const output = $("output");
   output.textContent = "";
   $("alternatives").textContent = "";
+  $("sources").hidden = true;
+  $("source-list").textContent = "";
   for (const id of ["ttft", "speed", "finish"]) $(id).textContent = "–";
   $("generated-count").textContent = "0";
   status("");
@@ -179,6 +187,7 @@ async function generate() {
     }
     for await (const chunk of events(response)) {
       if (chunk.usage) $("generated-count").textContent = chunk.usage.completion_tokens;
+      if (chunk.sources) showSources(chunk.sources);
       const choice = chunk.choices && chunk.choices[0];
       if (!choice) continue;
       const text = chatMode() ? (choice.delta && choice.delta.content) || "" : choice.text || "";
@@ -208,6 +217,32 @@ async function generate() {
 }
 
 function stopGenerating() { if (running) running.abort(); }
+
+// One ranked chunk: its score as a number and a bar, where it comes from, and its text.
+function hitItem(score, where, text) {
+  const item = document.createElement("li"), head = document.createElement("div"), bar = document.createElement("span");
+  head.className = "hit-head";
+  bar.className = "bar";
+  bar.style.width = Math.max(2, Math.round(Math.max(0, score) * 120)) + "px";
+  const value = document.createElement("span");
+  value.className = "score";
+  value.textContent = score.toFixed(4);
+  const from = document.createElement("span");
+  from.textContent = where;
+  head.append(value, bar, from);
+  const body = document.createElement("div");
+  body.className = "hit-text";
+  body.textContent = text;
+  item.append(head, body);
+  return item;
+}
+
+function showSources(sources) {
+  const list = $("source-list");
+  list.textContent = "";
+  for (const s of sources) list.appendChild(hitItem(s.score, s.id.startsWith(s.source) ? s.id : `${s.id} · ${s.source}`, s.text));
+  $("sources").hidden = sources.length === 0;
+}
 
 $("generate-form").addEventListener("submit", (e) => { e.preventDefault(); generate(); });
 $("stop-button").addEventListener("click", stopGenerating);
@@ -404,6 +439,23 @@ function showEncoderViews() {
   selectTab($("tab-fill-mask"));
 }
 
+// ---- Search (a server started with --index) ----
+async function search() {
+  const results = $("search-results");
+  status("");
+  try {
+    const page = await api(`/v1/vector_stores/${encodeURIComponent(info.vector_store)}/search`,
+                           { query: $("search-query").value, max_num_results: Number($("search-count").value) || 5 });
+    results.textContent = "";
+    for (const hit of page.data) {
+      const a = hit.attributes || {};
+      results.appendChild(hitItem(hit.score, `${a.chunk_id || hit.file_id} · ${hit.filename}`, hit.content.map((c) => c.text).join("")));
+    }
+    if (page.data.length === 0) status("No chunk matched.");
+  } catch (error) { status(error.message); }
+}
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+
 // ---- Start ----
 (async () => {
   try {
@@ -420,6 +472,11 @@ function showEncoderViews() {
       `context ${info.context_length} · ${info.weights} weights · chat template ${info.chat_template}`;
     $("plain-input").hidden = chatMode();
     $("chat-input").hidden = !chatMode();
+    if (info.vector_store) {
+      $("tab-search").hidden = false;
+      $("index-choice").hidden = false;
+      $("search-key").textContent = `Vector store ${info.vector_store}: ${info.vector_store_chunks} chunks. ` + $("search-key").textContent;
+    }
     for (let l = 0; l < info.layers; l++) $("layer").add(new Option(`block ${l}`, l));
     encodingChoices();
     document.body.dataset.ready = "true";
