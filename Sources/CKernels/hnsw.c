@@ -132,8 +132,8 @@ static hit heap_pop(heap *h, int top_is_max) {
 // ---- Per-task scratch: the visited marks and both heaps -------------------------------------------
 
 typedef struct {
-    uint32_t *visited; // visited[node] == stamp: seen in the current search
-    uint32_t stamp;
+    uint16_t *visited; // visited[node] == stamp: seen in the current search (16 bits: half the cache lines of 32)
+    uint16_t stamp;
     heap candidates, results;
     hit *sorted;       // results, best first
     long sorted_capacity;
@@ -141,7 +141,7 @@ typedef struct {
 
 static void scratch_init(scratch *s, long count) {
     memset(s, 0, sizeof *s);
-    s->visited = calloc((size_t)(count > 0 ? count : 1), sizeof(uint32_t));
+    s->visited = calloc((size_t)(count > 0 ? count : 1), sizeof(uint16_t));
     if (!s->visited) abort();
 }
 
@@ -153,8 +153,8 @@ static void scratch_free(scratch *s) {
 }
 
 static void next_stamp(scratch *s, long count) {
-    if (++s->stamp == 0) { // wrapped after 2^32 searches: clear and start again
-        memset(s->visited, 0, (size_t)count * sizeof(uint32_t));
+    if (++s->stamp == 0) { // wrapped after 65,535 searches: clear and start again
+        memset(s->visited, 0, (size_t)count * sizeof(uint16_t));
         s->stamp = 1;
     }
 }
@@ -197,8 +197,16 @@ static long search_layer(const llm_hnsw *g, dot_fn dot, scratch *s, const float 
         hit c = heap_pop(&s->candidates, 1);
         if (s->results.count == ef && c.score < s->results.items[0].score) break; // nothing left can get in
         const uint32_t *l = links_of(g, c.node, layer);
-        for (uint32_t i = 1; i <= l[0]; i++) { // fetch the next vectors while this one is scored
-            if (i < l[0]) __builtin_prefetch(vector_of(g, l[i + 1]));
+        // Memory, not arithmetic, bounds this loop: the next neighbour's vector and visited mark are fetched while
+        // this one is scored, and the best candidate's links as soon as it is known (it is the next one expanded).
+        if (l[0] > 0) __builtin_prefetch(&s->visited[l[1]]);
+        for (uint32_t i = 1; i <= l[0]; i++) {
+            if (i < l[0]) {
+                const char *next = (const char *)vector_of(g, l[i + 1]);
+                __builtin_prefetch(next);
+                __builtin_prefetch(next + 64);
+                __builtin_prefetch(&s->visited[l[i + 1]]);
+            }
             uint32_t n = l[i];
             if (s->visited[n] == s->stamp) continue;
             s->visited[n] = s->stamp;
@@ -207,6 +215,7 @@ static long search_layer(const llm_hnsw *g, dot_fn dot, scratch *s, const float 
                 heap_push(&s->candidates, h, 1);
                 heap_push(&s->results, h, 0);
                 if (s->results.count > ef) heap_pop(&s->results, 0);
+                __builtin_prefetch(links_of(g, s->candidates.items[0].node, layer));
             }
         }
     }

@@ -35,12 +35,21 @@ struct Embed: ParsableCommand {
         guard !all.isEmpty else { throw CommandError("\(file ?? "the input"): no text to embed") }
         let embedder = try SentenceTransformer(directory: model)
         var bar = ProgressBar(total: all.count, label: "embedding", enabled: all.count > 256)
-        let vectors = embedder.embed(all, batchSize: batchSize) { bar.update($0, "texts") }
+        let ids = all.map(embedder.tokens) // once, for the vectors and the usage count
+        let vectors = embedder.embed(ids: ids, batchSize: batchSize) { bar.update($0, "texts") }
         if json {
-            let tokens = all.reduce(0) { $0 + embedder.tokens($1).count }
-            let data: [[String: Any]] = vectors.enumerated().map { ["object": "embedding", "index": $0.offset, "embedding": $0.element.map(Double.init)] }
-            print(try jsonLine(["object": "list", "data": data, "model": URL(fileURLWithPath: model).lastPathComponent,
-                                "usage": ["prompt_tokens": tokens, "total_tokens": tokens]]))
+            // Written by hand rather than through JSONSerialization (a twelfth of the whole run on 5,574 texts):
+            // each float as its shortest decimal that reads back as the same float32, as OpenAI's floats are.
+            let tokens = ids.reduce(0) { $0 + $1.count }
+            var out = "{\"object\":\"list\",\"data\":["
+            for (i, v) in vectors.enumerated() {
+                out += (i == 0 ? "" : ",") + "{\"object\":\"embedding\",\"index\":\(i),\"embedding\":["
+                out += v.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",") + "]}"
+                if out.utf8.count > 1 << 20 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
+            }
+            let name = try jsonLine(["model": URL(fileURLWithPath: model).lastPathComponent, "usage": ["prompt_tokens": tokens, "total_tokens": tokens]])
+            out += "]," + name.dropFirst() + "\n"
+            FileHandle.standardOutput.write(Data(out.utf8))
         } else {
             for v in vectors { print(v.map { "\($0)" }.joined(separator: " ")) }
         }

@@ -4,7 +4,7 @@
 //   exact search   every stored vector scored (FAISS IndexFlatIP's work);
 //   HNSW           the graph built with m 16, ef_construction 200 (hnswlib's defaults), then searched at several
 //                  ef, recall@10 against the exact top 10 (FAISS IndexHNSWFlat's and hnswlib's work).
-// `LLMBench retrieval N` uses the first N stored vectors only (a quicker look).
+// `LLMBench retrieval N [structured]` uses the first N stored vectors only, and the structured ones alone (a quicker look).
 
 import Foundation
 import Formats
@@ -28,7 +28,7 @@ func benchRetrieval(_ args: [String]) {
     emit(["bench": "retrieval", "shape": shape, "variant": "exact search", "impl": "llm (Swift+C)",
           "threads": Threads.count, "seconds": seconds, "queries_per_s": 1_000 / seconds, "top10_first100": Array(exact.prefix(100))])
 
-    hnsw(index, queries: queries, exact: exact, data: "random")
+    if !args.contains("structured") { hnsw(index, queries: queries, exact: exact, data: "random") }
     // The same on vectors with the structure of sentence embeddings (prepare_retrieval.py says which).
     let structured = VectorIndex(embedder: [:], settings: [:], dimension: 384)
     let (storedS, queriesS) = (read("structured.f32", rows: rows), read("structured-queries.f32", rows: 1_000))
