@@ -64,9 +64,19 @@ public struct HNSWGraph: Sendable {
     func search(vectors: UnsafePointer<Float>, dimension: Int, queries: [Float], k: Int, ef: Int) -> [[(chunk: Int, score: Float)]] {
         let n = queries.count / dimension
         var ids = [Int64](repeating: -1, count: n * k), scores = [Float](repeating: 0, count: n * k)
-        var copy = self // the C search reads the graph only; it takes a mutable struct for insertion's sake
-        copy.withGraph(vectors: vectors, dimension: dimension) { g in
-            llm_hnsw_search(g, queries, n, k, ef, &ids, &scores)
+        // The C search only reads the links: pointers to these arrays as they are (a mutable copy of the struct would
+        // copy every link list on each search).
+        levels.withUnsafeBufferPointer { lv in
+            upperOffset.withUnsafeBufferPointer { off in
+                links0.withUnsafeBufferPointer { l0 in
+                    upper.withUnsafeBufferPointer { up in
+                        var g = llm_hnsw(vectors: vectors, count: count, dim: dimension, m: Int32(m), max_level: Int32(maxLevel), entry: entry,
+                                         levels: lv.baseAddress, links0: UnsafeMutablePointer(mutating: l0.baseAddress),
+                                         upper: UnsafeMutablePointer(mutating: up.baseAddress), upper_offset: off.baseAddress)
+                        llm_hnsw_search(&g, queries, n, k, ef, &ids, &scores)
+                    }
+                }
+            }
         }
         return (0..<n).map { q in (0..<k).compactMap { j in ids[q * k + j] < 0 ? nil : (Int(ids[q * k + j]), scores[q * k + j]) } }
     }
