@@ -55,6 +55,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let dir = modelOptions.model
         if BERTCheckpoint.isBERT(dir) {
+            guard index == nil && embedder == nil else {
+                throw CommandError("--index serves a retrieval index beside a chat model; \(dir) is a BERT encoder")
+            }
             let sentenceTransformer = FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("modules.json"))
             return try await (embeddings || sentenceTransformer ? serveEmbeddings() : serveEncoder())
         }

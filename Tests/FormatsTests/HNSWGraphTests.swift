@@ -113,11 +113,10 @@ struct HNSWGraphTests {
         // Where the graph starts, by the documented layout: the vectors after the manifest, padded to 64 bytes.
         let manifestLength = good.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self))) }
         let graphStart = (32 + manifestLength + 63) / 64 * 64 + 100 * 16 * 4
-        func fnv1a(_ d: Data) -> UInt64 { d.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 } }
         func refused(_ edit: (inout Data) -> Void) -> String? {
             var bytes = good
             edit(&bytes)
-            bytes.replaceSubrange((bytes.count - 8)..<bytes.count, with: withUnsafeBytes(of: fnv1a(bytes.prefix(bytes.count - 8)).littleEndian) { Data($0) })
+            bytes.replaceSubrange((bytes.count - 8)..<bytes.count, with: withUnsafeBytes(of: VectorIndex.checksum(bytes.prefix(bytes.count - 8)).littleEndian) { Data($0) })
             try? bytes.write(to: URL(fileURLWithPath: p))
             do { _ = try VectorIndex(contentsOf: p); return nil } catch { return "\(error)" }
         }

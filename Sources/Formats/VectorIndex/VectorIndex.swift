@@ -237,8 +237,8 @@ public final class VectorIndex: @unchecked Sendable { // read-only after opening
         vectors = file[vectorsStart..<(vectorsStart + vectorBytes)] // a slice: still the mapped pages, not a copy
     }
 
-    /// FNV-1a, 64 bits.
-    static func checksum(_ data: Data) -> UInt64 { fnv1a64(data) }
+    /// The file's checksum: FNV-1a, 64 bits, of `data` (every byte before the checksum).
+    public static func checksum(_ data: Data) -> UInt64 { fnv1a64(data) }
 
     /// v scaled to length 1 (a zero vector stays zero).
     static func unitLength(_ v: [Float]) -> [Float] {

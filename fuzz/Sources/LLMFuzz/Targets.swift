@@ -119,7 +119,7 @@ let targets: [String: (Data) -> Void] = [
         // header, manifest and graph reach the parser behind it.
         var data = data
         if data.count > 48, data.last! & 1 == 1 {
-            let hash = data.prefix(data.count - 8).reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+            let hash = VectorIndex.checksum(data.prefix(data.count - 8))
             data.replaceSubrange((data.count - 8)..<data.count, with: withUnsafeBytes(of: hash.littleEndian) { Data($0) })
         }
         guard let index = try? VectorIndex(contentsOf: file("fuzz.index", data)), index.dimension <= 4096 else { return }
