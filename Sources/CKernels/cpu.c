@@ -14,6 +14,16 @@ llm_isa llm_cpu_best_isa(void) {
     return LLM_ISA_PORTABLE;
 }
 
+int llm_cpu_has_bf16(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
 static atomic_int chosen_isa = -1;
 
 static llm_isa clamp(llm_isa isa) {

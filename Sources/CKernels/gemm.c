@@ -26,6 +26,7 @@
 // GPT shapes; tried and rejected for now: sharing one packed B between threads (needs a barrier per
 // KC slice for a few percent).
 #include "ckernels.h"
+#include "gemm_kernels.h"
 #include "kernel_helpers.h"
 
 #include <stdlib.h>
@@ -37,16 +38,6 @@
 #define KC 384
 #define MC 144  // a multiple of every MR (4, 6, 8)
 #define NC 3072 // a multiple of every NR (8, 16, 32)
-#define MAX_MR 8
-#define MAX_NR 32
-
-typedef void (*micro_kernel)(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                             float beta);
-
-typedef struct {
-    int mr, nr;
-    micro_kernel fn;
-} kernel_desc;
 
 // Stores an accumulated tile row: c = alpha * acc + beta * c, never reading c when beta == 0.
 #define STORE_ROW(store, load, mul, fmadd, set1, ptr, acc)                                               \
@@ -58,8 +49,9 @@ typedef struct {
 #if defined(__x86_64__) || defined(__i386__)
 
 __attribute__((target("avx512f")))
-static void kernel_avx512_8x32(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                               float beta) {
+static void kernel_avx512_8x32(long kc, const void *packed_a, const void *packed_b, float *c, long ldc,
+                               float alpha, float beta) {
+    const float *a = packed_a, *b = packed_b;
     __m512 c0[8], c1[8];
     for (int r = 0; r < 8; r++) {
         c0[r] = c1[r] = _mm512_setzero_ps();
@@ -86,8 +78,9 @@ static void kernel_avx512_8x32(long kc, const float *a, const float *b, float *c
 }
 
 __attribute__((target("avx2,fma")))
-static void kernel_avx2_6x16(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                             float beta) {
+static void kernel_avx2_6x16(long kc, const void *packed_a, const void *packed_b, float *c, long ldc,
+                             float alpha, float beta) {
+    const float *a = packed_a, *b = packed_b;
     __m256 c0[6], c1[6];
     for (int r = 0; r < 6; r++) {
         c0[r] = c1[r] = _mm256_setzero_ps();
@@ -115,8 +108,9 @@ static void kernel_avx2_6x16(long kc, const float *a, const float *b, float *c, 
 
 #endif
 
-static void kernel_portable_4x8(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                                float beta) {
+static void kernel_portable_4x8(long kc, const void *packed_a, const void *packed_b, float *c, long ldc,
+                                float alpha, float beta) {
+    const float *a = packed_a, *b = packed_b;
     float acc[4][8] = {{0}};
     for (long k = 0; k < kc; k++) {
         for (int r = 0; r < 4; r++)
@@ -127,19 +121,6 @@ static void kernel_portable_4x8(long kc, const float *a, const float *b, float *
     for (int r = 0; r < 4; r++)
         for (int j = 0; j < 8; j++)
             c[r * ldc + j] = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * c[r * ldc + j];
-}
-
-static const kernel_desc *kernel_for(llm_isa isa) {
-    static const kernel_desc portable = {4, 8, kernel_portable_4x8};
-#if defined(__x86_64__) || defined(__i386__)
-    static const kernel_desc avx2 = {6, 16, kernel_avx2_6x16};
-    static const kernel_desc avx512 = {8, 32, kernel_avx512_8x32};
-    if (isa == LLM_ISA_AVX512) return &avx512;
-    if (isa == LLM_ISA_AVX2) return &avx2;
-#else
-    (void)isa;
-#endif
-    return &portable;
 }
 
 // ---- Packing --------------------------------------------------------------------------------------
@@ -213,7 +194,7 @@ __attribute__((target("avx2,fma"))) static inline void transpose8(__m256 x[8]) {
 
 // pack_a for MR = 6. Full slivers store 8 floats per k, of which the last 2 spill into the next k's
 // place (overwritten next) or past the sliver (into the next sliver, packed after it, or into the
-// buffer's slack): hence PACK_SLACK.
+// buffer's slack): hence GEMM_PACK_SLACK.
 __attribute__((target("avx2,fma"))) static void pack_a6_avx2(int trans, const float *a, long lda, long i0, long p0,
                                                               long mc, long kc, float *dst) {
     for (long s = 0; s < mc; s += 6, dst += 6 * kc) {
@@ -273,46 +254,75 @@ __attribute__((target("avx2,fma"))) static void pack_b16_avx2(int trans, const f
 }
 #endif
 
-#define PACK_SLACK 8
 
-static void gemm_serial(const kernel_desc *kd, int ta, int tb, long m, long n, long k, float alpha,
+// The fp32 families: each kernel with the packing routines that fill its slivers.
+static void pack_a4(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
+    pack_a(t, a, lda, i0, p0, mc, kc, 4, dst);
+}
+static void pack_b8(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
+    pack_b(t, b, ldb, p0, j0, kc, nc, 8, dst);
+}
+#if defined(__x86_64__) || defined(__i386__)
+static void pack_a6(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
+    pack_a6_avx2(t, a, lda, i0, p0, mc, kc, dst);
+}
+static void pack_b16(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
+    pack_b16_avx2(t, b, ldb, p0, j0, kc, nc, dst);
+}
+static void pack_a8(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
+    pack_a(t, a, lda, i0, p0, mc, kc, 8, dst);
+}
+static void pack_b32(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
+    pack_b(t, b, ldb, p0, j0, kc, nc, 32, dst);
+}
+#endif
+
+static const gemm_kernel_desc *kernel_for(llm_isa isa) {
+    static const gemm_kernel_desc portable = {4, 8, 1, KC, MC, NC, kernel_portable_4x8, pack_a4, pack_b8, "portable 4x8"};
+#if defined(__x86_64__) || defined(__i386__)
+    static const gemm_kernel_desc avx2 = {6, 16, 1, KC, MC, NC, kernel_avx2_6x16, pack_a6, pack_b16, "avx2 6x16"};
+    static const gemm_kernel_desc avx512 = {8, 32, 1, KC, MC, NC, kernel_avx512_8x32, pack_a8, pack_b32, "avx512 8x32"};
+    if (isa >= LLM_ISA_AVX512) return &avx512;
+    if (isa == LLM_ISA_AVX2) return &avx2;
+#else
+    (void)isa;
+#endif
+    return &portable;
+}
+
+// ---- The blocked product ----------------------------------------------------------------------------
+
+static void gemm_serial(const gemm_kernel_desc *kd, int ta, int tb, long m, long n, long k, float alpha,
                         const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
-    const int mr = kd->mr, nr = kd->nr;
-    long mc_cap = m < MC ? ((m + mr - 1) / mr) * mr : MC;
-    long nc_cap = n < NC ? ((n + nr - 1) / nr) * nr : NC;
-    long kc_cap = k < KC ? k : KC;
-    float *pa = thread_scratch(0, (size_t)(mc_cap * kc_cap + PACK_SLACK));
-    float *pb = thread_scratch(1, (size_t)(nc_cap * kc_cap + PACK_SLACK));
-    float tile[MAX_MR * MAX_NR];
+    const int mr = kd->mr, nr = kd->nr, ks = kd->kstep;
+    const long KCb = kd->kc, MCb = kd->mc, NCb = kd->nc;
+    long mc_cap = m < MCb ? ((m + mr - 1) / mr) * mr : MCb;
+    long nc_cap = n < NCb ? ((n + nr - 1) / nr) * nr : NCb;
+    long steps_cap = ((k < KCb ? k : KCb) + ks - 1) / ks; // packed words per sliver row
+    uint32_t *pa = (uint32_t *)thread_scratch(0, (size_t)(mc_cap * steps_cap + GEMM_PACK_SLACK));
+    uint32_t *pb = (uint32_t *)thread_scratch(1, (size_t)(nc_cap * steps_cap + GEMM_PACK_SLACK));
+    float tile[GEMM_MAX_MR * GEMM_MAX_NR];
 
-    for (long jc = 0; jc < n; jc += NC) {
-        long nc = n - jc < NC ? n - jc : NC;
-        for (long pc = 0; pc < k; pc += KC) {
-            long kc = k - pc < KC ? k - pc : KC;
-#if defined(__x86_64__) || defined(__i386__)
-            if (nr == 16) pack_b16_avx2(tb, b, ldb, pc, jc, kc, nc, pb);
-            else
-#endif
-                pack_b(tb, b, ldb, pc, jc, kc, nc, nr, pb);
+    for (long jc = 0; jc < n; jc += NCb) {
+        long nc = n - jc < NCb ? n - jc : NCb;
+        for (long pc = 0; pc < k; pc += KCb) {
+            long kc = k - pc < KCb ? k - pc : KCb, steps = (kc + ks - 1) / ks;
+            kd->pack_b(tb, b, ldb, pc, jc, kc, nc, pb);
             float beta_k = pc == 0 ? beta : 1.0f; // later K slices add onto the first one's result
-            for (long ic = 0; ic < m; ic += MC) {
-                long mc = m - ic < MC ? m - ic : MC;
-#if defined(__x86_64__) || defined(__i386__)
-                if (mr == 6) pack_a6_avx2(ta, a, lda, ic, pc, mc, kc, pa);
-                else
-#endif
-                    pack_a(ta, a, lda, ic, pc, mc, kc, mr, pa);
+            for (long ic = 0; ic < m; ic += MCb) {
+                long mc = m - ic < MCb ? m - ic : MCb;
+                kd->pack_a(ta, a, lda, ic, pc, mc, kc, pa);
                 for (long jr = 0; jr < nc; jr += nr) {
                     long nvalid = nc - jr < nr ? nc - jr : nr;
-                    const float *bp = pb + jr * kc;
+                    const uint32_t *bp = pb + jr * steps;
                     for (long ir = 0; ir < mc; ir += mr) {
                         long mvalid = mc - ir < mr ? mc - ir : mr;
-                        const float *ap = pa + ir * kc;
+                        const uint32_t *ap = pa + ir * steps;
                         float *cp = c + (ic + ir) * ldc + jc + jr;
                         if (mvalid == mr && nvalid == nr) {
-                            kd->fn(kc, ap, bp, cp, ldc, alpha, beta_k);
+                            kd->kernel(steps, ap, bp, cp, ldc, alpha, beta_k);
                         } else {
-                            kd->fn(kc, ap, bp, tile, nr, alpha, 0.0f);
+                            kd->kernel(steps, ap, bp, tile, nr, alpha, 0.0f);
                             for (long i = 0; i < mvalid; i++)
                                 for (long j = 0; j < nvalid; j++)
                                     cp[i * ldc + j] = beta_k == 0.0f ? tile[i * nr + j]
@@ -381,7 +391,7 @@ static void small_m_portable(int ta, int tb, long m, long n0, long n1, long k, f
 // One parallel GEMM job: the operands, and how C is cut into `chunk`-wide ranges (of columns when
 // `split_columns`, else of rows). The few-rows path always splits columns and needs no kernel.
 typedef struct {
-    const kernel_desc *kd;
+    const gemm_kernel_desc *kd;
     int ta, tb, split_columns;
     long m, n, k, chunk;
     float alpha, beta;
@@ -421,8 +431,8 @@ static void gemm_task(void *context, long t) {
     }
 }
 
-// The GEMM on at most `threads` threads.
-static void sgemm_on(long threads, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a,
+// The GEMM on at most `threads` threads, in fp32 or (`bf16`) on inputs rounded to bfloat16.
+static void sgemm_on(long threads, int bf16, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a,
                      long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { // the product is empty: C = beta * C
@@ -434,8 +444,10 @@ static void sgemm_on(long threads, int trans_a, int trans_b, long m, long n, lon
     // Below ~20 us of work, waking threads costs more. With few rows the product is bound by reading B,
     // and two threads read faster than one from ~256 KB on (a 768 x 768 projection when decoding: the
     // FLOP rule alone kept those on one thread, so decoding did not gain from a second core).
-    if (threads > 1 && (m <= SMALL_M ? (double)n * (double)k * 4.0 < 262144.0 : flops < 4e6)) threads = 1;
-    if (m <= SMALL_M) {
+    // The bf16 products always pack (rounding happens there), whatever the shape.
+    int few_rows = m <= SMALL_M && !bf16;
+    if (threads > 1 && (few_rows ? (double)n * (double)k * 4.0 < 262144.0 : flops < 4e6)) threads = 1;
+    if (few_rows) {
         gemm_job job = {NULL, trans_a, trans_b, 1, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
         if (threads == 1) {
             job.chunk = n;
@@ -447,7 +459,7 @@ static void sgemm_on(long threads, int trans_a, int trans_b, long m, long n, lon
         llm_parallel_for((n + job.chunk - 1) / job.chunk, small_m_task, &job);
         return;
     }
-    const kernel_desc *kd = kernel_for(llm_gemm_isa());
+    const gemm_kernel_desc *kd = bf16 ? gemm_bf16_kernel_for(llm_gemm_isa()) : kernel_for(llm_gemm_isa());
     gemm_job job = {kd, trans_a, trans_b, 0, m, n, k, 0, alpha, beta, a, b, c, lda, ldb, ldc};
     if (threads == 1) {
         gemm_serial(kd, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -464,10 +476,20 @@ static void sgemm_on(long threads, int trans_a, int trans_b, long m, long n, lon
 
 void llm_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                const float *b, long ldb, float beta, float *c, long ldc) {
-    sgemm_on(llm_num_threads(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm_on(llm_num_threads(), 0, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void llm_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                       const float *b, long ldb, float beta, float *c, long ldc) {
-    sgemm_on(1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm_on(1, 0, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void llm_sgemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc) {
+    sgemm_on(llm_num_threads(), 1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+const char *llm_gemm_kernel_name(int bf16) {
+    llm_isa isa = llm_gemm_isa();
+    return bf16 ? gemm_bf16_kernel_for(isa)->name : kernel_for(isa)->name;
 }

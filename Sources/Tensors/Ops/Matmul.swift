@@ -5,13 +5,17 @@
 // Backward, per batch: dA += dC @ B^T and dB += A^T @ dC. Both run on the same GEMM with transpose
 // flags, so no transposed copy is ever made. When `b` has no batch dimensions (the weights of a
 // linear layer), the whole batch is one GEMM of (batch * M) rows.
+//
+// Each op reads `MatmulPrecision.current` once, when it runs forward, and its backward products use the
+// same format (autocast's rule: the backward of a bf16 matmul is bf16 too).
 
 /// Shorthand for `Kernels.sgemm` inside the module.
 @inline(__always)
 func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    Kernels.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, _ precision: MatmulPrecision) {
+    Kernels.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                  precision: precision)
 }
 
 extension Tensor {
@@ -28,6 +32,7 @@ extension Tensor {
     /// is written into the output rows first and the GEMM accumulates onto it (beta = 1), so no
     /// separate broadcast pass is made; its gradient is the column sums of the output gradient.
     public func linear(_ w: Tensor, bias: Tensor?) -> Tensor {
+        let precision = MatmulPrecision.current
         precondition(w.rank == 2 && rank >= 1 && shape.last == w.shape[0],
                      "linear: input \(shape) does not fit weight \(w.shape)")
         guard let bias else { return matmul(w) }
@@ -35,14 +40,14 @@ extension Tensor {
         precondition(bias.shape == [n], "linear: bias \(bias.shape) for \(n) outputs")
         let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [n])
         for r in 0..<rows { (out.pointer + r * n).update(from: bias.pointer, count: n) }
-        gemm(m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: n, beta: 1, c: out.pointer, ldc: n)
+        gemm(m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: n, beta: 1, c: out.pointer, ldc: n, precision)
         return out.recording("linear", [self, w, bias]) { output in
             let g = output.gradPointer()
             self.writeGrad { dx, add in
-                gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: n, beta: add ? 1 : 0, c: dx, ldc: k)
+                gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: n, beta: add ? 1 : 0, c: dx, ldc: k, precision)
             }
             w.writeGrad { dw, add in
-                gemm(transA: true, m: k, n: n, k: rows, a: self.pointer, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: dw, ldc: n)
+                gemm(transA: true, m: k, n: n, k: rows, a: self.pointer, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: dw, ldc: n, precision)
             }
             bias.updateGrad { db in
                 for r in 0..<rows {
@@ -56,23 +61,25 @@ extension Tensor {
     /// x (..., K) @ w^T for a 2-D w of shape (N, K) → (..., N), without making w^T: for output heads
     /// tied to an embedding table (V, C) and for weights stored as (out, in).
     public func matmulTransposed(_ w: Tensor) -> Tensor {
+        let precision = MatmulPrecision.current
         precondition(w.rank == 2 && rank >= 1 && shape.last == w.shape[1],
                      "matmulTransposed: shapes \(shape) and \(w.shape)^T do not fit")
         let n = w.shape[0], k = w.shape[1], rows = count / Swift.max(k, 1)
         let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [n])
-        gemm(transB: true, m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: k, c: out.pointer, ldc: n)
+        gemm(transB: true, m: rows, n: n, k: k, a: pointer, lda: k, b: w.pointer, ldb: k, c: out.pointer, ldc: n, precision)
         return out.recording("matmulTransposed", [self, w]) { output in
             let g = output.gradPointer()
             self.writeGrad { dx, add in
-                gemm(m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: k, beta: add ? 1 : 0, c: dx, ldc: k)
+                gemm(m: rows, n: k, k: n, a: g, lda: n, b: w.pointer, ldb: k, beta: add ? 1 : 0, c: dx, ldc: k, precision)
             }
             w.writeGrad { dw, add in
-                gemm(transA: true, m: n, n: k, k: rows, a: g, lda: n, b: self.pointer, ldb: k, beta: add ? 1 : 0, c: dw, ldc: k)
+                gemm(transA: true, m: n, n: k, k: rows, a: g, lda: n, b: self.pointer, ldb: k, beta: add ? 1 : 0, c: dw, ldc: k, precision)
             }
         }
     }
 
     private static func batchedMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let precision = MatmulPrecision.current // read here: the batches below may run on pool threads
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
         precondition(b.shape[b.rank - 2] == k, "matmul: shapes \(a.shape) and \(b.shape) do not fit (\(k) != \(b.shape[b.rank - 2]))")
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
@@ -83,14 +90,14 @@ extension Tensor {
         // Weights without batch dimensions: one tall GEMM.
         if shapeCount(batchB) == 1 && batchA == batch {
             let rows = shapeCount(batch) * m
-            gemm(m: rows, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n)
+            gemm(m: rows, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, precision)
             return out.recording("matmul", [a, b]) { output in
                 let g = output.gradPointer()
                 a.writeGrad { da, add in
-                    gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: pb, ldb: n, beta: add ? 1 : 0, c: da, ldc: k)
+                    gemm(transB: true, m: rows, n: k, k: n, a: g, lda: n, b: pb, ldb: n, beta: add ? 1 : 0, c: da, ldc: k, precision)
                 }
                 b.writeGrad { db, add in
-                    gemm(transA: true, m: k, n: n, k: rows, a: pa, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: db, ldc: n)
+                    gemm(transA: true, m: k, n: n, k: rows, a: pa, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: db, ldc: n, precision)
                 }
             }
         }
@@ -105,7 +112,7 @@ extension Tensor {
         let bDistinct = Set(pairs.map(\.b)).count == pairs.count
         runBatches(pairs.count, flopsEach: m * n * k, parallel: true) { i in
             gemm(m: m, n: n, k: k, a: pa + pairs[i].a * m * k, lda: k, b: pb + pairs[i].b * k * n, ldb: n,
-                 c: pc + i * m * n, ldc: n)
+                 c: pc + i * m * n, ldc: n, precision)
         }
         return out.recording("matmul", [a, b]) { output in
             let g = output.gradPointer()
@@ -114,14 +121,14 @@ extension Tensor {
                 // Broadcast operands accumulate several batches into one matrix: keep those serial.
                 runBatches(pairs.count, flopsEach: m * n * k, parallel: aDistinct) { i in
                     gemm(transB: true, m: m, n: k, k: n, a: g + i * m * n, lda: n, b: pb + pairs[i].b * k * n, ldb: n,
-                         beta: 1, c: ga + pairs[i].a * m * k, ldc: k)
+                         beta: 1, c: ga + pairs[i].a * m * k, ldc: k, precision)
                 }
             }
             if b.requiresGrad {
                 let gb = b.gradPointer()
                 runBatches(pairs.count, flopsEach: m * n * k, parallel: bDistinct) { i in
                     gemm(transA: true, m: k, n: n, k: m, a: pa + pairs[i].a * m * k, lda: k, b: g + i * m * n, ldb: n,
-                         beta: 1, c: gb + pairs[i].b * k * n, ldc: n)
+                         beta: 1, c: gb + pairs[i].b * k * n, ldc: n, precision)
                 }
             }
         }
@@ -135,5 +142,12 @@ extension Tensor {
         } else {
             for i in 0..<count { body(i) }
         }
+    }
+}
+
+extension Tensor {
+    /// Runs `body` with its matrix products (and their backward passes) in `precision`.
+    public static func withMatmulPrecision<R>(_ precision: MatmulPrecision, _ body: () throws -> R) rethrows -> R {
+        try MatmulPrecision.$current.withValue(precision, operation: body)
     }
 }

@@ -34,22 +34,25 @@ func benchGEMM(_ args: [String]) {
         let w = Tensor.uniform([k, n], low: -1, high: 1, generator: &rng)
         let dy = Tensor.uniform([m, n], low: -1, high: 1, generator: &rng)
         let repeats = n > 10_000 ? 3 : 7
-        for variant in ["forward", "backward-data", "backward-weight"] {
+        let runs = MatmulPrecision.allCases.flatMap { p in ["forward", "backward-data", "backward-weight"].map { (p, $0) } }
+        for (precision, product) in runs {
             let flops = 2.0 * Double(m) * Double(n) * Double(k)
             let seconds: Double
-            switch variant {
+            switch product {
             case "forward": // (M, K) @ (K, N)
                 let out = Tensor.zeros([m, n])
-                seconds = time(repeats: repeats) { BenchGEMM.run(false, false, m, n, k, x, k, w, n, out, n) }
+                seconds = time(repeats: repeats) { BenchGEMM.run(false, false, m, n, k, x, k, w, n, out, n, precision) }
             case "backward-data": // (M, N) @ (K, N)^T
                 let out = Tensor.zeros([m, k])
-                seconds = time(repeats: repeats) { BenchGEMM.run(false, true, m, k, n, dy, n, w, n, out, k) }
+                seconds = time(repeats: repeats) { BenchGEMM.run(false, true, m, k, n, dy, n, w, n, out, k, precision) }
             default: // (M, K)^T @ (M, N)
                 let out = Tensor.zeros([k, n])
-                seconds = time(repeats: repeats) { BenchGEMM.run(true, false, k, n, m, x, k, dy, n, out, n) }
+                seconds = time(repeats: repeats) { BenchGEMM.run(true, false, k, n, m, x, k, dy, n, out, n, precision) }
             }
+            let variant = precision == .fp32 ? product : "\(product) bf16"
             emit(["bench": "gemm", "shape": "\(k)x\(n)", "variant": variant, "impl": "llm (Swift+C)",
-                  "threads": Threads.count, "seconds": seconds, "gflops": flops / seconds / 1e9])
+                  "threads": Threads.count, "seconds": seconds, "gflops": flops / seconds / 1e9,
+                  "kernel": precision.kernelName])
         }
     }
 }
