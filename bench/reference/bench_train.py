@@ -1,5 +1,7 @@
 """Reference side of `bench/run train`: Hugging Face GPT2LMHeadModel (PyTorch eager, fp32) with the same
-shapes, random tokens, dropout 0.1, torch.optim.AdamW; LLM_NUM_THREADS threads (default 2)."""
+shapes, random tokens, dropout 0.1, torch.optim.AdamW; LLM_NUM_THREADS threads (default 2). In fp32, and with
+CPU bf16 autocast around the forward pass and the loss (PyTorch's mixed precision: matmuls in bf16 through oneDNN,
+fp32 weights and optimizer), for our bf16 rows."""
 import json
 import os
 import resource
@@ -18,15 +20,19 @@ for name, kw, repeats in [("small", dict(n_layer=4, n_embd=256, n_head=4), 7), (
     ids = torch.randint(0, 50257, (8, 257))
     x, y = ids[:, :-1], ids[:, 1:]
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        logits = model(x).logits
-        torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)).backward()
-        opt.step()
+    for variant, autocast in (("step (fwd+bwd+AdamW)", False), ("step bf16 (fwd+bwd+AdamW)", True)):
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                logits = model(x).logits
+                loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+            loss.backward()
+            opt.step()
 
-    seconds = timed(step, repeats)
-    print(json.dumps({"bench": "train", "shape": f"{name} B=8 T=256", "variant": "step (fwd+bwd+AdamW)",
-                      "impl": f"PyTorch {torch.__version__.split('+')[0]} eager", "threads": threads, "seconds": seconds,
-                      "tokens_per_s": 8 * 256 / seconds,
-                      "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}), flush=True)
+        seconds = timed(step, repeats)
+        impl = f"PyTorch {torch.__version__.split('+')[0]} eager" + (" autocast bf16" if autocast else "")
+        print(json.dumps({"bench": "train", "shape": f"{name} B=8 T=256", "variant": variant,
+                          "impl": impl, "threads": threads, "seconds": seconds,
+                          "tokens_per_s": 8 * 256 / seconds,
+                          "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}), flush=True)
     del model, opt

@@ -1,6 +1,7 @@
 // `LLMBench train` and `LLMBench generate`: whole-model throughput.
-// train: fp32 training steps (forward, backward, AdamW) of GPT-2 124M at batch 8 x 256 and of the
-// small preset (4 layers, 256 wide, context 256) at batch 8 x 256, on random tokens, dropout 0.1.
+// train: training steps (forward, backward, AdamW) of GPT-2 124M at batch 8 x 256 and of the small preset
+// (4 layers, 256 wide, context 256) at batch 8 x 256, on random tokens, dropout 0.1; in fp32, and with the matrix
+// products in bf16 (the "bf16" rows also carry our fp32 figure from the same run, as "llm fp32").
 // generate: GPT-2 124M / medium / xl in f32, f16, bf16, q8_0 GGUF files: 128 new tokens greedy at batch 1, and a
 // 512-token prefill, on 1 and 2 threads (see benchGenerate).
 
@@ -28,14 +29,27 @@ func benchTrain(_ args: [String]) {
             x += row.dropLast()
             y += row.dropFirst()
         }
-        let seconds = time(repeats: name == "gpt2" ? 3 : 7) {
-            optimizer.zeroGrad()
-            model(x, batch: b).crossEntropy(targets: y).backward()
-            optimizer.update()
+        var fp32TokensPerSecond = 0.0
+        for precision in MatmulPrecision.allCases {
+            let seconds = time(repeats: name == "gpt2" ? 3 : 7) {
+                Tensor.withMatmulPrecision(precision) {
+                    optimizer.zeroGrad()
+                    model(x, batch: b).crossEntropy(targets: y).backward()
+                    optimizer.update()
+                }
+            }
+            let tokensPerSecond = Double(b * t) / seconds
+            let variant = precision == .fp32 ? "step (fwd+bwd+AdamW)" : "step bf16 (fwd+bwd+AdamW)"
+            emit(["bench": "train", "shape": "\(name) B=8 T=256", "variant": variant, "impl": "llm (Swift+C)",
+                  "threads": Threads.count, "seconds": seconds, "tokens_per_s": tokensPerSecond,
+                  "peak_rss_gb": peakResidentGB(), "kernel": precision.kernelName])
+            if precision == .fp32 {
+                fp32TokensPerSecond = tokensPerSecond
+            } else {
+                emit(["bench": "train", "shape": "\(name) B=8 T=256", "variant": variant, "impl": "llm fp32",
+                      "threads": Threads.count, "tokens_per_s": fp32TokensPerSecond])
+            }
         }
-        emit(["bench": "train", "shape": "\(name) B=8 T=256", "variant": "step (fwd+bwd+AdamW)", "impl": "llm (Swift+C)",
-              "threads": Threads.count, "seconds": seconds, "tokens_per_s": Double(b * t) / seconds,
-              "peak_rss_gb": peakResidentGB()])
     }
 }
 
