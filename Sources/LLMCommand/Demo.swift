@@ -28,6 +28,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Sampling temperature (0 is greedy).") var temperature: Float = 0.7
     @Option(help: "Folder for the checkpoint, the loss plot and the sample.") var output = "llm-demo-output"
     @Flag(help: "Print a JSON summary as the last line.") var json = false
+    @OptionGroup var precision: PrecisionOption
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -56,7 +57,8 @@ struct Demo: ParsableCommand {
         options.samplePrompt = prompt
         let summary = try runTraining(objective: NextTokenPrediction(model: model, encoding: Encoding.named("gpt2")),
                                       split: splitTokens(try tokenize([try embeddedVerdict()]), valFraction: 0.1), options: options,
-                                      output: output, resume: false, json: false, title: "llm demo")
+                                      output: output, resume: false, json: false, title: "llm demo",
+                                      precision: precision)
         printError("\nGenerating (temperature \(temperature), seed \(seed)):\n")
         let encoding = try Encoding.named("gpt2")
         print(prompt, terminator: "")
@@ -73,6 +75,7 @@ struct Demo: ParsableCommand {
             var object: [String: Any] = ["steps": summary.steps, "tokens": summary.tokens, "train_loss": summary.trainLoss,
                                          "tokens_per_second": summary.tokensPerSecond, "sample": prompt + result.text]
             object["val_loss"] = summary.validationLoss ?? NSNull()
+            object.merge(precision.jsonFields) { $1 }
             print(try jsonLine(object))
         }
     }

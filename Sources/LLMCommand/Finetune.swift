@@ -39,6 +39,7 @@ struct FineTuningArguments: ParsableArguments {
     @Option(help: "Keep the K most recent checkpoints.") var keep = 2
     @Flag(help: "Continue from the newest complete checkpoint in --output (same settings as the run).") var resume = false
     @Flag(help: "Print a JSON summary as the last line.") var json = false
+    @OptionGroup var precision: PrecisionOption
 
     func validate() throws {
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1") }
@@ -240,24 +241,27 @@ struct FinetuneClassify: ParsableCommand {
         let run = try common.resumableRun(settings, resume: trainer.resume)
         let start = Date()
         let totalSteps = trainer.stepsPerEpoch * options.epochs
+        printError("matrix products in \(common.precision.description)")
         var bar = ProgressBar(total: totalSteps, label: "fine-tuning")
         var examplesPerSecond = 0.0
-        let history = try trainer.run(saveEvery: common.saveEvery, save: { t in try run.save(step: t.step, t.save) },
-                                      stopRequested: { run.stopRequested }) { event in
-            switch event {
-            case let .step(step, _, loss, rate):
-                examplesPerSecond = rate
-                bar.update(step, String(format: "loss %.3f %.1f examples/s", loss, rate))
-            case let .classificationEpoch(m):
-                func split(_ name: String, _ loss: Float?, _ accuracy: Float?) -> String? {
-                    guard let loss, let accuracy else { return nil }
-                    return String(format: "%@ loss %.3f acc %.2f%%", name, loss, accuracy * 100)
+        let history = try common.precision.run {
+            try trainer.run(saveEvery: common.saveEvery, save: { t in try run.save(step: t.step, t.save) },
+                            stopRequested: { run.stopRequested }) { event in
+                switch event {
+                case let .step(step, _, loss, rate):
+                    examplesPerSecond = rate
+                    bar.update(step, String(format: "loss %.3f %.1f examples/s", loss, rate))
+                case let .classificationEpoch(m):
+                    func split(_ name: String, _ loss: Float?, _ accuracy: Float?) -> String? {
+                        guard let loss, let accuracy else { return nil }
+                        return String(format: "%@ loss %.3f acc %.2f%%", name, loss, accuracy * 100)
+                    }
+                    printError("\nepoch \(m.epoch): " + [split("train", m.trainLoss, m.trainAccuracy), split("val", m.validationLoss, m.validationAccuracy),
+                                                          split("test", m.testLoss, m.testAccuracy)].compactMap { $0 }.joined(separator: " | "))
+                case let .stoppedEarly(epoch, best):
+                    printError("stopping early after epoch \(epoch): no better validation loss for \(options.patience!) epochs; keeping epoch \(best)")
+                case .evaluation: break
                 }
-                printError("\nepoch \(m.epoch): " + [split("train", m.trainLoss, m.trainAccuracy), split("val", m.validationLoss, m.validationAccuracy),
-                                                      split("test", m.testLoss, m.testAccuracy)].compactMap { $0 }.joined(separator: " | "))
-            case let .stoppedEarly(epoch, best):
-                printError("stopping early after epoch \(epoch): no better validation loss for \(options.patience!) epochs; keeping epoch \(best)")
-            case .evaluation: break
             }
         }
         if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: totalSteps) }
@@ -284,6 +288,7 @@ struct FinetuneClassify: ParsableCommand {
             object["validation_loss"] = kept.validationLoss ?? NSNull()
             object["test_accuracy"] = kept.testAccuracy ?? NSNull()
             object["test_loss"] = kept.testLoss ?? NSNull()
+            object.merge(common.precision.jsonFields) { $1 }
             print(try jsonLine(object))
         }
     }
@@ -376,21 +381,24 @@ struct FinetuneInstruct: ParsableCommand {
         }
         let start = Date()
         let totalSteps = trainer.stepsPerEpoch * trainer.options.epochs
+        printError("matrix products in \(common.precision.description)")
         var bar = ProgressBar(total: totalSteps, label: "fine-tuning")
         var examplesPerSecond = 0.0, lastLoss: Float = .nan
-        let evaluations = try trainer.run(saveEvery: common.saveEvery, save: { t in try run.save(step: t.step, t.save) },
-                                          stopRequested: { run.stopRequested }) { event in
-            switch event {
-            case let .step(step, _, loss, rate):
-                examplesPerSecond = rate
-                lastLoss = loss
-                bar.update(step, String(format: "loss %.3f %.1f examples/s", loss, rate))
-            case let .evaluation(step, trainLoss, validationLoss):
-                if step % (evalEvery * 10) == 0 || step == totalSteps {
-                    printError(String(format: "\nstep %d: train %.3f, validation %@", step, trainLoss,
-                                      validationLoss.map { String(format: "%.3f", $0) } ?? "n/a"))
+        let evaluations = try common.precision.run {
+            try trainer.run(saveEvery: common.saveEvery, save: { t in try run.save(step: t.step, t.save) },
+                            stopRequested: { run.stopRequested }) { event in
+                switch event {
+                case let .step(step, _, loss, rate):
+                    examplesPerSecond = rate
+                    lastLoss = loss
+                    bar.update(step, String(format: "loss %.3f %.1f examples/s", loss, rate))
+                case let .evaluation(step, trainLoss, validationLoss):
+                    if step % (evalEvery * 10) == 0 || step == totalSteps {
+                        printError(String(format: "\nstep %d: train %.3f, validation %@", step, trainLoss,
+                                          validationLoss.map { String(format: "%.3f", $0) } ?? "n/a"))
+                    }
+                case .classificationEpoch, .stoppedEarly: break
                 }
-            case .classificationEpoch, .stoppedEarly: break
             }
         }
         if trainer.stoppedEarly { throw run.stopped(at: trainer.step, of: totalSteps) }
@@ -437,6 +445,7 @@ struct FinetuneInstruct: ParsableCommand {
                                          "trainable_parameters": trainable]
             object["val_loss"] = evaluations.last?.validationLoss ?? NSNull()
             object["mean_score"] = meanScore ?? NSNull()
+            object.merge(common.precision.jsonFields) { $1 }
             print(try jsonLine(object))
         }
     }

@@ -62,6 +62,7 @@ struct Train: ParsableCommand {
     @Option(help: "Keep the K most recent checkpoints.") var keep = 2
     @Flag(help: "Continue the run from the newest complete checkpoint in --output (same settings as the run).") var resume = false
     @Flag(help: "Print a JSON summary as the last line.") var json = false
+    @OptionGroup var precision: PrecisionOption
     @Flag(inversion: .prefixedNo, help: "Under mpirun: sum gradients over the processes while the backward pass runs (or after it).")
     var overlapCommunication = true
     @Option(help: "Under mpirun: megabytes of gradients per sum over the processes (PyTorch DDP's bucket_cap_mb).")
@@ -197,7 +198,8 @@ struct Train: ParsableCommand {
         }
         try runTraining(objective: NextTokenPrediction(model: model, encoding: encoding), split: split, options: options, output: output, group: mpi,
                         resume: resume, json: json, title: "llm train", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,
-                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1)
+                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1,
+                        precision: precision)
     }
 }
 
@@ -238,7 +240,8 @@ func copyTokenizerFiles(from directory: String, to output: String) throws {
 func runTraining(objective: PretrainingObjective, split: (train: TokenStore, validation: TokenStore), options: TrainingOptions, output: String,
                  group: DataParallelGroup? = nil, resume: Bool, json: Bool, title: String,
                  saveEvery: Int? = nil, keep: Int = 2, settings: RunSettings = RunSettings(),
-                 overlapCommunication: Bool = true, bucketBytes: Int = 25 << 20, zeroRedundancy: Bool = false) throws -> TrainingSummary {
+                 overlapCommunication: Bool = true, bucketBytes: Int = 25 << 20, zeroRedundancy: Bool = false,
+                 precision: PrecisionOption = PrecisionOption()) throws -> TrainingSummary {
     let writes = (group?.rank ?? 0) == 0
     func printError(_ message: String) { if writes { LLMCommand.printError(message) } }
     guard split.train.count > 0 else { throw CommandError("the training text is empty") }
@@ -257,7 +260,8 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
     }
     printError("""
         \(title): \(objective.summary), \(split.train.count.formatted()) training / \(split.validation.count.formatted()) validation tokens, \
-        \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
+        \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads, \
+        matrix products in \(precision.description)
         """)
     if let group {
         printError("data-parallel over \(group.size) processes (Open MPI): \(group.size) × \(options.batchSize) = " +
@@ -270,15 +274,16 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
                           Double(2 * trainer.model.parameterCount * 4) / Double(group!.size) / 1_048_576,
                           Double(2 * trainer.model.parameterCount * 4) / 1_048_576))
     }
-    if trainer.step == 0, let v = trainer.validationLoss() {
+    if trainer.step == 0, let v = try precision.run(announce: writes, { trainer.validationLoss() }) {
         printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, objective.vocabularySize,
                           Foundation.log(Double(objective.vocabularySize))))
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training", enabled: writes)
     var lastStatus = "", stepsPeakMemory: Double?
     // Every process passes the save (ZeRO-1 gathers the optimizer state from all); the first one writes.
-    let summary = try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in if writes { try run.save(step: t.step, t.save) } },
-                                  stopRequested: { run.stopRequested }) { event in
+    let summary = try precision.run(announce: false) {
+        try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in if writes { try run.save(step: t.step, t.save) } },
+                        stopRequested: { run.stopRequested }) { event in
         switch event {
         case let .step(step, total, loss, lr, tps):
             if step == total { stepsPeakMemory = peakResidentGigabytes() } // before the last evaluation and save
@@ -288,6 +293,7 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
             let val = record.validationLoss.map { String(format: "val %.3f (ppl %.1f)", $0, Foundation.exp($0)) } ?? "no validation split"
             printError(String(format: "\nstep %d: train %.3f, %@ (last step's running loss %.3f) | %@", record.step, record.trainLoss, val,
                               record.runningTrainLoss ?? .nan, record.sample.replacingOccurrences(of: "\n", with: " ")))
+        }
         }
     }
     if group != nil {
@@ -315,6 +321,7 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
         object["median_step_seconds"] = summary.medianStepSeconds
         object["peak_rss_gb"] = peakResidentGigabytes()
         object["peak_rss_gb_steps"] = stepsPeakMemory ?? NSNull() // the training steps alone (no evaluation, no save)
+        object.merge(precision.jsonFields) { $1 }
         if let group {
             object["processes"] = group.size
             object["communication_wait_seconds"] = trainer.communicationWaitSeconds

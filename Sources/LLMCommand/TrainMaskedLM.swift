@@ -101,6 +101,7 @@ extension Train {
         settings["--cased"] = cased ? "true" : nil
         try runTraining(objective: objective, split: split, options: options, output: output, group: group, resume: resume, json: json,
                         title: "llm train (masked LM)", saveEvery: saveEvery ?? evalEvery, keep: keep, settings: settings,
-                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1)
+                        overlapCommunication: overlapCommunication, bucketBytes: Int(bucketMb * 1_048_576), zeroRedundancy: zero == 1,
+                        precision: precision)
     }
 }
