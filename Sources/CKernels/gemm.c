@@ -254,7 +254,6 @@ __attribute__((target("avx2,fma"))) static void pack_b16_avx2(int trans, const f
 }
 #endif
 
-
 // The fp32 families: each kernel with the packing routines that fill its slivers.
 static void pack_a4(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
     pack_a(t, a, lda, i0, p0, mc, kc, 4, dst);

@@ -16,6 +16,7 @@
 // the same rounding of the inputs, at fp32 speed, so a bf16 run behaves alike everywhere.
 #include "ckernels.h"
 #include "gemm_kernels.h"
+#include "kernel_helpers.h"
 
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -27,19 +28,8 @@ static inline uint32_t bf16_pair(float lo, float hi) {
     return (uint32_t)llm_fp32_to_bf16(lo) | (uint32_t)llm_fp32_to_bf16(hi) << 16;
 }
 
-static inline float bf16_low(uint32_t w) {
-    uint32_t x = w << 16;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
-static inline float bf16_high(uint32_t w) {
-    uint32_t x = w & 0xffff0000u;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
+static inline float bf16_low(uint32_t w) { return bf16_to_fp32((uint16_t)w); }
+static inline float bf16_high(uint32_t w) { return bf16_to_fp32((uint16_t)(w >> 16)); }
 
 // ---- Packing, any tile size (element by element) ------------------------------------------------------
 
@@ -47,7 +37,7 @@ static inline float element(int trans, const float *x, long ld, long row, long c
     return trans ? x[col * ld + row] : x[row * ld + col];
 }
 
-// op(A)[i0 + s + r, p0 + 2q ..] for rows [first_row, mr) of one sliver and pairs [q0, steps).
+// One sliver: op(A)[i0 + r, p0 + 2q] and [i0 + r, p0 + 2q + 1] for `rows` rows (zeros up to mr) and pairs [q0, steps).
 static void pack_a_sliver(int trans, const float *a, long lda, long i0, long p0, long rows, long kc, int mr, long q0,
                           uint32_t *dst) {
     long steps = (kc + 1) / 2;
@@ -63,6 +53,7 @@ static void pack_a_sliver(int trans, const float *a, long lda, long i0, long p0,
     }
 }
 
+// One sliver: op(B)[p0 + 2q, j0 + j] and [p0 + 2q + 1, j0 + j] for `cols` columns (zeros up to nr) and pairs [q0, steps).
 static void pack_b_sliver(int trans, const float *b, long ldb, long p0, long j0, long cols, long kc, int nr, long q0,
                           uint32_t *dst) {
     long steps = (kc + 1) / 2;

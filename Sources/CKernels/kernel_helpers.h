@@ -26,6 +26,14 @@ static inline float *thread_scratch(int slot, size_t floats) {
     return buffers[slot];
 }
 
+// A bfloat16 is the top half of a float32: widen by shifting it back.
+static inline float bf16_to_fp32(uint16_t b) {
+    uint32_t x = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
 // exp(x) as Cephes computes it: x = k ln2 + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial,
 // then 2^k put straight into the exponent bits (error about 1 ulp). Unlike libm's expf it inlines
 // and vectorises, which made the softmax and cross-entropy kernels 3-4x faster. Inputs are clamped

@@ -74,13 +74,6 @@ uint16_t llm_fp32_to_fp16(float f) {
     return (uint16_t)(sign | h);
 }
 
-static inline float bf16_to_fp32(uint16_t b) {
-    uint32_t x = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
 // Round to nearest, ties to even; NaNs stay quiet NaNs (as PyTorch and ggml convert).
 uint16_t llm_fp32_to_bf16(float f) {
     uint32_t x;

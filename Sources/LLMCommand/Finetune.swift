@@ -241,7 +241,7 @@ struct FinetuneClassify: ParsableCommand {
         let run = try common.resumableRun(settings, resume: trainer.resume)
         let start = Date()
         let totalSteps = trainer.stepsPerEpoch * options.epochs
-        printError("matrix products in \(common.precision.description)")
+        printError(common.precision.logLine)
         var bar = ProgressBar(total: totalSteps, label: "fine-tuning")
         var examplesPerSecond = 0.0
         let history = try common.precision.run {
@@ -381,7 +381,7 @@ struct FinetuneInstruct: ParsableCommand {
         }
         let start = Date()
         let totalSteps = trainer.stepsPerEpoch * trainer.options.epochs
-        printError("matrix products in \(common.precision.description)")
+        printError(common.precision.logLine)
         var bar = ProgressBar(total: totalSteps, label: "fine-tuning")
         var examplesPerSecond = 0.0, lastLoss: Float = .nan
         let evaluations = try common.precision.run {

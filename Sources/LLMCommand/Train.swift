@@ -260,9 +260,9 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
     }
     printError("""
         \(title): \(objective.summary), \(split.train.count.formatted()) training / \(split.validation.count.formatted()) validation tokens, \
-        \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads, \
-        matrix products in \(precision.description)
+        \(trainer.totalSteps) steps of \(options.batchSize) × \(options.contextLength) tokens, \(Threads.count) threads
         """)
+    printError(precision.logLine)
     if let group {
         printError("data-parallel over \(group.size) processes (Open MPI): \(group.size) × \(options.batchSize) = " +
                    "\(group.size * options.batchSize) windows per step, gradients averaged " +
@@ -274,14 +274,14 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
                           Double(2 * trainer.model.parameterCount * 4) / Double(group!.size) / 1_048_576,
                           Double(2 * trainer.model.parameterCount * 4) / 1_048_576))
     }
-    if trainer.step == 0, let v = try precision.run(announce: writes, { trainer.validationLoss() }) {
+    if trainer.step == 0, let v = precision.run({ trainer.validationLoss() }) {
         printError(String(format: "step 0: validation loss %.3f (a uniform guess over %d tokens: %.3f)", v, objective.vocabularySize,
                           Foundation.log(Double(objective.vocabularySize))))
     }
     var bar = ProgressBar(total: trainer.totalSteps, label: "training", enabled: writes)
     var lastStatus = "", stepsPeakMemory: Double?
     // Every process passes the save (ZeRO-1 gathers the optimizer state from all); the first one writes.
-    let summary = try precision.run(announce: false) {
+    let summary = try precision.run {
         try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in if writes { try run.save(step: t.step, t.save) } },
                         stopRequested: { run.stopRequested }) { event in
         switch event {

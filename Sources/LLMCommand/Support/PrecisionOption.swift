@@ -15,14 +15,16 @@ struct PrecisionOption: ParsableArguments {
     /// "bf16 (avx512_bf16 8x32)": what the log and --json report.
     var description: String { "\(precision.rawValue) (\(precision.kernelName))" }
 
-    /// Runs `body` with the products in the chosen format, saying once (on stderr, when `announce`) when bf16
-    /// has no bf16 instructions to run on.
-    func run<R>(announce: Bool = true, _ body: () throws -> R) throws -> R {
-        if precision == .bf16, !MatmulPrecision.hasNativeBF16, announce {
-            printError("note: this CPU (or LLM_GEMM_ISA) offers no avx512_bf16: the bf16 products run on \(precision.kernelName), " +
-                       "with bf16's rounding but no faster than fp32")
-        }
-        return try Tensor.withMatmulPrecision(precision, body)
+    /// The log's line on the products: their format and kernel, and a note when bf16 has no bf16 instructions to run on.
+    var logLine: String {
+        guard precision == .bf16, !MatmulPrecision.hasNativeBF16 else { return "matrix products in \(description)" }
+        return "matrix products in \(description)\nnote: this CPU (or LLM_GEMM_ISA) offers no avx512_bf16: the bf16 products run on " +
+            "\(precision.kernelName), with bf16's rounding but no faster than fp32"
+    }
+
+    /// Runs `body` with the products in the chosen format.
+    func run<R>(_ body: () throws -> R) rethrows -> R {
+        try Tensor.withMatmulPrecision(precision, body)
     }
 
     /// The fields --json summaries carry.
