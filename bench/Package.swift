@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     dependencies: [.package(path: "..")],
     targets: [
+        .target(name: "PeakFLOPS"),
         .executableTarget(
             name: "LLMBench",
             dependencies: [
@@ -22,6 +23,7 @@ let package = Package(
                 .product(name: "Inference", package: root),
                 .product(name: "Formats", package: root),
                 .product(name: "Training", package: root),
+                "PeakFLOPS",
             ]
         ),
     ]

@@ -12,24 +12,37 @@
 //   B sliver (NR columns): word [q * NR + j]  = (B[2q, j], B[2q+1, j])    a vector of 16 columns
 //
 // Kernels: AVX-512 BF16 8x32 (16 zmm accumulators, as the fp32 8x32 kernel). CPUs without avx512_bf16
-// (AVX2, or AVX-512 without BF16) get a kernel that widens the bf16 halves back to fp32 and uses two FMAs:
-// the same rounding of the inputs, at fp32 speed, so a bf16 run behaves alike everywhere.
+// (AVX2, or AVX-512 without BF16) run the fp32 kernels on packed values rounded to bf16: the same rounding
+// of the inputs, at fp32 speed, so a bf16 run behaves alike everywhere.
 #include "ckernels.h"
 #include "gemm_kernels.h"
-#include "kernel_helpers.h"
 
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
+// ---- CPUs without avx512_bf16 ---------------------------------------------------------------------------
+// A bf16 value kept as an fp32 (low 16 bits zero) is the same number, and the product of two of them is exact
+// in fp32 (8-bit mantissas), so the fp32 kernels on packed panels rounded to bf16 compute what vdpbf16ps does:
+// exact products of the rounded inputs, summed in fp32 (in another order). A bf16 run behaves alike on every
+// CPU, at the fp32 kernels' speed. gemm.c's gemm_fp32_on_bf16_kernel_for pairs its packers with this rounding.
+
+void gemm_round_to_bf16(void *words, long count) {
+    uint32_t *w = words;
+    for (long i = 0; i < count; i++) {
+        uint32_t x = w[i];
+        // As llm_fp32_to_bf16, in place: a NaN keeps its top bits and is made quiet.
+        w[i] = (x & 0x7fffffff) > 0x7f800000 ? (x & 0xffff0000) | 0x00400000 : (x + 0x7fff + ((x >> 16) & 1)) & 0xffff0000;
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+
 // One packed word: bf16(lo) in the low half, bf16(hi) in the high half.
 static inline uint32_t bf16_pair(float lo, float hi) {
     return (uint32_t)llm_fp32_to_bf16(lo) | (uint32_t)llm_fp32_to_bf16(hi) << 16;
 }
-
-static inline float bf16_low(uint32_t w) { return bf16_to_fp32((uint16_t)w); }
-static inline float bf16_high(uint32_t w) { return bf16_to_fp32((uint16_t)(w >> 16)); }
 
 // ---- Packing, any tile size (element by element) ------------------------------------------------------
 
@@ -67,66 +80,6 @@ static void pack_b_sliver(int trans, const float *b, long ldb, long p0, long j0,
         }
         for (long j = cols; j < nr; j++) dst[q * nr + j] = 0;
     }
-}
-
-static void pack_a_pairs(int trans, const float *a, long lda, long i0, long p0, long mc, long kc, int mr,
-                         uint32_t *dst) {
-    long steps = (kc + 1) / 2;
-    for (long s = 0; s < mc; s += mr, dst += mr * steps)
-        pack_a_sliver(trans, a, lda, i0 + s, p0, mc - s < mr ? mc - s : mr, kc, mr, 0, dst);
-}
-
-static void pack_b_pairs(int trans, const float *b, long ldb, long p0, long j0, long kc, long nc, int nr,
-                         uint32_t *dst) {
-    long steps = (kc + 1) / 2;
-    for (long s = 0; s < nc; s += nr, dst += nr * steps)
-        pack_b_sliver(trans, b, ldb, p0, j0 + s, nc - s < nr ? nc - s : nr, kc, nr, 0, dst);
-}
-
-// ---- The widening kernel: bf16 inputs, fp32 arithmetic (portable C and AVX2) --------------------------
-
-#define WIDE_MR 4
-#define WIDE_NR 16
-
-static inline __attribute__((always_inline)) void widening_body(long steps, const uint32_t *a, const uint32_t *b,
-                                                                float *c, long ldc, float alpha, float beta) {
-    float acc[WIDE_MR][WIDE_NR] = {{0}};
-    for (long q = 0; q < steps; q++) {
-        float b0[WIDE_NR], b1[WIDE_NR];
-        for (int j = 0; j < WIDE_NR; j++) {
-            b0[j] = bf16_low(b[j]);
-            b1[j] = bf16_high(b[j]);
-        }
-        for (int r = 0; r < WIDE_MR; r++) {
-            float a0 = bf16_low(a[r]), a1 = bf16_high(a[r]);
-            for (int j = 0; j < WIDE_NR; j++) acc[r][j] += a0 * b0[j] + a1 * b1[j];
-        }
-        a += WIDE_MR;
-        b += WIDE_NR;
-    }
-    for (int r = 0; r < WIDE_MR; r++)
-        for (int j = 0; j < WIDE_NR; j++)
-            c[r * ldc + j] = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * c[r * ldc + j];
-}
-
-static void kernel_widening_portable(long steps, const void *a, const void *b, float *c, long ldc, float alpha,
-                                     float beta) {
-    widening_body(steps, a, b, c, ldc, alpha, beta);
-}
-
-static void pack_a_wide(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
-    pack_a_pairs(t, a, lda, i0, p0, mc, kc, WIDE_MR, dst);
-}
-
-static void pack_b_wide(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
-    pack_b_pairs(t, b, ldb, p0, j0, kc, nc, WIDE_NR, dst);
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-
-__attribute__((target("avx2,fma"))) static void kernel_widening_avx2(long steps, const void *a, const void *b, float *c,
-                                                                    long ldc, float alpha, float beta) {
-    widening_body(steps, a, b, c, ldc, alpha, beta);
 }
 
 // ---- AVX-512 BF16 ------------------------------------------------------------------------------------
@@ -249,19 +202,17 @@ BF16_TARGET static void pack_b32_bf16(int trans, const float *b, long ldb, long 
 
 #endif
 
+// The vdpbf16ps kernel needs the CPU's avx512_bf16 and an ISA setting that allows AVX-512.
+static int native_for(llm_isa isa) { return isa >= LLM_ISA_AVX512 && llm_cpu_has_bf16(); }
+
+int llm_gemm_bf16_native(void) { return native_for(llm_gemm_isa()); }
+
 const gemm_kernel_desc *gemm_bf16_kernel_for(llm_isa isa) {
-    // K slices of 512 values are 256 packed words deep: a 32-column B sliver is 32 KB, as the fp32 one of 384 is 48.
-    static const gemm_kernel_desc portable = {WIDE_MR, WIDE_NR, 2, 384, 144, 3072, kernel_widening_portable,
-                                              pack_a_wide, pack_b_wide, "portable 4x16 (bf16 widened to fp32)"};
 #if defined(__x86_64__) || defined(__i386__)
-    static const gemm_kernel_desc avx2 = {WIDE_MR, WIDE_NR, 2, 384, 144, 3072, kernel_widening_avx2,
-                                          pack_a_wide, pack_b_wide, "avx2 4x16 (bf16 widened to fp32)"};
+    // K slices of 512 values are 256 packed words deep: a 32-column B sliver is 32 KB, as the fp32 one of 384 is 48.
     static const gemm_kernel_desc avx512 = {8, 32, 2, 512, 144, 3072, kernel_bf16_8x32, pack_a8_bf16, pack_b32_bf16,
                                             "avx512_bf16 8x32"};
-    if (isa >= LLM_ISA_AVX512 && llm_cpu_has_bf16()) return &avx512;
-    if (isa >= LLM_ISA_AVX2) return &avx2;
-#else
-    (void)isa;
+    if (native_for(isa)) return &avx512;
 #endif
-    return &portable;
+    return gemm_fp32_on_bf16_kernel_for(isa);
 }

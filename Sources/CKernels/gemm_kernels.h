@@ -1,6 +1,7 @@
 // What the GEMM driver (gemm.c) needs from a micro-kernel family, private to CKernels: the tile it
 // computes, how deep a packed slice is, and the packing routines that lay operands out for it. The
 // fp32 kernels live in gemm.c; the bf16 ones, which pack two k values per 32-bit word, in gemm_bf16.c.
+// Without avx512_bf16 the bf16 product runs the fp32 kernels on packed values rounded to bf16.
 #ifndef CKERNELS_GEMM_KERNELS_H
 #define CKERNELS_GEMM_KERNELS_H
 
@@ -36,5 +37,12 @@ typedef struct {
 
 /// The bf16 kernel family for an instruction set (the AVX-512 one only when the CPU has avx512_bf16).
 const gemm_kernel_desc *gemm_bf16_kernel_for(llm_isa isa);
+
+/// The fp32 families with packing that rounds every packed value to bf16 (gemm.c): the bf16 product on CPUs
+/// without avx512_bf16.
+const gemm_kernel_desc *gemm_fp32_on_bf16_kernel_for(llm_isa isa);
+
+/// Rounds `count` packed fp32 values in place to the nearest bf16 (ties to even; NaNs stay NaN), kept as fp32.
+void gemm_round_to_bf16(void *words, long count);
 
 #endif

@@ -58,6 +58,6 @@ public enum MatmulPrecision: String, CaseIterable, Sendable {
     /// The micro-kernel this format's products run on now, e.g. "avx512_bf16 8x32".
     public var kernelName: String { String(cString: llm_gemm_kernel_name(self == .bf16 ? 1 : 0)) }
 
-    /// Whether bf16 products run on the CPU's own bf16 instructions (else on a kernel that widens to fp32).
-    public static var hasNativeBF16: Bool { llm_cpu_has_bf16() != 0 && llm_gemm_isa().rawValue >= LLM_ISA_AVX512.rawValue }
+    /// Whether bf16 products run on the CPU's own bf16 instructions (else on the fp32 kernels, inputs rounded to bf16).
+    public static var hasNativeBF16: Bool { llm_gemm_bf16_native() != 0 }
 }

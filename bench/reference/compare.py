@@ -35,8 +35,9 @@ for (shape, variant), impls in groups.items():
     # the earlier ones), where both sides report it.
     if "peak_rss_gb" in ours and "peak_rss_gb" in best:
         row["peak_rss_gb"] = {"ours": round(ours["peak_rss_gb"], 2), best["impl"]: round(best["peak_rss_gb"], 2)}
-    # Latencies (bench serve) and weight bandwidth (bench generate), ours, where reported.
-    for key in ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms", "weight_gb_per_s"):
+    # Latencies (bench serve), weight bandwidth (bench generate) and the share of the measured multiply-add peak
+    # (bench gemm), ours, where reported.
+    for key in ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms", "weight_gb_per_s", "share_of_peak"):
         if key in ours:
             row.setdefault("ours_detail", {})[key] = round(ours[key], 2)
     # Quality beside speed (bench word2vec: analogy accuracy, WordSim-353 rho), for ours and every reference.

@@ -58,12 +58,16 @@ void llm_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float al
 /// The same product with bfloat16 inputs, as mixed-precision training runs it: op(A) and op(B) are rounded
 /// to bf16 (nearest even) while they are packed, products are exact and sums are fp32, C stays fp32. On a
 /// CPU with avx512_bf16 (and `llm_gemm_isa` at avx512) it runs on `vdpbf16ps`, two multiply-adds per fp32
-/// lane; elsewhere on a kernel that widens the bf16 values back to fp32 (same rounding, fp32 speed).
+/// lane; elsewhere on the fp32 kernels fed with values rounded to bf16 (the same products, fp32 speed).
 void llm_sgemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha,
                     const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
 
 /// Whether this CPU has the AVX-512 bf16 instructions (vdpbf16ps, vcvtne2ps2bf16).
 int llm_cpu_has_bf16(void);
+
+/// Whether llm_sgemm_bf16 runs on the CPU's bf16 instructions now (1), or on the fp32 kernels (0): the CPU has
+/// them and `llm_gemm_isa` is at avx512.
+int llm_gemm_bf16_native(void);
 
 /// The micro-kernel llm_sgemm (`bf16` 0) or llm_sgemm_bf16 (`bf16` 1) uses now, e.g. "avx512 8x32".
 const char *llm_gemm_kernel_name(int bf16);

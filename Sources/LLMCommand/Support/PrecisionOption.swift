@@ -19,7 +19,7 @@ struct PrecisionOption: ParsableArguments {
     var logLine: String {
         guard precision == .bf16, !MatmulPrecision.hasNativeBF16 else { return "matrix products in \(description)" }
         return "matrix products in \(description)\nnote: this CPU (or LLM_GEMM_ISA) offers no avx512_bf16: the bf16 products run on " +
-            "\(precision.kernelName), with bf16's rounding but no faster than fp32"
+            "\(precision.kernelName), with bf16's rounding at fp32's speed"
     }
 
     /// Runs `body` with the products in the chosen format.

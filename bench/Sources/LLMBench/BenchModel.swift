@@ -30,7 +30,8 @@ func benchTrain(_ args: [String]) {
             y += row.dropFirst()
         }
         var fp32TokensPerSecond = 0.0
-        for precision in MatmulPrecision.allCases {
+        // `fp32` or `bf16` among the arguments runs that precision alone (bench/profile_train.sh profiles one).
+        for precision in MatmulPrecision.allCases where !args.contains(where: { MatmulPrecision(rawValue: $0) != nil }) || args.contains(precision.rawValue) {
             let seconds = time(repeats: name == "gpt2" ? 3 : 7) {
                 Tensor.withMatmulPrecision(precision) {
                     optimizer.zeroGrad()
@@ -45,7 +46,7 @@ func benchTrain(_ args: [String]) {
                   "peak_rss_gb": peakResidentGB(), "kernel": precision.kernelName])
             if precision == .fp32 {
                 fp32TokensPerSecond = tokensPerSecond
-            } else {
+            } else if fp32TokensPerSecond > 0 {
                 emit(["bench": "train", "shape": "\(name) B=8 T=256", "variant": variant, "impl": "llm fp32",
                       "threads": Threads.count, "tokens_per_s": fp32TokensPerSecond])
             }

@@ -24,9 +24,13 @@ func emit(_ row: [String: Any]) {
 }
 
 /// GPT-2 layer shapes with M = 2048 tokens: forward (x @ W), and the two backward products
-/// dX = dY @ W^T and dW = X^T @ dY, as the trainer runs them.
+/// dX = dY @ W^T and dW = X^T @ dY, as the trainer runs them. Each row also carries the share of the machine's peak
+/// multiply-add rate it reaches (the peak of the instructions its kernel uses, measured by `PeakRate`), and the peak
+/// itself as an extra column.
 func benchGEMM(_ args: [String]) {
     let m = 2048
+    var peaks: [PeakRate: Double] = [:]
+    for rate in PeakRate.allCases { peaks[rate] = rate.gflops() }
     let shapes = [(768, 2304), (768, 768), (768, 3072), (3072, 768), (768, 50257)]
     for (k, n) in shapes where args.isEmpty || args.contains("\(k)x\(n)") {
         var rng = SeededGenerator(seed: 1)
@@ -50,9 +54,16 @@ func benchGEMM(_ args: [String]) {
                 seconds = time(repeats: repeats) { BenchGEMM.run(true, false, k, n, m, x, k, dy, n, out, n, precision) }
             }
             let variant = precision == .fp32 ? product : "\(product) bf16"
-            emit(["bench": "gemm", "shape": "\(k)x\(n)", "variant": variant, "impl": "llm (Swift+C)",
-                  "threads": Threads.count, "seconds": seconds, "gflops": flops / seconds / 1e9,
-                  "kernel": precision.kernelName])
+            let bound = PeakRate.bound(for: precision)
+            var row: [String: Any] = ["bench": "gemm", "shape": "\(k)x\(n)", "variant": variant, "impl": "llm (Swift+C)",
+                                      "threads": Threads.count, "seconds": seconds, "gflops": flops / seconds / 1e9,
+                                      "kernel": precision.kernelName]
+            if let peak = peaks[bound] {
+                row["share_of_peak"] = flops / seconds / 1e9 / peak
+                emit(["bench": "gemm", "shape": "\(k)x\(n)", "variant": variant, "impl": "llm peak: \(bound.name)",
+                      "threads": Threads.count, "gflops": peak])
+            }
+            emit(row)
         }
     }
 }
