@@ -9,7 +9,7 @@
 #      under 7e-5, while the 20 losses agree within 1e-7: the same masks, rounding amplified where dropout leaves
 #      an entry's gradient a sum of a few nearly cancelling terms);
 #      the 3-process runs sum gradients in 0.02 MB buckets during the backward pass, the 2-process runs after it;
-#      the same with --zero 1 (AdamW's moments sharded over the processes);
+#      the same with --zero 1 (AdamW's moments sharded over the processes), and with --precision bf16;
 #   2. a 2-process run stopped at step 10 and resumed, with 2 processes and with 1, ends where the uninterrupted
 #      run ends; the same for a --zero 1 run (its checkpoints gather the whole optimizer state);
 #   3. one process killed (SIGKILL) brings the whole job down within seconds, its last checkpoint intact.
@@ -54,6 +54,16 @@ done
 grep -q "optimizer state sharded (ZeRO-1)" "$work/zero.log" || { cat "$work/zero.log"; fail "the log does not state the sharding"; }
 grep -q "data-parallel over 3 processes (Open MPI): 3 × 4 = 12 windows per step, gradients averaged during each backward pass in buckets of 0.02 MB" \
   "$work/mpi.log" || { cat "$work/mpi.log"; fail "the log does not state the global batch and the buckets"; }
+
+# bf16 matrix products (--precision bf16, issue #30): rounding the products' inputs is a function of each value
+# alone, so 2 processes agree with one as closely as in fp32.
+"$llm" "${common[@]}" --dropout 0.1 --batch-size 8 --precision bf16 --output "$work/bf16-one" > /dev/null 2>&1 \
+  || fail "the one-process bf16 run failed"
+"${mpi[@]}" -np 2 "$llm" "${common[@]}" --dropout 0.1 --batch-size 4 --precision bf16 --output "$work/bf16-mpi" > /dev/null \
+  2> "$work/bf16.log" || { cat "$work/bf16.log"; fail "mpirun -np 2 --precision bf16 failed"; }
+echo "bf16 products, 2 processes x batch 4 against 1 x 8, dropout 0.1:"
+compare "$work/bf16-one" "$work/bf16-mpi" 5e-4 "2 processes in bf16 differ from one"
+grep -q "matrix products in bf16" "$work/bf16.log" || { cat "$work/bf16.log"; fail "the log does not name the precision"; }
 
 # A BERT by masked-language modelling: the masks follow the global row and each process's loss is weighed by the
 # tokens chosen in its rows, so 2 processes train exactly as one with the whole batch (dropout included).

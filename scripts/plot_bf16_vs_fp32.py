@@ -60,7 +60,7 @@ def svg(title, series, width=760, height=440):
 
 results = {}
 for run, title in [("chapter5", "Chapter 5 run (124M, The Verdict): fp32 and bf16 matrix products"),
-                   ("sms-124m", "124M, 200 steps of 4 × 256 on the SMS text: fp32 and bf16")]:
+                   ("sms-124m", "124M, 200 steps of 2 × 256 on the SMS text: fp32 and bf16")]:
     if not glob.glob(os.path.join(runs_dir, f"{run}-bf16", "checkpoints", "step-*")):
         continue
     states = {p: state(run, p) for p in ("fp32", "bf16")}

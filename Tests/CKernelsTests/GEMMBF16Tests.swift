@@ -71,4 +71,24 @@ struct GEMMBF16Tests {
         GEMMInstructionSet.current = .best
         if llm_cpu_has_bf16() != 0 { #expect(String(cString: llm_gemm_kernel_name(1)) == "avx512_bf16 8x32") }
     }
+
+    @Test("inputs are rounded as llm_fp32_to_bf16 rounds: ties to even, overflow to infinity, NaN stays NaN")
+    func roundingOfSpecialValues() {
+        let saved = GEMMInstructionSet.current
+        defer { GEMMInstructionSet.current = saved }
+        let values: [Float] = [1 + 1.0 / 256, 1 + 3.0 / 256, 1 + 1.0 / 256 + 1.0 / 65_536, -(1 + 1.0 / 256), .greatestFiniteMagnitude,
+                               -.greatestFiniteMagnitude, .infinity, -.infinity, .leastNonzeroMagnitude, .nan]
+        // Left out: bf16 subnormals (vdpbf16ps flushes them to zero) and -0 (the sum starts at +0, and +0 + -0 is +0).
+        for isa in GEMMInstructionSet.allCases where isa.rawValue <= GEMMInstructionSet.best.rawValue {
+            GEMMInstructionSet.current = isa
+            let kernel = String(cString: llm_gemm_kernel_name(1))
+            for x in values {
+                // A 1 x 1 x 1 product with 1: C is the rounded input itself.
+                var a = x, b = Float(1), c = Float(0)
+                llm_sgemm_bf16(0, 0, 1, 1, 1, 1, &a, 1, &b, 1, 0, &c, 1)
+                let expected = Float(bitPattern: UInt32(llm_fp32_to_bf16(x)) << 16)
+                #expect(c.bitPattern == expected.bitPattern || (c.isNaN && expected.isNaN), "\(kernel): bf16(\(x)) gave \(c), not \(expected)")
+            }
+        }
+    }
 }
