@@ -12,19 +12,21 @@ swift build -c release --package-path "$here" >&2
 export LLM_NUM_THREADS="${LLM_NUM_THREADS:-2}"
 data="$(mktemp)"
 trap 'rm -f "$data"' EXIT
-perf record -q -F 499 -o "$data" -- "$here/.build/release/LLMBench" train "$model" "$precision" >&2
+# -D: start sampling after 6 s, when the model is made (random initialisation) and the warm-up step has begun.
+perf record -q -D 6000 -F 499 -o "$data" -- "$here/.build/release/LLMBench" train "$model" "$precision" >&2
 perf report -i "$data" --stdio --no-children --sort symbol -q 2>/dev/null | python3 -c '
 import re, sys
 shares = {"matrix products (GEMM)": 0.0, "fused attention": 0.0, "everything else": 0.0}
 top = []
 for line in sys.stdin:
-    m = re.match(r"\s*([\d.]+)%\s+\[[.k]\]\s+(.*\S)", line)
+    m = re.match(r"\s*([\d.]+)%\s+\[[.k]\]\s+(\S+)", line)
     if not m:
         continue
     share, symbol = float(m.group(1)), m.group(2)
-    if re.search(r"kernel_|pack_|gemm|sgemm", symbol) and "attention" not in symbol:
+    # gemm.c and gemm_bf16.c: micro-kernels, packing, the bf16 rounding pass, the driver; attention.c: the causal kernels.
+    if re.match(r"(kernel_(avx|portable|bf16)|pack_|gemm_|small_m|llm_sgemm)", symbol):
         shares["matrix products (GEMM)"] += share
-    elif "attention" in symbol:
+    elif re.search(r"causal|attention", symbol):
         shares["fused attention"] += share
     else:
         shares["everything else"] += share

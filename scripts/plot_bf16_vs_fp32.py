@@ -6,6 +6,7 @@ DOCS/results.json. Standard library only.
 Usage: plot_bf16_vs_fp32.py RUNS_DIR DOCS_DIR"""
 import glob
 import json
+import math
 import os
 import sys
 
@@ -26,11 +27,21 @@ def summary(run, precision):
         return json.loads(f.read().strip().splitlines()[-1])
 
 
+def nice_ceiling(x):
+    """The smallest round number at least x whose fifth is 1, 2, 2.5 or 5 times a power of ten (five round x ticks)."""
+    step = 10 ** math.floor(math.log10(x / 5))
+    for m in (1, 2, 2.5, 5, 10):
+        if 5 * m * step >= x:
+            return 5 * m * step
+    return 50 * step
+
+
 def svg(title, series, width=760, height=440):
     left, right, top, bottom = 64, 200, 36, 48
     xs = [x for s in series for x, _ in s["points"]]
     ys = [y for s in series for _, y in s["points"]]
-    x0, x1, y0, y1 = min(xs), max(xs), 0.0, max(ys) * 1.05
+    ystep = 1 if max(ys) <= 6 else 2
+    x0, x1, y0, y1 = 0, nice_ceiling(max(xs)), 0.0, ystep * math.ceil(max(ys) / ystep)
     pw, ph = width - left - right, height - top - bottom
     px = lambda x: left + (x - x0) / (x1 - x0) * pw
     py = lambda y: top + (1 - (y - y0) / (y1 - y0)) * ph
@@ -38,13 +49,13 @@ def svg(title, series, width=760, height=440):
            f'<rect width="{width}" height="{height}" fill="white"/>',
            f'<text x="{left}" y="22" font-size="14">{title}</text>',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>']
-    for i in range(6):
-        y = y0 + (y1 - y0) * i / 5
+    for i in range(int(y1 / ystep) + 1):
+        y = i * ystep
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
     for i in range(6):
-        x = x0 + (x1 - x0) * i / 5
-        out.append(f'<text x="{px(x):.1f}" y="{top + ph + 16}" text-anchor="middle">{x:,.0f}</text>')
+        x = x1 * i / 5
+        out.append(f'<text x="{px(x):.1f}" y="{top + ph + 16}" text-anchor="middle">{x:g}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{height - 10}" text-anchor="middle">optimizer steps</text>')
     out.append(f'<text x="16" y="{top + ph / 2}" transform="rotate(-90 16 {top + ph / 2})" text-anchor="middle">cross-entropy loss (nats)</text>')
     for i, s in enumerate(series):

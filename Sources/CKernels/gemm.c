@@ -320,12 +320,12 @@ static void pack_b32_rounded(int t, const float *b, long ldb, long p0, long j0, 
 
 const gemm_kernel_desc *gemm_fp32_on_bf16_kernel_for(llm_isa isa) {
     static const gemm_kernel_desc portable = {4, 8, 1, KC, MC, NC, kernel_portable_4x8, pack_a4_rounded, pack_b8_rounded,
-                                              "portable 4x8 (inputs rounded to bf16, fp32 FMAs)"};
+                                              "portable 4x8, inputs rounded to bf16"};
 #if defined(__x86_64__) || defined(__i386__)
     static const gemm_kernel_desc avx2 = {6, 16, 1, KC, MC, NC, kernel_avx2_6x16, pack_a6_rounded, pack_b16_rounded,
-                                          "avx2 6x16 (inputs rounded to bf16, fp32 FMAs)"};
+                                          "avx2 6x16, inputs rounded to bf16"};
     static const gemm_kernel_desc avx512 = {8, 32, 1, KC, MC, NC, kernel_avx512_8x32, pack_a8_rounded, pack_b32_rounded,
-                                            "avx512 8x32 (inputs rounded to bf16, fp32 FMAs)"};
+                                            "avx512 8x32, inputs rounded to bf16"};
     if (isa >= LLM_ISA_AVX512) return &avx512;
     if (isa == LLM_ISA_AVX2) return &avx2;
 #else

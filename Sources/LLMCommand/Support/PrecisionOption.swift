@@ -12,14 +12,14 @@ struct PrecisionOption: ParsableArguments {
                                valueName: "fp32|bf16"))
     var precision: MatmulPrecision = .fp32
 
-    /// "bf16 (avx512_bf16 8x32)": what the log and --json report.
+    /// "bf16 (avx512_bf16 8x32)" or "bf16 (avx2 6x16, inputs rounded to bf16)": what the log and --json report.
     var description: String { "\(precision.rawValue) (\(precision.kernelName))" }
 
     /// The log's line on the products: their format and kernel, and a note when bf16 has no bf16 instructions to run on.
     var logLine: String {
         guard precision == .bf16, !MatmulPrecision.hasNativeBF16 else { return "matrix products in \(description)" }
-        return "matrix products in \(description)\nnote: this CPU (or LLM_GEMM_ISA) offers no avx512_bf16: the bf16 products run on " +
-            "\(precision.kernelName), with bf16's rounding at fp32's speed"
+        return "matrix products in \(description)\nnote: this CPU (or LLM_GEMM_ISA) offers no avx512_bf16, so the bf16 products run " +
+            "on the fp32 kernels with their inputs rounded to bf16: bf16's results at fp32's speed"
     }
 
     /// Runs `body` with the products in the chosen format.
