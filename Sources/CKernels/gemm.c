@@ -289,43 +289,16 @@ static const gemm_kernel_desc *kernel_for(llm_isa isa) {
     return &portable;
 }
 
-// The same families on slivers rounded to bfloat16 after packing: llm_sgemm_bf16 on CPUs without avx512_bf16
-// (see gemm_round_to_bf16). A packed block is whole slivers of kc words each.
-static void pack_a4_rounded(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
-    pack_a4(t, a, lda, i0, p0, mc, kc, dst);
-    gemm_round_to_bf16(dst, (mc + 3) / 4 * 4 * kc);
-}
-static void pack_b8_rounded(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
-    pack_b8(t, b, ldb, p0, j0, kc, nc, dst);
-    gemm_round_to_bf16(dst, (nc + 7) / 8 * 8 * kc);
-}
-#if defined(__x86_64__) || defined(__i386__)
-static void pack_a6_rounded(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
-    pack_a6(t, a, lda, i0, p0, mc, kc, dst);
-    gemm_round_to_bf16(dst, (mc + 5) / 6 * 6 * kc);
-}
-static void pack_b16_rounded(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
-    pack_b16(t, b, ldb, p0, j0, kc, nc, dst);
-    gemm_round_to_bf16(dst, (nc + 15) / 16 * 16 * kc);
-}
-static void pack_a8_rounded(int t, const float *a, long lda, long i0, long p0, long mc, long kc, void *dst) {
-    pack_a8(t, a, lda, i0, p0, mc, kc, dst);
-    gemm_round_to_bf16(dst, (mc + 7) / 8 * 8 * kc);
-}
-static void pack_b32_rounded(int t, const float *b, long ldb, long p0, long j0, long kc, long nc, void *dst) {
-    pack_b32(t, b, ldb, p0, j0, kc, nc, dst);
-    gemm_round_to_bf16(dst, (nc + 31) / 32 * 32 * kc);
-}
-#endif
-
+// The same families with every packed value rounded to bfloat16 (`round_to_bf16`, done by gemm_serial):
+// llm_sgemm_bf16 on CPUs without avx512_bf16.
 const gemm_kernel_desc *gemm_fp32_on_bf16_kernel_for(llm_isa isa) {
-    static const gemm_kernel_desc portable = {4, 8, 1, KC, MC, NC, kernel_portable_4x8, pack_a4_rounded, pack_b8_rounded,
-                                              "portable 4x8, inputs rounded to bf16"};
+    static const gemm_kernel_desc portable = {4, 8, 1, KC, MC, NC, kernel_portable_4x8, pack_a4, pack_b8,
+                                              "portable 4x8, inputs rounded to bf16", 1};
 #if defined(__x86_64__) || defined(__i386__)
-    static const gemm_kernel_desc avx2 = {6, 16, 1, KC, MC, NC, kernel_avx2_6x16, pack_a6_rounded, pack_b16_rounded,
-                                          "avx2 6x16, inputs rounded to bf16"};
-    static const gemm_kernel_desc avx512 = {8, 32, 1, KC, MC, NC, kernel_avx512_8x32, pack_a8_rounded, pack_b32_rounded,
-                                            "avx512 8x32, inputs rounded to bf16"};
+    static const gemm_kernel_desc avx2 = {6, 16, 1, KC, MC, NC, kernel_avx2_6x16, pack_a6, pack_b16,
+                                          "avx2 6x16, inputs rounded to bf16", 1};
+    static const gemm_kernel_desc avx512 = {8, 32, 1, KC, MC, NC, kernel_avx512_8x32, pack_a8, pack_b32,
+                                            "avx512 8x32, inputs rounded to bf16", 1};
     if (isa >= LLM_ISA_AVX512) return &avx512;
     if (isa == LLM_ISA_AVX2) return &avx2;
 #else
@@ -352,10 +325,12 @@ static void gemm_serial(const gemm_kernel_desc *kd, int ta, int tb, long m, long
         for (long pc = 0; pc < k; pc += KCb) {
             long kc = k - pc < KCb ? k - pc : KCb, steps = (kc + ks - 1) / ks;
             kd->pack_b(tb, b, ldb, pc, jc, kc, nc, pb);
+            if (kd->round_to_bf16) gemm_round_to_bf16(pb, (nc + nr - 1) / nr * nr * steps);
             float beta_k = pc == 0 ? beta : 1.0f; // later K slices add onto the first one's result
             for (long ic = 0; ic < m; ic += MCb) {
                 long mc = m - ic < MCb ? m - ic : MCb;
                 kd->pack_a(ta, a, lda, ic, pc, mc, kc, pa);
+                if (kd->round_to_bf16) gemm_round_to_bf16(pa, (mc + mr - 1) / mr * mr * steps);
                 for (long jr = 0; jr < nc; jr += nr) {
                     long nvalid = nc - jr < nr ? nc - jr : nr;
                     const uint32_t *bp = pb + jr * steps;

@@ -16,6 +16,7 @@
 // of the inputs, at fp32 speed, so a bf16 run behaves alike everywhere.
 #include "ckernels.h"
 #include "gemm_kernels.h"
+#include "kernel_helpers.h"
 
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -26,15 +27,11 @@
 // A bf16 value kept as an fp32 (low 16 bits zero) is the same number, and the product of two of them is exact
 // in fp32 (8-bit mantissas), so the fp32 kernels on packed panels rounded to bf16 compute what vdpbf16ps does:
 // exact products of the rounded inputs, summed in fp32 (in another order). A bf16 run behaves alike on every
-// CPU, at the fp32 kernels' speed. gemm.c's gemm_fp32_on_bf16_kernel_for pairs its packers with this rounding.
+// CPU, at the fp32 kernels' speed. gemm.c's driver applies this rounding to the panels of those families.
 
 void gemm_round_to_bf16(void *words, long count) {
     uint32_t *w = words;
-    for (long i = 0; i < count; i++) {
-        uint32_t x = w[i];
-        // As llm_fp32_to_bf16, in place: a NaN keeps its top bits and is made quiet.
-        w[i] = (x & 0x7fffffff) > 0x7f800000 ? (x & 0xffff0000) | 0x00400000 : (x + 0x7fff + ((x >> 16) & 1)) & 0xffff0000;
-    }
+    for (long i = 0; i < count; i++) w[i] = fp32_bits_to_bf16_bits(w[i]); // as llm_fp32_to_bf16, in place
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -28,6 +28,7 @@ typedef struct {
     gemm_pack_a pack_a;
     gemm_pack_b pack_b;
     const char *name;
+    int round_to_bf16; // 1: the driver rounds each packed panel to bf16 (fp32 kernels running the bf16 product)
 } gemm_kernel_desc;
 
 #define GEMM_MAX_MR 8
@@ -38,8 +39,7 @@ typedef struct {
 /// The bf16 kernel family for an instruction set (the AVX-512 one only when the CPU has avx512_bf16).
 const gemm_kernel_desc *gemm_bf16_kernel_for(llm_isa isa);
 
-/// The fp32 families with packing that rounds every packed value to bf16 (gemm.c): the bf16 product on CPUs
-/// without avx512_bf16.
+/// The fp32 families with `round_to_bf16` set (gemm.c): the bf16 product on CPUs without avx512_bf16.
 const gemm_kernel_desc *gemm_fp32_on_bf16_kernel_for(llm_isa isa);
 
 /// Rounds `count` packed fp32 values in place to the nearest bf16 (ties to even; NaNs stay NaN), kept as fp32.

@@ -26,6 +26,13 @@ static inline float *thread_scratch(int slot, size_t floats) {
     return buffers[slot];
 }
 
+// The bits of a float32 rounded to the nearest bfloat16 (ties to even), kept as a float32 (low half zero); a NaN
+// keeps its top bits and is made quiet, as PyTorch and ggml convert. llm_fp32_to_bf16 and the GEMM's rounding share it.
+static inline uint32_t fp32_bits_to_bf16_bits(uint32_t x) {
+    if ((x & 0x7fffffff) > 0x7f800000) return (x & 0xffff0000) | 0x00400000;
+    return (x + 0x7fff + ((x >> 16) & 1)) & 0xffff0000;
+}
+
 // A bfloat16 is the top half of a float32: widen by shifting it back.
 static inline float bf16_to_fp32(uint16_t b) {
     uint32_t x = (uint32_t)b << 16;

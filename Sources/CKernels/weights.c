@@ -78,8 +78,7 @@ uint16_t llm_fp32_to_fp16(float f) {
 uint16_t llm_fp32_to_bf16(float f) {
     uint32_t x;
     memcpy(&x, &f, 4);
-    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 64);
-    return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+    return (uint16_t)(fp32_bits_to_bf16_bits(x) >> 16);
 }
 
 // ggml's quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d) (halves away from zero).

@@ -284,16 +284,16 @@ func runTraining(objective: PretrainingObjective, split: (train: TokenStore, val
     let summary = try precision.run {
         try trainer.run(saveEvery: saveEvery, save: saveEvery == nil ? nil : { t in if writes { try run.save(step: t.step, t.save) } },
                         stopRequested: { run.stopRequested }) { event in
-        switch event {
-        case let .step(step, total, loss, lr, tps):
-            if step == total { stepsPeakMemory = peakResidentGigabytes() } // before the last evaluation and save
-            lastStatus = String(format: "loss %.3f lr %.1e %.0f tok/s", loss, lr, tps)
-            bar.update(step, lastStatus)
-        case let .evaluation(record):
-            let val = record.validationLoss.map { String(format: "val %.3f (ppl %.1f)", $0, Foundation.exp($0)) } ?? "no validation split"
-            printError(String(format: "\nstep %d: train %.3f, %@ (last step's running loss %.3f) | %@", record.step, record.trainLoss, val,
-                              record.runningTrainLoss ?? .nan, record.sample.replacingOccurrences(of: "\n", with: " ")))
-        }
+            switch event {
+            case let .step(step, total, loss, lr, tps):
+                if step == total { stepsPeakMemory = peakResidentGigabytes() } // before the last evaluation and save
+                lastStatus = String(format: "loss %.3f lr %.1e %.0f tok/s", loss, lr, tps)
+                bar.update(step, lastStatus)
+            case let .evaluation(record):
+                let val = record.validationLoss.map { String(format: "val %.3f (ppl %.1f)", $0, Foundation.exp($0)) } ?? "no validation split"
+                printError(String(format: "\nstep %d: train %.3f, %@ (last step's running loss %.3f) | %@", record.step, record.trainLoss, val,
+                                  record.runningTrainLoss ?? .nan, record.sample.replacingOccurrences(of: "\n", with: " ")))
+            }
         }
     }
     if group != nil {
