@@ -28,9 +28,9 @@ def summary(run, precision):
 
 
 def nice_ceiling(x):
-    """The smallest round number at least x whose fifth is 1, 2, 2.5 or 5 times a power of ten (five round x ticks)."""
+    """The smallest round number at least x whose fifth is 1, 2, 2.5, 4 or 5 times a power of ten (five round x ticks)."""
     step = 10 ** math.floor(math.log10(x / 5))
-    for m in (1, 2, 2.5, 5, 10):
+    for m in (1, 2, 2.5, 4, 5, 10):
         if 5 * m * step >= x:
             return 5 * m * step
     return 50 * step
